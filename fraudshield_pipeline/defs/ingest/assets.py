@@ -1,0 +1,45 @@
+"""Raw transactions and the chargeback label feed, one UTC day per partition."""
+
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+
+from fraudshield_pipeline.defs.metadata import counts_metadata, single_data_version, table_schema
+from fraudshield_pipeline.defs.partitions import daily_partitions, range_backfill
+from fraudshield_pipeline.domain.versioning import content_hash
+from fraudshield_pipeline.resources.sources import TransactionSource
+
+
+@dg.multi_asset(
+    outs={
+        "raw_transactions": dg.AssetOut(description="Card transactions as received, one UTC day per partition.", kinds={"parquet"}),
+        "raw_labels": dg.AssetOut(description="Chargeback feed: fraud labels with the time each was reported.", kinds={"parquet"}),
+    },
+    partitions_def=daily_partitions,
+    backfill_policy=range_backfill,
+    group_name="ingest",
+)
+def raw_feeds(context: dg.AssetExecutionContext, source: TransactionSource):
+    """Loads each day once and emits its transactions and labels."""
+    transactions: dict[str, pd.DataFrame] = {}
+    labels: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    for key in context.partition_keys:
+        day = source.load_day(dt.date.fromisoformat(key))
+        transactions[key], labels[key], sources[key] = day.transactions, day.labels, day.source
+    for name, frames in (("raw_transactions", transactions), ("raw_labels", labels)):
+        versions = {k: content_hash(f) for k, f in frames.items()}
+        first = next(iter(frames.values()))
+        yield dg.Output(
+            frames,
+            output_name=name,
+            data_version=single_data_version(frames, versions),
+            metadata={
+                **counts_metadata(frames),
+                "content_hashes": dg.MetadataValue.json(versions),
+                "sources": dg.MetadataValue.json(sources),
+                "dagster/column_schema": table_schema(first),
+            },
+        )

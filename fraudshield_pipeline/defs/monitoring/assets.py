@@ -1,0 +1,69 @@
+"""Daily drift of the features and of the champion's scores against its own training data."""
+
+
+import dagster as dg
+import pandas as pd
+
+from fraudshield_pipeline.defs.partitions import daily_partitions
+from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
+from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
+
+DRIFT_SHARE = 0.5
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    # One run per day, so every day's drift numbers are its own metadata for the sensors.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    group_name="monitoring",
+    kinds={"evidently"},
+    ins={"transaction_features": dg.AssetIn()},
+    deps=["evaluation_report"],
+)
+def drift_report(
+    context: dg.AssetExecutionContext,
+    transaction_features: pd.DataFrame,
+    registry: ModelRegistry,
+    storage: ArtifactStore,
+) -> dg.MaterializeResult:
+    """Evidently drift of the day's features and champion scores against the champion's training data."""
+    from fraudshield_pipeline.domain.drift import compute_drift
+    from fraudshield_pipeline.domain.train import model_contract, predict
+
+    champion = registry.version_for_alias(CHAMPION)
+    if champion is None:
+        context.log.warning("no champion yet: drift is measured against the champion's training data")
+        return dg.MaterializeResult(metadata={"status": "no_champion", "champion_version": "none"})
+    booster = registry.load_booster(champion.version)
+    feature_names, categories, _ = model_contract(booster)
+    reference = storage.read_table(model_key(champion.version, "drift_reference.parquet")).to_pandas()
+    current = transaction_features.assign(score=predict(booster, transaction_features))
+    summary, html = compute_drift(
+        reference,
+        current,
+        numerical=[n for n in feature_names if n not in categories],
+        categorical=list(categories),
+        drift_share=DRIFT_SHARE,
+    )
+    report_uri = storage.write_text(report_key("drift", f"{context.partition_key}.html"), html)
+    top = sorted(summary.columns, key=lambda c: c.score / max(c.threshold, 1e-9), reverse=True)[:10]
+    return dg.MaterializeResult(
+        metadata={
+            "status": "measured",
+            "champion_version": champion.version,
+            "share_drifted": summary.share_drifted,
+            "n_drifted": summary.n_drifted,
+            "n_features": summary.n_features,
+            "dataset_drift": summary.dataset_drift,
+            "prediction_drift_score": summary.prediction.score if summary.prediction else float("nan"),
+            "prediction_drifted": bool(summary.prediction and summary.prediction.drifted),
+            "drifted_columns": dg.MetadataValue.json(summary.drifted_columns),
+            "top_columns": dg.MetadataValue.md(
+                pd.DataFrame([vars(c) for c in top]).to_markdown(index=False, floatfmt=".3f")
+            ),
+            "new_categories": dg.MetadataValue.json({k: v for k, v in summary.new_categories.items() if v}),
+            "max_null_rate": max(summary.null_rates.values(), default=0.0),
+            "rows": len(current),
+            "report": dg.MetadataValue.path(report_uri),
+        }
+    )

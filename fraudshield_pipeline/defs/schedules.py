@@ -1,0 +1,20 @@
+"""Calendar triggers: daily ingestion, and a weekly retrain as the backstop to the sensors."""
+
+import dagster as dg
+
+from fraudshield_pipeline.defs.jobs import retrain_job, daily_ingestion_job
+
+daily_ingestion_schedule = dg.build_schedule_from_partitioned_job(
+    daily_ingestion_job,
+    hour_of_day=2,
+    description="Each night, process the UTC day that just ended.",
+)
+
+weekly_retrain_schedule = dg.ScheduleDefinition(
+    name="weekly_retrain_schedule",
+    job=retrain_job,
+    cron_schedule="0 4 * * 1",
+    execution_timezone="UTC",
+    tags={"fraudshield/trigger": "schedule", "fraudshield/reason": "weekly calendar retrain"},
+    description="Monday 04:00 UTC retrain, whatever the sensors say.",
+)

@@ -1,0 +1,137 @@
+"""The time-forward training set and the XGBoost model trained on it (tracked in MLflow)."""
+
+
+import datetime as dt
+import os
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from fraudshield_pipeline.defs.metadata import markdown_table, table_schema
+from fraudshield_pipeline.defs.partitions import day_start
+from fraudshield_pipeline.resources.compute import TrainingCompute, training_op_tags
+from fraudshield_pipeline.resources.registry import CHALLENGER, ModelRegistry
+from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, table_key
+
+REFERENCE_ROWS = 20_000
+
+
+class TrainingWindowConfig(dg.Config):
+    """The time-based split; defaults suit the embedded simulator."""
+
+    train_days: int = Field(default=14, ge=1)
+    gap_days: int = Field(default=7, ge=0, description="As long as the label delay: labels not yet in at training time.")
+    test_days: int = Field(default=7, ge=1)
+    maturity_days: int = Field(default=7, ge=0, description="Test labels must be this old to count.")
+    validation_fraction: float = Field(default=0.2, gt=0, lt=1, description="Last part of the train window, for early stopping.")
+    as_of: str | None = Field(default=None, description="ISO date the window ends; default: end of the newest feature partition.")
+
+
+@dg.asset(group_name="training", kinds={"duckdb", "parquet"}, deps=["transaction_features", "validated_labels"])
+def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig, storage: ArtifactStore) -> dg.Output[pd.DataFrame]:
+    """Feature rows of the train and test windows, labelled with what was known at the window's end."""
+    from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window, split_summary
+    from fraudshield_pipeline.domain.versioning import combine_hashes, content_hash
+
+    materialized = storage.partitions("transaction_features")
+    if not materialized:
+        raise dg.Failure("transaction_features has no materialized partitions: materialize the features first")
+    as_of = day_start(config.as_of) if config.as_of else day_start(materialized[-1]) + dt.timedelta(days=1)
+    window = plan_window(as_of, config.train_days, config.gap_days, config.test_days, config.maturity_days, config.validation_fraction)
+    days = [d.isoformat() for d in window.days()]
+    features = storage.read_tables([table_key("transaction_features", d) for d in days]).to_pandas()
+    labels_days = [d for d in storage.partitions("validated_labels") if days[0] <= d < as_of.date().isoformat()]
+    labels = storage.read_tables([table_key("validated_labels", d) for d in labels_days]).to_pandas()
+    frame = build_training_set(features, labels, window)
+    summary = split_summary(frame)
+    context.log.info(f"training set as of {as_of:%Y-%m-%d}:\n{summary}")
+    if frame[SPLIT].eq("test").sum() == 0 or frame[SPLIT].eq("train").sum() == 0:
+        raise dg.Failure(f"the window {window.to_metadata()} has no train or no test rows: materialize more days")
+    return dg.Output(
+        frame,
+        data_version=dg.DataVersion(combine_hashes([content_hash(frame)])),
+        metadata={
+            "window": dg.MetadataValue.json(window.to_metadata()),
+            "splits": markdown_table(summary.reset_index()),
+            "feature_partitions": dg.MetadataValue.json([days[0], days[-1]]),
+            "content_hash": content_hash(frame),
+            "dagster/column_schema": table_schema(frame),
+        },
+    )
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"xgboost", "mlflow"},
+    ins={"training_set": dg.AssetIn()},
+    op_tags=training_op_tags(os.environ.get("FRAUDSHIELD_TRAINING_DEVICE", "cpu")),
+)
+def trained_model(
+    context: dg.AssetExecutionContext,
+    training_set: pd.DataFrame,
+    compute: TrainingCompute,
+    registry: ModelRegistry,
+    storage: ArtifactStore,
+) -> dg.MaterializeResult:
+    """XGBoost on the train split, early-stopped on validation; registered in MLflow as challenger."""
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.features import model_feature_names
+    from fraudshield_pipeline.domain.metrics import evaluate_scores
+    from fraudshield_pipeline.domain.provenance import code_version, lockfile_hash
+    from fraudshield_pipeline.domain.train import model_matrix, predict, train_xgboost
+    from fraudshield_pipeline.domain.training_set import SPLIT
+    from fraudshield_pipeline.domain.versioning import content_hash
+
+    train = training_set[training_set[SPLIT] == "train"]
+    validation = training_set[training_set[SPLIT] == "validation"]
+    feature_names = model_feature_names(training_set.columns)
+    model = train_xgboost(train, validation, feature_names, compute.xgboost_params())
+    valid_scores = predict(model.booster, validation)
+    metrics = evaluate_scores(validation.assign(score=valid_scores), threshold=model.threshold)
+    data_version = content_hash(training_set)
+    window = {
+        "train_start": str(train[s.EVENT_TIMESTAMP].min()),
+        "train_end": str(validation[s.EVENT_TIMESTAMP].max()),
+    }
+    registered = registry.log_training(
+        run_name=f"train-{context.run_id[:8]}",
+        booster=model.booster,
+        example=model_matrix(validation.head(50), feature_names, model.categories),
+        params={**model.params, "best_iteration": model.best_iteration, "threshold": model.threshold, "features": feature_names},
+        metrics={f"validation_{k}": v for k, v in metrics.items() if v == v},
+        tags={
+            "dagster_run_id": context.run_id,
+            "training_set_version": data_version,
+            "code_version": code_version(),
+            "lockfile_sha256": lockfile_hash(),
+            **window,
+        },
+        inputs={
+            "training": (train, storage.uri(table_key("training_set")), data_version),
+            "validation": (validation, storage.uri(table_key("training_set")), data_version),
+        },
+    )
+    registry.set_alias(CHALLENGER, registered.version)
+    # The champion's own training data is the drift reference; keep a sample beside the version.
+    reference = train.sample(min(REFERENCE_ROWS, len(train)), random_state=7)
+    reference = reference.assign(score=predict(model.booster, reference))
+    storage.write_frame(model_key(registered.version, "drift_reference.parquet"), reference)
+    return dg.MaterializeResult(
+        metadata={
+            "model_name": registered.name,
+            "model_version": registered.version,
+            "mlflow_run_id": registered.run_id,
+            "mlflow_run": dg.MetadataValue.text(registry.run_url(registered.run_id)),
+            "model_uri": registered.model_uri,
+            "training_set_version": data_version,
+            "best_iteration": model.best_iteration,
+            "threshold": model.threshold,
+            "device": compute.device,
+            "validation_average_precision": metrics["average_precision"],
+            "validation_roc_auc": metrics["roc_auc"],
+            "train_rows": len(train),
+            "train_fraud": int(train[s.IS_FRAUD].sum()),
+        }
+    )
+

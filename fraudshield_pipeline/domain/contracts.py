@@ -1,0 +1,195 @@
+"""Data contracts for transactions and labels (pandera), with quarantine instead of loss.
+
+Two kinds of failure, treated differently on purpose:
+- schema drift (a missing, renamed or retyped column) fails loudly with `SchemaContractError`:
+  it is a broken upstream, and turning it into NULLs is how features silently die;
+- row-level violations (a negative amount, an unknown category, a duplicate id, ...) move the
+  row to a quarantine table with the rule it broke. Rows in = rows kept + rows quarantined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from fraudshield_pipeline.domain import schema as s
+
+CONTRACT_VERSION = "1.0.0"
+QUARANTINE_RULE = "failed_rule"
+QUARANTINE_COLUMN = "failed_column"
+
+_STRING = "object"
+_TIMESTAMP = "datetime64[us, UTC]"
+EXPECTED_TRANSACTION_DTYPES = {
+    s.TRANSACTION_ID: _STRING,
+    s.CUSTOMER_ID: _STRING,
+    s.MERCHANT_ID: _STRING,
+    s.EVENT_TIMESTAMP: _TIMESTAMP,
+    s.AMOUNT: "float64",
+    s.MERCHANT_CATEGORY: _STRING,
+    s.CHANNEL: _STRING,
+    s.COUNTRY: _STRING,
+}
+EXPECTED_LABEL_DTYPES = {
+    s.TRANSACTION_ID: _STRING,
+    s.IS_FRAUD: "int8",
+    s.REPORTED_AT: _TIMESTAMP,
+    s.FRAUD_SCENARIO: _STRING,
+}
+REQUIRED_LABEL_COLUMNS = (s.TRANSACTION_ID, s.IS_FRAUD, s.REPORTED_AT)
+
+
+class SchemaContractError(ValueError):
+    """A source's columns do not match the contract: the run must stop, naming what broke."""
+
+
+class TransactionContract(pa.DataFrameModel):
+    transaction_id: str = pa.Field(nullable=False, str_length={"min_value": 1})
+    customer_id: str = pa.Field(nullable=False, str_length={"min_value": 1})
+    merchant_id: str = pa.Field(nullable=False, str_length={"min_value": 1})
+    event_timestamp: pd.DatetimeTZDtype = pa.Field(nullable=False, dtype_kwargs={"unit": "us", "tz": "UTC"})
+    amount: float = pa.Field(nullable=False, gt=0, lt=np.inf)
+    merchant_category: str | None = pa.Field(nullable=False, isin=list(s.MERCHANT_CATEGORIES))
+    channel: str | None = pa.Field(nullable=False, isin=list(s.CHANNELS))
+    country: str | None = pa.Field(nullable=True, str_length={"min_value": 2, "max_value": 3})
+
+    class Config:
+        strict = False  # unknown columns are reported by check_columns, not fatal
+        coerce = False
+
+
+class LabelContract(pa.DataFrameModel):
+    transaction_id: str = pa.Field(nullable=False, str_length={"min_value": 1})
+    is_fraud: np.int8 = pa.Field(nullable=False, isin=[0, 1])
+    reported_at: pd.DatetimeTZDtype = pa.Field(nullable=False, dtype_kwargs={"unit": "us", "tz": "UTC"})
+    fraud_scenario: str | None = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        coerce = False
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    valid: pd.DataFrame
+    quarantine: pd.DataFrame  # the offending rows plus failed_rule and failed_column
+    rows_in: int
+    unknown_columns: tuple[str, ...] = ()
+    rule_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_accounted(self) -> bool:
+        return self.rows_in == len(self.valid) + len(self.quarantine)
+
+
+def check_columns(
+    frame: pd.DataFrame,
+    expected: dict[str, str],
+    required: Sequence[str],
+    source: str,
+) -> tuple[str, ...]:
+    """Fail on a missing or retyped column before any row is touched; return unknown columns."""
+    missing = [c for c in required if c not in frame.columns]
+    unknown = tuple(c for c in frame.columns if c not in expected)
+    if missing:
+        hint = f"; unexpected columns present: {list(unknown)} (renamed?)" if unknown else ""
+        raise SchemaContractError(
+            f"{source}: missing required column(s) {missing}; expected {[f'{c}: {expected[c]}' for c in missing]}{hint}"
+        )
+    for column, dtype in expected.items():
+        if column in frame.columns and str(frame[column].dtype) != dtype:
+            actual = str(frame[column].dtype)
+            # All-null optional string columns read back from parquet are fine as object.
+            if dtype == _STRING and actual in ("string", "str", "large_string"):
+                continue
+            raise SchemaContractError(
+                f"{source}: column '{column}' has type {actual}; the contract expects {dtype}"
+            )
+    return unknown
+
+
+def _split_by_contract(
+    frame: pd.DataFrame, model: type[pa.DataFrameModel], extra_checks: list[tuple[str, str, np.ndarray]]
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Run pandera lazily; every failing row goes to quarantine once, with its first failed rule."""
+    frame = frame.reset_index(drop=True)
+    columns = [c for c in model.to_schema().columns if c in frame.columns]
+    schema = model.to_schema().select_columns(columns)
+    first_failure = pd.Series(pd.NA, index=frame.index, dtype="object")
+    failed_column = pd.Series(pd.NA, index=frame.index, dtype="object")
+    for rule, column, mask in extra_checks:
+        hit = mask & first_failure.isna().to_numpy()
+        first_failure[hit] = rule
+        failed_column[hit] = column
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        row_cases = cases[cases["index"].notna()]
+        table_cases = cases[cases["index"].isna()]
+        if len(table_cases):
+            first = table_cases.iloc[0]
+            raise SchemaContractError(
+                f"column '{first['column']}' fails '{first['check']}' for the whole table: {first['failure_case']}"
+            ) from errors
+        for _, case in row_cases.iterrows():
+            row = int(case["index"])
+            if pd.isna(first_failure.iat[row]):
+                first_failure.iat[row] = f"{case['column']}:{case['check']}"
+                failed_column.iat[row] = case["column"]
+    bad = first_failure.notna().to_numpy()
+    quarantine = frame[bad].copy()
+    quarantine[QUARANTINE_RULE] = first_failure[bad].astype(str).to_numpy()
+    quarantine[QUARANTINE_COLUMN] = failed_column[bad].astype(str).to_numpy()
+    return frame[~bad].reset_index(drop=True), [quarantine]
+
+
+def validate_transactions(
+    frame: pd.DataFrame, day_start: dt.datetime, day_end: dt.datetime, source: str
+) -> ValidationOutcome:
+    """Contract for one day of transactions from `source` (a file or simulator URI)."""
+    unknown = check_columns(frame, EXPECTED_TRANSACTION_DTYPES, s.REQUIRED_TRANSACTION_COLUMNS, source)
+    frame = frame.reset_index(drop=True)
+    timestamps = frame[s.EVENT_TIMESTAMP]
+    outside_day = (timestamps.isna() | (timestamps < day_start) | (timestamps >= day_end)).to_numpy()
+    duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
+    valid, quarantines = _split_by_contract(
+        frame,
+        TransactionContract,
+        [
+            (f"{s.EVENT_TIMESTAMP}:inside_partition_day", s.EVENT_TIMESTAMP, outside_day),
+            (f"{s.TRANSACTION_ID}:unique", s.TRANSACTION_ID, duplicated),
+        ],
+    )
+    return _outcome(valid, quarantines, len(frame), unknown)
+
+
+def validate_labels(frame: pd.DataFrame, known_transaction_ids: pd.Series, source: str) -> ValidationOutcome:
+    """Contract for a label feed: every label must reference a known, validated transaction."""
+    unknown = check_columns(frame, EXPECTED_LABEL_DTYPES, REQUIRED_LABEL_COLUMNS, source)
+    frame = frame.reset_index(drop=True)
+    unknown_tx = (~frame[s.TRANSACTION_ID].isin(known_transaction_ids)).to_numpy()
+    duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
+    valid, quarantines = _split_by_contract(
+        frame,
+        LabelContract,
+        [
+            (f"{s.TRANSACTION_ID}:references_known_transaction", s.TRANSACTION_ID, unknown_tx),
+            (f"{s.TRANSACTION_ID}:unique", s.TRANSACTION_ID, duplicated),
+        ],
+    )
+    return _outcome(valid, quarantines, len(frame), unknown)
+
+
+def _outcome(valid: pd.DataFrame, quarantines: list[pd.DataFrame], rows_in: int, unknown: tuple[str, ...]) -> ValidationOutcome:
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else valid.iloc[0:0]
+    counts = quarantine[QUARANTINE_RULE].value_counts().to_dict() if len(quarantine) else {}
+    outcome = ValidationOutcome(valid, quarantine, rows_in, unknown, {str(k): int(v) for k, v in counts.items()})
+    if not outcome.rows_accounted:  # an invariant, not an input error: never lose a row silently
+        raise AssertionError(f"rows in {rows_in} != kept {len(valid)} + quarantined {len(quarantine)}")
+    return outcome

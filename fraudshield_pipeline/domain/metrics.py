@@ -1,0 +1,375 @@
+"""Fraud-detection evaluation metrics for a scored holdout.
+
+Pure domain code: pandas/numpy only at import time. scikit-learn is imported *inside* the
+functions that need it, so importing this module (and hence loading the Dagster code location)
+stays fast.
+
+A *scored frame* has at least these columns:
+
+- ``schema.CUSTOMER_ID``: the card;
+- ``schema.EVENT_TIMESTAMP``: UTC ``datetime64`` (tz-aware values are converted to UTC, naive
+  values are taken to be UTC already);
+- ``schema.IS_FRAUD``: 0/1 label;
+- ``SCORE`` (``"score"``): the model's probability of fraud.
+
+Conventions shared by every function here:
+
+- an alert is raised when ``score >= threshold`` (the same convention as
+  ``sklearn.metrics.precision_recall_curve``, so ``optimal_threshold`` round-trips);
+- "a day" is a UTC calendar day of ``EVENT_TIMESTAMP``;
+- ranking ties are broken deterministically (stable sort on descending score, then input order
+  for transactions and card id for cards).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fraudshield_pipeline.domain import schema
+
+SCORE = "score"
+
+AMOUNT_BAND = "amount_band"  # suggested column name for the amount_band() slice
+AMOUNT_BAND_EDGES = (10.0, 50.0, 200.0, 1000.0)
+AMOUNT_BANDS = ("<10", "10-50", "50-200", "200-1000", ">=1000")
+
+SLICE_COLUMNS = (
+    "slice",
+    "value",
+    "n",
+    "n_fraud",
+    "roc_auc",
+    "average_precision",
+    "recall_at_threshold",
+)
+
+MISSING_SLICE_VALUE = "<missing>"
+
+NAN = float("nan")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _as_labels(y_true: Any) -> np.ndarray:
+    y = np.asarray(y_true)
+    if y.ndim != 1:
+        y = y.reshape(-1)
+    if y.size and pd.isna(y).any():
+        raise ValueError("labels contain missing values")
+    y = y.astype(int)
+    if y.size and not np.isin(y, (0, 1)).all():
+        raise ValueError("labels must be 0/1")
+    return y
+
+
+def _as_scores(score: Any) -> np.ndarray:
+    s = np.asarray(score, dtype=float).reshape(-1)
+    if s.size and np.isnan(s).any():
+        raise ValueError("scores contain NaN")
+    return s
+
+
+def _check_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"scored frame is missing columns: {missing}")
+
+
+def _utc_day(timestamps: pd.Series) -> pd.Series:
+    """The UTC calendar day (tz-naive midnight) of each timestamp."""
+    ts = timestamps
+    if not pd.api.types.is_datetime64_any_dtype(ts):
+        ts = pd.to_datetime(ts, utc=True)
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ts.dt.floor("D")
+
+
+def _binary_ranking_metrics(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """(roc_auc, average_precision), NaN for each when only one class is present."""
+    if y.size == 0 or np.unique(y).size < 2:
+        return NAN, NAN
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    return float(roc_auc_score(y, s)), float(average_precision_score(y, s))
+
+
+# --- point metrics -----------------------------------------------------------------------------
+
+
+def threshold_metrics(y_true: Any, score: Any, threshold: float) -> dict[str, float]:
+    """Precision, recall and F1 when alerting on ``score >= threshold``.
+
+    Zero-division safe: an undefined ratio (no alerts, no fraud) is 0.0.
+    """
+    y = _as_labels(y_true)
+    s = _as_scores(score)
+    if y.shape != s.shape:
+        raise ValueError(f"y_true and score differ in length: {y.size} != {s.size}")
+    pred = s >= threshold
+    positive = y == 1
+    tp = int(np.sum(pred & positive))
+    fp = int(np.sum(pred & ~positive))
+    fn = int(np.sum(~pred & positive))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+
+
+def recall_at_daily_budget(frame: pd.DataFrame, budget: int) -> float:
+    """Share of all fraudulent transactions caught by a fixed daily investigation budget.
+
+    Each UTC day, the ``budget`` highest-scored transactions of that day are alerted (all of
+    them when the day has fewer). Returns alerted fraud / all fraud, NaN when the frame holds
+    no fraud.
+    """
+    _check_columns(frame, (schema.EVENT_TIMESTAMP, schema.IS_FRAUD, SCORE))
+    if budget < 0:
+        raise ValueError(f"budget must be >= 0, got {budget}")
+    y = _as_labels(frame[schema.IS_FRAUD])
+    n_fraud = int(y.sum())
+    if n_fraud == 0:
+        return NAN
+    work = pd.DataFrame(
+        {
+            "day": _utc_day(frame[schema.EVENT_TIMESTAMP]).to_numpy(),
+            "score": _as_scores(frame[SCORE]),
+            "y": y,
+        }
+    )
+    work = work.sort_values("score", ascending=False, kind="mergesort")
+    rank_in_day = work.groupby("day", sort=False).cumcount()
+    alerted = work.loc[rank_in_day < budget, "y"]
+    return float(alerted.sum() / n_fraud)
+
+
+def card_precision_at_k(
+    frame: pd.DataFrame, k: int = 100, remove_known_compromised: bool = True
+) -> float:
+    """Mean daily card precision top-k (Fraud Detection Handbook, Le Borgne et al.).
+
+    For each UTC day (in order):
+
+    1. drop the transactions of cards already found compromised on an earlier day (when
+       ``remove_known_compromised``): a true positive in an earlier day's top k;
+    2. aggregate to cards: a card's score is its max score that day, its label the max label
+       (compromised if any of its transactions that day is fraud);
+    3. rank cards by score (ties: card id ascending), take the top ``k``;
+    4. precision = compromised cards in the top k / ``k``.
+
+    The mean over every day present in ``frame`` is returned (a day left with no cards after the
+    removal counts as 0.0, as in the handbook's implementation). NaN for an empty frame.
+
+    The denominator is always ``k``, as in the handbook, *including* days with fewer than ``k``
+    cards: such a day cannot reach 1.0 (3 cards, all compromised, k=100 -> 0.03). This keeps the
+    metric a statement about a fixed daily investigation capacity of ``k`` cards.
+    """
+    _check_columns(frame, (schema.CUSTOMER_ID, schema.EVENT_TIMESTAMP, schema.IS_FRAUD, SCORE))
+    if k <= 0:
+        raise ValueError(f"k must be > 0, got {k}")
+    if len(frame) == 0:
+        return NAN
+    work = pd.DataFrame(
+        {
+            "day": _utc_day(frame[schema.EVENT_TIMESTAMP]).to_numpy(),
+            "card": frame[schema.CUSTOMER_ID].to_numpy(),
+            "score": _as_scores(frame[SCORE]),
+            "y": _as_labels(frame[schema.IS_FRAUD]),
+        }
+    )
+    known_compromised: set[Any] = set()
+    daily: list[float] = []
+    for _, day_frame in work.groupby("day", sort=True):
+        if known_compromised:
+            day_frame = day_frame[~day_frame["card"].isin(known_compromised)]
+        cards = day_frame.groupby("card", sort=True).agg(score=("score", "max"), y=("y", "max"))
+        cards = cards.sort_values("score", ascending=False, kind="mergesort")
+        top = cards.head(k)
+        detected = top.index[top["y"].to_numpy() == 1]
+        daily.append(len(detected) / k)
+        if remove_known_compromised:
+            known_compromised.update(detected.tolist())
+    return float(np.mean(daily))
+
+
+# --- the full report ---------------------------------------------------------------------------
+
+
+def evaluate_scores(
+    frame: pd.DataFrame, threshold: float = 0.5, daily_budget: int = 100, k: int = 100
+) -> dict[str, float]:
+    """Every holdout metric, as floats.
+
+    Keys: ``roc_auc``, ``average_precision``, ``precision``, ``recall``, ``f1`` (at
+    ``threshold``), ``recall_at_budget`` (``daily_budget`` alerts per UTC day),
+    ``card_precision_at_{k}``, ``brier``, ``n_transactions``, ``n_fraud``, ``fraud_rate``.
+
+    When only one class is present ``roc_auc`` and ``average_precision`` are NaN (no exception);
+    ``recall_at_budget`` is NaN without fraud; an empty frame gives NaN for every rate.
+    """
+    _check_columns(frame, (schema.CUSTOMER_ID, schema.EVENT_TIMESTAMP, schema.IS_FRAUD, SCORE))
+    y = _as_labels(frame[schema.IS_FRAUD])
+    s = _as_scores(frame[SCORE])
+    n = int(y.size)
+    n_fraud = int(y.sum())
+    roc_auc, average_precision = _binary_ranking_metrics(y, s)
+    point = threshold_metrics(y, s, threshold)
+    return {
+        "roc_auc": roc_auc,
+        "average_precision": average_precision,
+        "precision": point["precision"],
+        "recall": point["recall"],
+        "f1": point["f1"],
+        "recall_at_budget": recall_at_daily_budget(frame, daily_budget),
+        f"card_precision_at_{k}": card_precision_at_k(frame, k=k),
+        "brier": float(np.mean((s - y) ** 2)) if n else NAN,
+        "n_transactions": float(n),
+        "n_fraud": float(n_fraud),
+        "fraud_rate": float(n_fraud / n) if n else NAN,
+    }
+
+
+# --- slices ------------------------------------------------------------------------------------
+
+
+def amount_band(amounts: Any) -> pd.Series:
+    """Ordered categorical amount bands: ``<10``, ``10-50``, ``50-200``, ``200-1000``, ``>=1000``.
+
+    Bands are closed on the left (10.0 -> "10-50", 1000.0 -> ">=1000"); negative amounts fall in
+    "<10"; missing amounts stay missing. A Series input keeps its index.
+    """
+    values = amounts if isinstance(amounts, pd.Series) else pd.Series(amounts)
+    edges = [-np.inf, *AMOUNT_BAND_EDGES, np.inf]
+    bands = pd.cut(
+        pd.to_numeric(values, errors="coerce").astype(float),
+        bins=edges,
+        right=False,
+        labels=list(AMOUNT_BANDS),
+        ordered=True,
+    )
+    return bands.rename(AMOUNT_BAND)
+
+
+def slice_metrics(
+    frame: pd.DataFrame,
+    slice_columns: Sequence[str],
+    min_support: int = 1,
+    threshold: float = 0.5,
+) -> pd.DataFrame:
+    """Per-slice metrics: one row per (column, value).
+
+    Columns: ``slice`` (the column name), ``value``, ``n`` (transactions), ``n_fraud``,
+    ``roc_auc`` (NaN when the slice has a single class), ``average_precision`` (NaN when the
+    slice has no fraud), ``recall_at_threshold`` (share of the slice's fraud with
+    ``score >= threshold``, NaN when it has no fraud).
+
+    ``min_support`` is the minimum number of *transactions* (``n``) for a slice to be reported.
+    Columns absent from ``frame`` are skipped silently. Missing values form their own slice,
+    reported as value ``"<missing>"``; unobserved categories are not reported.
+    """
+    _check_columns(frame, (schema.IS_FRAUD, SCORE))
+    y_all = _as_labels(frame[schema.IS_FRAUD])
+    s_all = _as_scores(frame[SCORE])
+    rows: list[dict[str, Any]] = []
+    for column in slice_columns:
+        if column not in frame.columns:
+            continue
+        for value, positions in _groups(frame[column]):
+            n = int(len(positions))
+            if n < min_support:
+                continue
+            y = y_all[positions]
+            s = s_all[positions]
+            n_fraud = int(y.sum())
+            roc_auc = NAN
+            average_precision = NAN
+            if n_fraud > 0:
+                from sklearn.metrics import average_precision_score, roc_auc_score
+
+                average_precision = float(average_precision_score(y, s))
+                if n_fraud < n:
+                    roc_auc = float(roc_auc_score(y, s))
+            recall = float(np.sum(s[y == 1] >= threshold) / n_fraud) if n_fraud else NAN
+            rows.append(
+                {
+                    "slice": column,
+                    "value": value,
+                    "n": n,
+                    "n_fraud": n_fraud,
+                    "roc_auc": roc_auc,
+                    "average_precision": average_precision,
+                    "recall_at_threshold": recall,
+                }
+            )
+    result = pd.DataFrame(rows, columns=list(SLICE_COLUMNS))
+    return result.astype(
+        {
+            "slice": object,
+            "value": object,
+            "n": "int64",
+            "n_fraud": "int64",
+            "roc_auc": float,
+            "average_precision": float,
+            "recall_at_threshold": float,
+        }
+    )
+
+
+def _groups(column: pd.Series) -> list[tuple[Any, np.ndarray]]:
+    """(value, row positions) per observed value, sorted when the values allow it; missing
+    values last, as ``MISSING_SLICE_VALUE``."""
+    try:
+        codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=True)
+    except TypeError:  # unorderable mixed values
+        codes, uniques = pd.factorize(column, sort=False, use_na_sentinel=True)
+    out: list[tuple[Any, np.ndarray]] = []
+    for code, value in enumerate(uniques):
+        positions = np.flatnonzero(codes == code)
+        if positions.size:
+            out.append((value.item() if isinstance(value, np.generic) else value, positions))
+    missing = np.flatnonzero(codes == -1)
+    if missing.size:
+        out.append((MISSING_SLICE_VALUE, missing))
+    return out
+
+
+# --- threshold choice --------------------------------------------------------------------------
+
+
+def optimal_threshold(y_true: Any, score: Any, metric: str = "f1") -> float:
+    """The threshold maximising ``metric`` (only ``"f1"``) on a validation set.
+
+    The returned value is one of the observed scores and is meant for ``score >= threshold``.
+    Among equally good thresholds the highest is returned (fewest alerts). Raises ValueError
+    when the validation set has no fraud (F1 is then 0 everywhere) or is empty.
+    """
+    if metric != "f1":
+        raise ValueError(f"unsupported metric {metric!r}; only 'f1' is supported")
+    y = _as_labels(y_true)
+    s = _as_scores(score)
+    if y.shape != s.shape:
+        raise ValueError(f"y_true and score differ in length: {y.size} != {s.size}")
+    if y.size == 0 or y.sum() == 0:
+        raise ValueError("cannot choose a threshold: the validation set holds no fraud")
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(y, s)
+    # the last (precision, recall) pair is (1, 0) and has no threshold
+    precision, recall = precision[:-1], recall[:-1]
+    denominator = precision + recall
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(denominator > 0, 2 * precision * recall / denominator, 0.0)
+    best = float(np.max(f1))
+    # thresholds are increasing: the last index reaching the best F1 is the highest threshold
+    candidates = np.flatnonzero(np.isclose(f1, best, rtol=0.0, atol=1e-12))
+    chosen = float(thresholds[candidates[-1]])
+    if not math.isfinite(chosen):
+        raise ValueError("optimal threshold is not finite")
+    return chosen

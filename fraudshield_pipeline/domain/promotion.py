@@ -1,0 +1,213 @@
+"""Champion vs challenger promotion gate.
+
+Pure domain code (no Dagster, no scikit-learn): given the challenger's and the current
+champion's holdout scorecards, decide whether the challenger may replace the champion, and say
+why in plain words, one reason per rule checked (pass or fail).
+
+Rules, in order:
+
+1. the challenger's main metric must be a number (missing/NaN -> refuse);
+2. it must reach the absolute floor;
+3. with a champion: it may be at most ``max_regression`` (absolute) below the champion's;
+4. with a champion: no key slice may collapse. A key slice is a ``(slice, value)`` row present
+   in both scorecards' slice frames with at least ``min_slice_support`` fraud cases in both and
+   a number for ``slice_metric`` in both; it collapses when
+   ``challenger < slice_collapse_ratio * champion``.
+
+With no champion the first challenger that passes rules 1-2 is promoted. A champion whose main
+metric is missing/NaN cannot be regressed against: rule 3 is reported as skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+# tolerance for float noise in the comparisons (0.42 - 0.01 must allow 0.41)
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    main_metric: str = "average_precision"
+    absolute_floor: float = 0.30  # challenger's main metric must be >= this
+    max_regression: float = 0.01  # challenger may be at most this much below champion (absolute)
+    slice_collapse_ratio: float = 0.5  # collapse: challenger slice metric < ratio * champion's
+    slice_metric: str = "average_precision"
+    min_slice_support: int = 20  # ignore slices with fewer fraud cases than this in the holdout
+
+    def __post_init__(self) -> None:
+        if self.max_regression < 0:
+            raise ValueError(f"max_regression must be >= 0, got {self.max_regression}")
+        if not 0 <= self.slice_collapse_ratio <= 1:
+            raise ValueError(
+                f"slice_collapse_ratio must be in [0, 1], got {self.slice_collapse_ratio}"
+            )
+        if self.min_slice_support < 0:
+            raise ValueError(f"min_slice_support must be >= 0, got {self.min_slice_support}")
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    model_version: str
+    metrics: Mapping[str, float]
+    slices: pd.DataFrame | None = field(default=None, compare=False)  # slice_metrics() frame
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promote: bool
+    reasons: tuple[str, ...]  # human readable, every rule checked, pass or fail
+    main_metric: str
+    challenger_value: float
+    champion_value: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: NaN values become None."""
+        return {
+            "promote": self.promote,
+            "reasons": list(self.reasons),
+            "main_metric": self.main_metric,
+            "challenger_value": _json_number(self.challenger_value),
+            "champion_value": _json_number(self.champion_value),
+        }
+
+
+def _json_number(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _metric(scorecard: Scorecard, name: str) -> float:
+    value = scorecard.metrics.get(name)
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _is_number(value: float) -> bool:
+    return not math.isnan(value)
+
+
+def decide_promotion(
+    challenger: Scorecard,
+    champion: Scorecard | None,
+    policy: PromotionPolicy = PromotionPolicy(),  # noqa: B008 - frozen, immutable default
+) -> PromotionDecision:
+    """Apply the policy; see the module docstring for the rules."""
+    metric = policy.main_metric
+    value = _metric(challenger, metric)
+    champion_value = _metric(champion, metric) if champion is not None else None
+    reasons: list[str] = []
+    passed = True
+
+    # 1-2. the challenger's own number
+    if not _is_number(value):
+        passed = False
+        reasons.append(
+            f"FAIL: challenger {challenger.model_version} {metric} is missing or NaN; "
+            "it cannot be compared with the floor or the champion"
+        )
+    elif value + _EPS >= policy.absolute_floor:
+        reasons.append(f"PASS: {metric} {value:.3f} >= floor {policy.absolute_floor:.3f}")
+    else:
+        passed = False
+        reasons.append(f"FAIL: {metric} {value:.3f} < floor {policy.absolute_floor:.3f}")
+
+    if champion is None:
+        reasons.append(
+            "PASS: no champion: the first model that passes the floor is promoted"
+            if passed
+            else "no champion: nothing to compare with"
+        )
+        return PromotionDecision(passed, tuple(reasons), metric, value, None)
+
+    # 3. regression against the champion
+    assert champion_value is not None
+    if not _is_number(champion_value):
+        reasons.append(
+            f"SKIP: champion {champion.model_version} {metric} is missing or NaN; "
+            "regression check not applicable"
+        )
+    elif not _is_number(value):
+        reasons.append(
+            f"SKIP: regression check needs the challenger's {metric} "
+            f"(champion {champion.model_version} {champion_value:.3f})"
+        )
+    else:
+        allowed = champion_value - policy.max_regression
+        delta = value - champion_value
+        comparison = (
+            f"{metric} {value:.3f} vs champion {champion.model_version} {champion_value:.3f} "
+            f"(delta {delta:+.3f}, max regression {policy.max_regression:.3f})"
+        )
+        if value + _EPS >= allowed:
+            reasons.append(f"PASS: {comparison}")
+        else:
+            passed = False
+            reasons.append(f"FAIL: {comparison}: regression beyond tolerance")
+
+    # 4. key slices
+    slice_passed, slice_reasons = _check_slices(challenger, champion, policy)
+    passed = passed and slice_passed
+    reasons.extend(slice_reasons)
+
+    return PromotionDecision(passed, tuple(reasons), metric, value, champion_value)
+
+
+_SLICE_KEY = ["slice", "value"]
+
+
+def _check_slices(
+    challenger: Scorecard, champion: Scorecard, policy: PromotionPolicy
+) -> tuple[bool, list[str]]:
+    metric = policy.slice_metric
+    frames = {"challenger": challenger.slices, "champion": champion.slices}
+    missing = [who for who, f in frames.items() if f is None or len(f) == 0]
+    if missing:
+        return True, [f"SKIP: slice check: no slice metrics for {' and '.join(missing)}"]
+    needed = {*_SLICE_KEY, "n_fraud", metric}
+    for who, f in frames.items():
+        absent = needed.difference(f.columns)  # type: ignore[union-attr]
+        if absent:
+            return True, [f"SKIP: slice check: {who} slices lack columns {sorted(absent)}"]
+
+    def prepare(f: pd.DataFrame) -> pd.DataFrame:
+        out = f[[*_SLICE_KEY, "n_fraud", metric]].copy()
+        out["value"] = out["value"].astype(str)  # compare values across frames by their text
+        return out
+
+    both = prepare(challenger.slices).merge(  # type: ignore[arg-type]
+        prepare(champion.slices),  # type: ignore[arg-type]
+        on=_SLICE_KEY,
+        suffixes=("_challenger", "_champion"),
+    )
+    support = both[["n_fraud_challenger", "n_fraud_champion"]].min(axis=1)
+    key = both[
+        (support >= policy.min_slice_support)
+        & both[f"{metric}_challenger"].notna()
+        & both[f"{metric}_champion"].notna()
+    ]
+    collapsed = key[
+        key[f"{metric}_challenger"] + _EPS
+        < policy.slice_collapse_ratio * key[f"{metric}_champion"]
+    ]
+    reasons = [
+        f"FAIL: slice {row['slice']}={row['value']} collapsed: {metric} "
+        f"{row[metric + '_challenger']:.3f} < {policy.slice_collapse_ratio:.2f} x "
+        f"champion {row[metric + '_champion']:.3f} "
+        f"({int(min(row['n_fraud_challenger'], row['n_fraud_champion']))} fraud cases)"
+        for row in collapsed.to_dict("records")
+    ]
+    if collapsed.empty:
+        reasons.append(
+            f"PASS: {len(key)} key slices (>= {policy.min_slice_support} fraud cases, in both) "
+            f"checked, none has {metric} < {policy.slice_collapse_ratio:.2f} x champion's"
+        )
+    return collapsed.empty, reasons

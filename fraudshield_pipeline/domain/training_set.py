@@ -1,0 +1,102 @@
+"""Time-forward training sets: labels only once matured, no shuffling across time.
+
+Timeline, oldest first, ending at `as_of` (the end of the newest feature partition):
+  [ train (last part = validation) ][ gap = label delay ][ test ][ label maturity ] as_of
+The gap mimics production: when a model is trained, the newest week's labels are not in yet.
+A label counts only if it was reported before `as_of`; a transaction with no fraud report by
+then is genuine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+import duckdb
+import pandas as pd
+
+from fraudshield_pipeline.domain import schema as s
+
+SPLIT = "split"
+TRAIN, VALIDATION, TEST = "train", "validation", "test"
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    train_start: dt.datetime
+    validation_start: dt.datetime
+    train_end: dt.datetime
+    test_start: dt.datetime
+    test_end: dt.datetime
+    as_of: dt.datetime
+
+    def days(self) -> list[dt.date]:
+        """Every day whose features the window reads (the gap too, for simplicity of lineage)."""
+        first, last = self.train_start.date(), (self.test_end - dt.timedelta(microseconds=1)).date()
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def to_metadata(self) -> dict[str, str]:
+        return {k: v.isoformat() for k, v in asdict(self).items()}
+
+
+def plan_window(
+    as_of: dt.datetime,
+    train_days: int = 14,
+    gap_days: int = 7,
+    test_days: int = 7,
+    maturity_days: int = 7,
+    validation_fraction: float = 0.2,
+) -> TrainingWindow:
+    if min(train_days, test_days) < 1 or min(gap_days, maturity_days) < 0 or not 0 < validation_fraction < 1:
+        raise ValueError("train/test need >= 1 day, gap/maturity >= 0 days, validation_fraction in (0, 1)")
+    test_end = as_of - dt.timedelta(days=maturity_days)
+    test_start = test_end - dt.timedelta(days=test_days)
+    train_end = test_start - dt.timedelta(days=gap_days)
+    train_start = train_end - dt.timedelta(days=train_days)
+    validation_start = train_end - (train_end - train_start) * validation_fraction
+    return TrainingWindow(train_start, validation_start, train_end, test_start, test_end, as_of)
+
+
+def build_training_set(features: pd.DataFrame, labels: pd.DataFrame, window: TrainingWindow) -> pd.DataFrame:
+    """Feature rows of the train and test windows with labels known at `as_of` and a split column."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("features", features)
+        con.register("labels", labels)
+        scenario = f"any_value(l.{s.FRAUD_SCENARIO}) FILTER (WHERE l.{s.IS_FRAUD} = 1)" if s.FRAUD_SCENARIO in labels.columns else "NULL"
+        return con.execute(
+            f"""
+            WITH known AS (
+              SELECT l.{s.TRANSACTION_ID}, max(l.{s.IS_FRAUD}) AS {s.IS_FRAUD}, {scenario} AS {s.FRAUD_SCENARIO}
+              FROM labels l WHERE l.{s.REPORTED_AT} < $as_of GROUP BY 1
+            )
+            SELECT f.*,
+              CAST(coalesce(k.{s.IS_FRAUD}, 0) AS INTEGER) AS {s.IS_FRAUD},
+              k.{s.FRAUD_SCENARIO},
+              CASE WHEN f.{s.EVENT_TIMESTAMP} >= $test_start THEN '{TEST}'
+                   WHEN f.{s.EVENT_TIMESTAMP} >= $validation_start THEN '{VALIDATION}'
+                   ELSE '{TRAIN}' END AS {SPLIT}
+            FROM features f LEFT JOIN known k USING ({s.TRANSACTION_ID})
+            WHERE (f.{s.EVENT_TIMESTAMP} >= $train_start AND f.{s.EVENT_TIMESTAMP} < $train_end)
+               OR (f.{s.EVENT_TIMESTAMP} >= $test_start AND f.{s.EVENT_TIMESTAMP} < $test_end)
+            ORDER BY f.{s.EVENT_TIMESTAMP}, f.{s.TRANSACTION_ID}
+            """,
+            {
+                "as_of": window.as_of,
+                "train_start": window.train_start,
+                "validation_start": window.validation_start,
+                "train_end": window.train_end,
+                "test_start": window.test_start,
+                "test_end": window.test_end,
+            },
+        ).df()
+    finally:
+        con.close()
+
+
+def split_summary(training_set: pd.DataFrame) -> pd.DataFrame:
+    grouped = training_set.groupby(SPLIT, observed=True)[s.IS_FRAUD]
+    return pd.DataFrame({"rows": grouped.size(), "fraud": grouped.sum(), "fraud_rate": grouped.mean()}).reindex(
+        [TRAIN, VALIDATION, TEST]
+    )

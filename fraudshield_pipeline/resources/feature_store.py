@@ -1,0 +1,64 @@
+"""Feast behind a narrow interface: apply the repository, write the online store, read it back."""
+
+
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+
+class FeastFeatureStore(dg.ConfigurableResource):
+    """A Feast repository whose registry lives under `repo_dir`; online store sqlite or Redis."""
+
+    repo_dir: str = Field(description="Directory for the Feast registry (and the sqlite online store).")
+    online_store: Literal["sqlite", "redis"] = "sqlite"
+    redis_connection_string: str | None = Field(default=None, description="host:port[,password=...] for Redis.")
+    offline_path: str = Field(description="URI of the offline feature table (directory of parquet partitions).")
+    s3_endpoint_override: str | None = None
+
+    def _config(self):
+        from feast import RepoConfig
+
+        from fraudshield_pipeline.feature_repo import PROJECT
+
+        repo = Path(self.repo_dir)
+        repo.mkdir(parents=True, exist_ok=True)
+        if self.online_store == "redis":
+            if not self.redis_connection_string:
+                raise ValueError("online_store=redis needs redis_connection_string (FRAUDSHIELD_REDIS_URL)")
+            online = {"type": "redis", "connection_string": self.redis_connection_string}
+        else:
+            online = {"type": "sqlite", "path": str(repo / "online_store.db")}
+        return RepoConfig(
+            project=PROJECT,
+            provider="local",
+            registry=str(repo / "registry.db"),
+            online_store=online,
+            offline_store={"type": "duckdb"},
+            entity_key_serialization_version=3,
+            repo_path=repo,
+        )
+
+    def store(self):
+        from feast import FeatureStore
+
+        return FeatureStore(config=self._config())
+
+    def apply(self) -> list[str]:
+        """`feast apply` for the package's repository; idempotent."""
+        from fraudshield_pipeline.feature_repo import repo_objects
+
+        objects = repo_objects(self.offline_path, self.s3_endpoint_override)
+        self.store().apply(objects)
+        return [o.name for o in objects]
+
+    def write_online(self, view: str, latest: pd.DataFrame) -> int:
+        """Write the latest feature row per entity, as incremental materialization does."""
+        store = self.store()
+        store.write_to_online_store(view, latest)
+        return len(latest)
+
+    def online_features(self, entity_rows: list[dict], refs: list[str]) -> dict[str, list]:
+        return self.store().get_online_features(features=refs, entity_rows=entity_rows).to_dict()

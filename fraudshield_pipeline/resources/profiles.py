@@ -1,0 +1,83 @@
+"""The one place that turns environment variables into resource instances.
+
+Every switch has an embedded default, so a fresh clone runs with no configuration:
+  FRAUDSHIELD_DATA_DIR         local stores (default: <repo>/data)
+  FRAUDSHIELD_STORAGE          local | s3  (s3 needs FRAUDSHIELD_S3_BUCKET; AWS_* credentials)
+  MLFLOW_TRACKING_URI          default: sqlite under the data dir
+  FRAUDSHIELD_ONLINE_STORE     sqlite | redis  (redis needs FRAUDSHIELD_REDIS_URL)
+  FRAUDSHIELD_TRAINING_DEVICE  cpu | cuda
+Values that may be secret are passed as `dagster.EnvVar`, resolved only when a run starts.
+"""
+
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from fraudshield_pipeline.resources.compute import TrainingCompute
+from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
+from fraudshield_pipeline.resources.io_managers import ParquetIOManager
+from fraudshield_pipeline.resources.registry import ModelRegistry
+from fraudshield_pipeline.resources.sources import SimulatorSource
+from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, S3ArtifactStore
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("FRAUDSHIELD_DATA_DIR") or REPO_ROOT / "data").resolve()
+
+
+def _env(env: Mapping[str, str], name: str, default: str | None = None):
+    """An EnvVar when the variable is set (shown as such in the UI), else the embedded default."""
+    return dg.EnvVar(name) if env.get(name) else default
+
+
+def build_storage(env: Mapping[str, str]) -> ArtifactStore:
+    if env.get("FRAUDSHIELD_STORAGE", "local") == "s3":
+        if not env.get("FRAUDSHIELD_S3_BUCKET"):
+            raise ValueError("FRAUDSHIELD_STORAGE=s3 needs FRAUDSHIELD_S3_BUCKET")
+        s3 = S3Resource(
+            endpoint_url=_env(env, "AWS_ENDPOINT_URL"),
+            region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+            aws_access_key_id=_env(env, "AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=_env(env, "AWS_SECRET_ACCESS_KEY"),
+            max_attempts=int(env.get("FRAUDSHIELD_S3_MAX_ATTEMPTS", "8")),
+        )
+        return S3ArtifactStore(s3=s3, bucket=dg.EnvVar("FRAUDSHIELD_S3_BUCKET"), prefix=env.get("FRAUDSHIELD_S3_PREFIX", "fraudshield"))
+    return LocalArtifactStore(base_dir=str(data_dir(env) / "store"))
+
+
+def build_resources(env: Mapping[str, str]) -> dict[str, object]:
+    root = data_dir(env)
+    storage = build_storage(env)
+    online_store = env.get("FRAUDSHIELD_ONLINE_STORE", "sqlite")
+    return {
+        "storage": storage,
+        "io_manager": ParquetIOManager(store=storage),
+        "source": SimulatorSource(
+            seed=int(env.get("FRAUDSHIELD_SIM_SEED", "7")),
+            transactions_per_day=int(env.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "10000")),
+            n_customers=int(env.get("FRAUDSHIELD_SIM_CUSTOMERS", "20000")),
+            n_merchants=int(env.get("FRAUDSHIELD_SIM_MERCHANTS", "2000")),
+            holiday_shift_start=env.get("FRAUDSHIELD_SIM_HOLIDAY_SHIFT_START"),
+            new_partner_start=env.get("FRAUDSHIELD_SIM_NEW_PARTNER_START"),
+            fraud_strategy_change_start=env.get("FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START"),
+        ),
+        "registry": ModelRegistry(
+            tracking_uri=_env(env, "MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"),
+            artifact_location=_env(env, "FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION", str(root / "mlflow" / "artifacts")),
+        ),
+        "feature_store": FeastFeatureStore(
+            repo_dir=str(root / "feast"),
+            online_store=online_store,
+            redis_connection_string=_env(env, "FRAUDSHIELD_REDIS_URL"),
+            offline_path=storage.uri("tables/transaction_features") if isinstance(storage, LocalArtifactStore) else "",
+        ),
+        "compute": TrainingCompute(
+            device=env.get("FRAUDSHIELD_TRAINING_DEVICE", "cpu"),
+            n_threads=int(env.get("FRAUDSHIELD_TRAINING_THREADS", "0")),
+        ),
+    }

@@ -1,0 +1,177 @@
+"""MLflow tracking and model registry behind narrow verbs.
+
+Models travel only in XGBoost's own format through MLflow (no pickles); aliases
+(`challenger`, `champion`) are the only pointers serving code follows.
+"""
+
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    version: str
+    run_id: str
+    model_uri: str
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    version: str
+    run_id: str
+    tags: dict[str, str]
+    aliases: tuple[str, ...]
+
+
+class ModelRegistry(dg.ConfigurableResource):
+    """MLflow: local sqlite store by default, or a tracking server URI."""
+
+    tracking_uri: str = Field(description="MLflow tracking URI (sqlite:///... or http://host:5000).")
+    artifact_location: str | None = Field(
+        default=None, description="Where new experiments store artifacts (a directory or s3:// URI)."
+    )
+    experiment_name: str = "fraudshield"
+    model_name: str = "fraudshield-fraud-xgb"
+
+    def _mlflow(self):
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return mlflow
+
+    def client(self):
+        from mlflow import MlflowClient
+
+        self._mlflow()
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def experiment_id(self) -> str:
+        client = self.client()
+        experiment = client.get_experiment_by_name(self.experiment_name)
+        if experiment is not None:
+            return experiment.experiment_id
+        location = self.artifact_location
+        if location and "://" not in location:
+            Path(location).mkdir(parents=True, exist_ok=True)
+            location = Path(location).resolve().as_uri()
+        return client.create_experiment(self.experiment_name, artifact_location=location)
+
+    def log_training(
+        self,
+        *,
+        run_name: str,
+        booster,
+        example: pd.DataFrame,
+        params: Mapping[str, object],
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+        inputs: Mapping[str, tuple[pd.DataFrame, str, str]],
+        artifacts: Mapping[str, str | bytes] = {},
+    ) -> RegisteredModel:
+        """One MLflow run: params, metrics, input datasets, the model; then a new registry version.
+
+        `inputs` maps a context name ("training", "validation") to (frame, source URI, digest).
+        """
+        mlflow = self._mlflow()
+        from mlflow.models import infer_signature
+
+        experiment_id = self.experiment_id()
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags)) as run:
+            mlflow.log_params({k: _param(v) for k, v in params.items()})
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+            for context, (frame, source, digest) in inputs.items():
+                dataset = mlflow.data.from_pandas(frame.head(1000), source=source, name=f"{context}-{digest}", digest=digest)
+                mlflow.log_input(dataset, context=context)
+            for name, content in artifacts.items():
+                if isinstance(content, bytes):
+                    mlflow.log_text(content.decode(), name)
+                else:
+                    mlflow.log_text(content, name)
+            signature = infer_signature(example, booster.inplace_predict(example))
+            info = mlflow.xgboost.log_model(
+                booster,
+                name="model",
+                signature=signature,
+                model_format="ubj",
+                pip_requirements=_pip_requirements(),
+            )
+        version = self.client().create_model_version(
+            name=self._ensure_registered_model(), source=info.model_uri, run_id=run.info.run_id, tags=dict(tags)
+        )
+        return RegisteredModel(self.model_name, str(version.version), run.info.run_id, info.model_uri)
+
+    def _ensure_registered_model(self) -> str:
+        from mlflow.exceptions import MlflowException
+
+        client = self.client()
+        try:
+            client.get_registered_model(self.model_name)
+        except MlflowException:
+            client.create_registered_model(self.model_name, description="FraudShield card-fraud model (XGBoost).")
+        return self.model_name
+
+    def set_alias(self, alias: str, version: str) -> None:
+        self.client().set_registered_model_alias(self.model_name, alias, str(version))
+
+    def version_for_alias(self, alias: str) -> ModelVersionInfo | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            mv = self.client().get_model_version_by_alias(self.model_name, alias)
+        except MlflowException:
+            return None
+        return ModelVersionInfo(str(mv.version), mv.run_id, dict(mv.tags), tuple(mv.aliases))
+
+    def get_version(self, version: str) -> ModelVersionInfo:
+        mv = self.client().get_model_version(self.model_name, str(version))
+        return ModelVersionInfo(str(mv.version), mv.run_id, dict(mv.tags), tuple(mv.aliases))
+
+    def set_version_tags(self, version: str, tags: Mapping[str, str]) -> None:
+        client = self.client()
+        for key, value in tags.items():
+            client.set_model_version_tag(self.model_name, str(version), key, str(value))
+
+    def load_booster(self, version: str):
+        """The model as an `xgboost.Booster`, from the registry this resource names."""
+        mlflow = self._mlflow()
+        model = mlflow.xgboost.load_model(f"models:/{self.model_name}/{version}")
+        return model.get_booster() if hasattr(model, "get_booster") else model
+
+    def log_run_artifact_text(self, run_id: str, text: str, path: str) -> None:
+        self.client().log_text(run_id, text, path)
+
+    def log_run_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
+        client = self.client()
+        for key, value in metrics.items():
+            if value == value:  # MLflow rejects NaN on some backends; absent is clearer than NaN
+                client.log_metric(run_id, key, float(value))
+
+    def log_run_figure(self, run_id: str, figure, path: str) -> None:
+        self.client().log_figure(run_id, figure, path)
+
+    def run_url(self, run_id: str) -> str:
+        if self.tracking_uri.startswith("http"):
+            return f"{self.tracking_uri.rstrip('/')}/#/experiments/{self.experiment_id()}/runs/{run_id}"
+        return f"{self.tracking_uri} run {run_id}"
+
+
+def _param(value: object) -> str:
+    return json.dumps(value) if isinstance(value, (dict, list, tuple)) else str(value)
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"xgboost=={version('xgboost')}", f"pandas=={version('pandas')}", f"numpy=={version('numpy')}"]

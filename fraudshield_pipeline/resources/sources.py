@@ -1,0 +1,59 @@
+"""Where raw transactions come from: the embedded simulator (default) or, later, a landing zone."""
+
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+
+@dataclass(frozen=True)
+class RawDay:
+    transactions: pd.DataFrame
+    labels: pd.DataFrame
+    source: str  # a URI naming where the rows came from, for lineage and error messages
+
+
+class TransactionSource(dg.ConfigurableResource, ABC):
+    @abstractmethod
+    def load_day(self, day: dt.date) -> RawDay: ...
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+class SimulatorSource(TransactionSource):
+    """The embedded, seeded transaction simulator; drift knobs switch on at the given dates."""
+
+    seed: int = 7
+    n_customers: int = Field(default=20_000, gt=0)
+    n_merchants: int = Field(default=2_000, gt=0)
+    transactions_per_day: int = Field(default=10_000, gt=0)
+    holiday_shift_start: str | None = Field(default=None, description="ISO date: holiday spending shift.")
+    new_partner_start: str | None = Field(default=None, description="ISO date: partner with MCC-coded categories.")
+    fraud_strategy_change_start: str | None = Field(default=None, description="ISO date: fraud hides in normal behaviour.")
+
+    def config(self):
+        from fraudshield_pipeline.domain.simulate import DriftKnobs, SimulationConfig
+
+        return SimulationConfig(
+            seed=self.seed,
+            n_customers=self.n_customers,
+            n_merchants=self.n_merchants,
+            transactions_per_day=self.transactions_per_day,
+            drift=DriftKnobs(
+                holiday_shift_start=_date(self.holiday_shift_start),
+                new_partner_start=_date(self.new_partner_start),
+                fraud_strategy_change_start=_date(self.fraud_strategy_change_start),
+            ),
+        )
+
+    def load_day(self, day: dt.date) -> RawDay:
+        from fraudshield_pipeline.domain.simulate import simulate_day
+
+        simulated = simulate_day(self.config(), day)
+        return RawDay(simulated.transactions, simulated.labels, f"simulator://seed={self.seed}/{day.isoformat()}")
