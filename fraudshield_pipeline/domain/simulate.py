@@ -511,7 +511,7 @@ def _purchases(
 def _genuine(
     config: SimulationConfig, pop: _Population, ordinal: int, holiday: bool, weekday: int
 ) -> _Rows:
-    rng = np.random.default_rng()
+    rng = np.random.default_rng([config.seed, ordinal, _STREAM_GENUINE])
     n = int(rng.poisson(config.transactions_per_day * config.weekday_factors[weekday]))
     customer = np.searchsorted(pop.activity_cum, rng.random(n), side="right")
     customer = np.minimum(customer, config.n_customers - 1)
@@ -552,11 +552,11 @@ def _takeovers(
     customers, rates, stealth = [], [], []
     _, hi = _duration_bounds(config.account_takeover_days)
     for start in range(ordinal - hi + 1, ordinal + 1):
-        customer, end, rate, stealthy = _takeover_episodes(config, start)
+        customer, end, rate, episode_stealthy = _takeover_episodes(config, start)
         active = end > ordinal
         customers.append(customer[active])
         rates.append(rate[active])
-        stealth.append(np.full(int(active.sum()), stealthy))
+        stealth.append(np.full(int(active.sum()), episode_stealthy))
     rng = np.random.default_rng([config.seed, ordinal, _STREAM_TAKEOVER_DAY])
     counts = rng.poisson(np.concatenate(rates))
     customer = np.repeat(np.concatenate(customers), counts)
@@ -564,9 +564,14 @@ def _takeovers(
     n = len(customer)
     # Loud fraudsters: spending spikes, mostly online and abroad, at any hour.
     channel, merchant, amount = _purchases(
-        pop, rng, customer, pop.takeover_mix, _P_TAKEOVER_ONLINE, _P_TAKEOVER_ABROAD,
+        pop,
+        rng,
+        customer,
+        pop.takeover_mix,
+        _P_TAKEOVER_ONLINE,
         _P_TAKEOVER_ABROAD,
-    )  # fmt: skip
+        _P_TAKEOVER_ABROAD,
+    )
     amount = amount * rng.uniform(*_TAKEOVER_SPIKE, n)
     time = _time_of_day(rng, n, _FRAUD_HOURLY_CUM)
     # Stealthy fraudsters (after the strategy change) copy the card holder's habits.

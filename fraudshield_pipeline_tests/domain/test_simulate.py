@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ def days(start: datetime.date, n: int) -> list[datetime.date]:
     return [start + datetime.timedelta(days=i) for i in range(n)]
 
 
-def with_drift(**knobs: object) -> SimulationConfig:
+def with_drift(**knobs: Any) -> SimulationConfig:
     return dataclasses.replace(SMALL, drift=DriftKnobs(**knobs))
 
 
@@ -178,7 +178,8 @@ def test_population_is_a_function_of_the_seed(four_weeks: SimulatedDay) -> None:
     common = base.index.intersection(busier.index)
     assert len(common) > 100
     pd.testing.assert_frame_equal(base.loc[common], busier.loc[common])
-    reseeded = merchant_profile(simulate_day(dataclasses.replace(SMALL, seed=SMALL.seed + 2), START).transactions)
+    reseeded_config = dataclasses.replace(SMALL, seed=SMALL.seed + 2)
+    reseeded = merchant_profile(simulate_day(reseeded_config, START).transactions)
     common = base.index.intersection(reseeded.index)
     assert (base.loc[common] != reseeded.loc[common]).any(axis=1).mean() > 0.5
 
@@ -206,7 +207,8 @@ def test_labels_are_delayed_chargebacks_of_fraudulent_transactions(
     # each day's labels belong to that day's transactions
     for day in (START, START + datetime.timedelta(days=17)):
         sim = simulate_day(SMALL, day)
-        assert set(sim.labels[schema.TRANSACTION_ID]) <= set(sim.transactions[schema.TRANSACTION_ID])
+        day_ids = set(sim.transactions[schema.TRANSACTION_ID])
+        assert set(sim.labels[schema.TRANSACTION_ID]) <= day_ids
     fraud = four_weeks_joined[four_weeks_joined[schema.IS_FRAUD] == 1]
     delay = fraud[schema.REPORTED_AT] - fraud[schema.EVENT_TIMESTAMP]
     assert (delay >= pd.Timedelta(days=1)).all()
@@ -431,7 +433,7 @@ def test_fraud_strategy_change_hides_fraud_in_normal_behaviour() -> None:
         {"compromised_fraud_share": 1.5},
     ],
 )
-def test_invalid_config_is_rejected(change: dict[str, object]) -> None:
+def test_invalid_config_is_rejected(change: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         dataclasses.replace(SMALL, **change)
 
