@@ -150,7 +150,8 @@ class LocalArtifactStore(ArtifactStore):
     def list_keys(self, prefix: str) -> list[str]:
         root = Path(self.base_dir)
         start = root / prefix
-        directory = start if start.is_dir() else start.parent
+        # A prefix is a string prefix, as on S3: "tables/raw" also matches "tables/raw_labels/...".
+        directory = start if start.is_dir() and (not prefix or prefix.endswith("/")) else start.parent
         if not directory.is_dir():
             return []
         return sorted(

@@ -77,7 +77,7 @@ def evaluation_report(
         "challenger_version": challenger.version,
         "champion_version_before": champion.version if champion else None,
         "champion_version_after": challenger.version if decision.promote else (champion.version if champion else None),
-        "dagster_run_id": context.run_id,
+        "dagster_run_id": context.run.run_id,
         **decision.to_dict(),
         "challenger_metrics": challenger_card.metrics,
         "champion_metrics": champion_card.metrics if champion_card else None,
@@ -85,7 +85,7 @@ def evaluation_report(
     report_uri = storage.write_text(report_key("evaluation", f"v{challenger.version}.md"), markdown)
     storage.write_text(report_key("promotions", f"{stamp}_v{challenger.version}.json"), json.dumps(record, indent=2, default=str))
     registry.log_run_artifact_text(challenger.run_id, markdown, "evaluation/report.md")
-    registry.set_version_tags(challenger.version, {"promotion": "promoted" if decision.promote else "refused", "evaluated_by_run": context.run_id})
+    registry.set_version_tags(challenger.version, {"promotion": "promoted" if decision.promote else "refused", "evaluated_by_run": context.run.run_id})
     headline = challenger_card.metrics
     return dg.MaterializeResult(
         metadata={

@@ -95,13 +95,13 @@ def trained_model(
         "train_end": str(validation[s.EVENT_TIMESTAMP].max()),
     }
     registered = registry.log_training(
-        run_name=f"train-{context.run_id[:8]}",
+        run_name=f"train-{context.run.run_id[:8]}",
         booster=model.booster,
         example=model_matrix(validation.head(50), feature_names, model.categories),
         params={**model.params, "best_iteration": model.best_iteration, "threshold": model.threshold, "features": feature_names},
         metrics={f"validation_{k}": v for k, v in metrics.items() if v == v},
         tags={
-            "dagster_run_id": context.run_id,
+            "dagster_run_id": context.run.run_id,
             "training_set_version": data_version,
             "code_version": code_version(),
             "lockfile_sha256": lockfile_hash(),

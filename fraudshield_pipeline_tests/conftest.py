@@ -1,0 +1,71 @@
+"""Shared fixtures: a real S3 API (moto's server on loopback) for storage and pipeline tests."""
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import boto3
+import pytest
+
+TEST_REGION = "us-east-1"
+TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass
+class MotoS3:
+    """A running moto S3 server: its endpoint and a way to get a fresh, empty bucket."""
+
+    endpoint_url: str
+    region: str = TEST_REGION
+    buckets: list[str] = field(default_factory=list)
+
+    def client(self):
+        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name=self.region, **TEST_CREDENTIALS)
+
+    def create_bucket(self, name: str | None = None) -> str:
+        """Creates a bucket no other test uses (the server's state lives for the whole session)."""
+        bucket = name or f"test-{uuid.uuid4().hex[:16]}"
+        self.client().create_bucket(Bucket=bucket)
+        self.buckets.append(bucket)
+        return bucket
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        """Every object key under a prefix, through the S3 API (not through the code under test)."""
+        paginator = self.client().get_paginator("list_objects_v2")
+        return sorted(o["Key"] for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for o in page.get("Contents", []))
+
+    def __getitem__(self, item: str):  # dict-style access: moto_s3["endpoint_url"]
+        return getattr(self, item)
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    """moto's S3 server on 127.0.0.1 and a free port, for the whole session; stopped at the end."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield MotoS3(endpoint_url=f"http://{host}:{port}")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_test_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Test-only AWS credentials and region in the process environment; no real AWS config is read."""
+    empty = tmp_path_factory.mktemp("aws-config")
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": TEST_REGION,
+        "AWS_REGION": TEST_REGION,
+        "AWS_CONFIG_FILE": str(empty / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty / "credentials"),
+    }
+    for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
