@@ -1,0 +1,102 @@
+"""The feature time rule: a window at t sees exactly [t - w, t); labels only once reported."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraudshield_pipeline.domain import schema as s
+from fraudshield_pipeline.domain.features import build_features, lookback_days, model_feature_names
+from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
+
+T0 = pd.Timestamp("2026-09-10 12:00", tz="UTC")
+UTC = dt.timezone.utc
+
+
+def tx(rows):
+    frame = pd.DataFrame(rows, columns=[s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID, s.EVENT_TIMESTAMP, s.AMOUNT])
+    frame[s.EVENT_TIMESTAMP] = pd.to_datetime(frame[s.EVENT_TIMESTAMP], utc=True).astype("datetime64[us, UTC]")
+    frame[s.MERCHANT_CATEGORY], frame[s.CHANNEL], frame[s.COUNTRY] = "grocery", "online", "NL"
+    return frame
+
+
+def labels(rows):
+    frame = pd.DataFrame(rows, columns=[s.TRANSACTION_ID, s.REPORTED_AT])
+    frame[s.REPORTED_AT] = pd.to_datetime(frame[s.REPORTED_AT], utc=True).astype("datetime64[us, UTC]")
+    frame[s.IS_FRAUD] = np.int8(1)
+    frame[s.FRAUD_SCENARIO] = "x"
+    return frame[list(s.LABEL_COLUMNS)]
+
+
+def features(transactions, label_rows=None, start=T0 - pd.Timedelta(days=40), end=T0 + pd.Timedelta(days=40)):
+    return build_features(transactions, labels(label_rows or []), start.to_pydatetime(), end.to_pydatetime()).set_index(
+        s.TRANSACTION_ID
+    )
+
+
+def test_windows_are_half_open_and_exclude_the_transaction_itself():
+    frame = features(
+        tx(
+            [
+                ("a", "C1", "M1", T0, 10.0),
+                ("b", "C1", "M1", T0 + pd.Timedelta(minutes=30), 20.0),
+                ("c", "C1", "M2", T0 + pd.Timedelta(hours=1), 40.0),  # exactly 1 h after a
+                ("d", "C1", "M1", T0 + pd.Timedelta(hours=2), 80.0),
+            ]
+        )
+    )
+    assert frame.loc["a", "customer_tx_count_1h"] == 0
+    assert frame.loc["c", "customer_tx_count_1h"] == 2  # a is at t - 1h: inside [t - 1h, t)
+    assert frame.loc["c", "customer_amount_sum_1h"] == 30.0
+    assert frame.loc["d", "customer_tx_count_1h"] == 1  # only c; d itself never counts
+    assert frame.loc["d", "customer_tx_count_24h"] == 3
+    assert frame.loc["d", "customer_amount_mean_24h"] == pytest.approx(70 / 3)
+    assert frame.loc["d", "customer_distinct_merchants_24h"] == 2
+    assert frame.loc["d", "customer_merchant_visits_30d"] == 2 and frame.loc["c", "customer_merchant_first_visit"] == 1
+    assert frame.loc["b", "customer_hours_since_prev_tx"] == pytest.approx(0.5)
+    assert np.isnan(frame.loc["a", "customer_hours_since_prev_tx"])
+
+
+def test_transactions_at_the_same_instant_do_not_see_each_other():
+    frame = features(tx([("a", "C1", "M1", T0, 10.0), ("b", "C1", "M1", T0, 20.0)]))
+    assert frame["customer_tx_count_24h"].tolist() == [0, 0]
+    assert frame["merchant_tx_count_1d"].tolist() == [0, 0]
+
+
+def test_merchant_risk_uses_only_labels_reported_before_the_transaction():
+    fraud_time = T0 - pd.Timedelta(days=10)
+    rows = [("f", "C9", "M1", fraud_time, 50.0), ("g", "C8", "M1", fraud_time + pd.Timedelta(hours=1), 5.0)]
+    rows += [("early", "C1", "M1", T0 - pd.Timedelta(days=1), 10.0), ("late", "C2", "M1", T0 + pd.Timedelta(days=1), 10.0)]
+    reported = T0  # the chargeback arrives 10 days after the fraud
+    frame = features(tx(rows), [("f", reported)])
+    # 'early' (t = T0 - 1d) could see the fraud (9 d old) but the label was not reported yet.
+    assert frame.loc["early", "merchant_fraud_risk_7d"] == 0.0
+    # 'late' (t = T0 + 1d): the fraud is 11 d old, inside [t - 14d, t - 7d), and reported: 1 of 2.
+    assert frame.loc["late", "merchant_fraud_risk_7d"] == pytest.approx(0.5)
+    # ... but outside the 1-day window behind the delay [t - 8d, t - 7d).
+    assert np.isnan(frame.loc["late", "merchant_fraud_risk_1d"]) or frame.loc["late", "merchant_fraud_risk_1d"] == 0
+
+
+def test_future_events_never_change_earlier_features():
+    config = SimulationConfig(n_customers=800, n_merchants=60, transactions_per_day=1500)
+    days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(12)]
+    simulated = [simulate_day(config, d) for d in days]
+    history = pd.concat([d.transactions for d in simulated], ignore_index=True)
+    reports = pd.concat([d.labels for d in simulated], ignore_index=True)
+    start = dt.datetime(2026, 9, 9, tzinfo=UTC)
+    end = dt.datetime(2026, 9, 11, tzinfo=UTC)
+    baseline = build_features(history[history[s.EVENT_TIMESTAMP] < end], reports[reports[s.REPORTED_AT] < end], start, end)
+    # Everything after `end` (transactions and late chargebacks about earlier fraud) is added.
+    late = reports.copy()
+    late[s.REPORTED_AT] = late[s.REPORTED_AT] + pd.Timedelta(days=30)
+    with_future = build_features(history, pd.concat([reports, late.head(50)]), start, end)
+    pd.testing.assert_frame_equal(baseline, with_future)
+
+
+def test_optional_columns_drop_out_of_the_feature_set():
+    frame = tx([("a", "C1", "M1", T0, 10.0)]).drop(columns=[s.MERCHANT_CATEGORY, s.CHANNEL, s.COUNTRY])
+    built = build_features(frame, labels([]), (T0 - pd.Timedelta(days=1)).to_pydatetime(), (T0 + pd.Timedelta(days=1)).to_pydatetime())
+    names = model_feature_names(frame.columns)
+    assert s.MERCHANT_CATEGORY not in names and "is_online" not in names and list(built.columns[4:]) == names
+    assert lookback_days(7) == 37

@@ -1,0 +1,36 @@
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from fraudshield_pipeline.domain import schema as s
+from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
+
+UTC = dt.timezone.utc
+
+
+def test_window_is_train_gap_test_maturity_ending_at_as_of():
+    window = plan_window(dt.datetime(2026, 10, 13, tzinfo=UTC), train_days=14, gap_days=7, test_days=7, maturity_days=7)
+    assert window.test_end == dt.datetime(2026, 10, 6, tzinfo=UTC)
+    assert window.test_start == dt.datetime(2026, 9, 29, tzinfo=UTC)
+    assert window.train_end == dt.datetime(2026, 9, 22, tzinfo=UTC)
+    assert window.train_start == dt.datetime(2026, 9, 8, tzinfo=UTC)
+    assert len(window.days()) == 28
+
+
+def test_labels_count_only_if_reported_before_as_of_and_gap_is_excluded():
+    window = plan_window(dt.datetime(2026, 10, 13, tzinfo=UTC))
+    times = pd.to_datetime(["2026-09-10", "2026-09-21", "2026-09-25", "2026-10-01", "2026-10-02"], utc=True)
+    features = pd.DataFrame({s.TRANSACTION_ID: list("abcde"), s.EVENT_TIMESTAMP: times.astype("datetime64[us, UTC]"), "x": np.arange(5.0)})
+    labels = pd.DataFrame(
+        {
+            s.TRANSACTION_ID: ["a", "d", "e"],
+            s.IS_FRAUD: np.int8(1),
+            s.REPORTED_AT: pd.to_datetime(["2026-09-12", "2026-10-05", "2026-10-20"], utc=True).astype("datetime64[us, UTC]"),
+            s.FRAUD_SCENARIO: ["x", "y", "z"],
+        }
+    )
+    frame = build_training_set(features, labels, window).set_index(s.TRANSACTION_ID)
+    assert "c" not in frame.index  # inside the gap
+    assert frame[SPLIT].to_dict() == {"a": "train", "b": "validation", "d": "test", "e": "test"}
+    assert frame[s.IS_FRAUD].to_dict() == {"a": 1, "b": 0, "d": 1, "e": 0}  # e's chargeback comes after as_of
