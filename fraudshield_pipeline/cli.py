@@ -1,7 +1,9 @@
 """`fraudshield`: run the main job on the embedded defaults, open the UI, inspect the registry."""
 
 import argparse
+import contextlib
 import datetime as dt
+import json
 import os
 import sys
 from pathlib import Path
@@ -21,8 +23,21 @@ def _fmt(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _quiet_libraries() -> None:
+    """Keep the terminal to our progress lines; the Dagster event log still has everything."""
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    for name in ("mlflow", "alembic", "feast", "evidently", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def demo(args: argparse.Namespace) -> int:
     home = _use_repo_instance()
+    if not args.verbose:
+        _quiet_libraries()
     if args.transactions_per_day:
         os.environ["FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY"] = str(args.transactions_per_day)
     import dagster as dg
@@ -32,7 +47,7 @@ def demo(args: argparse.Namespace) -> int:
     from fraudshield_pipeline.runner import run_pipeline
 
     first_day = dt.date.fromisoformat(args.start or START_DATE)
-    per_day = os.environ.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "10000")
+    per_day = os.environ.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "6000")
     print(f"FraudShield main job: {args.days} simulated days from {first_day} (~{per_day} transactions/day)")
     print(f"Dagster instance: {home}/dagster.yaml; data under {data_dir(os.environ)}\n")
 
@@ -49,7 +64,14 @@ def demo(args: argparse.Namespace) -> int:
 
     with dg.DagsterInstance.get() as instance:
         results = run_pipeline(
-            instance, build_resources(os.environ), first_day, args.days, args.drift_days, finished, started
+            instance,
+            build_resources(os.environ),
+            first_day,
+            args.days,
+            args.drift_days,
+            finished,
+            started,
+            console_log_level="DEBUG" if args.verbose else "WARNING",
         )
     evaluation = next(r for r in results if r.name == "evaluation").metadata.get("evaluation_report", {})
     root = data_dir(os.environ)
@@ -64,6 +86,70 @@ def demo(args: argparse.Namespace) -> int:
     print(f"  evaluation report    {evaluation.get('report')}")
     print("\nOpen the Dagster UI on this same instance (these runs are listed there):")
     print("  uv run fraudshield ui        # = DAGSTER_HOME=$PWD dagster dev -w workspace.yaml, on http://127.0.0.1:3000")
+    return 0
+
+
+@contextlib.contextmanager
+def _governance():
+    """The registry and store of this environment (EnvVars resolved), and the promotion history."""
+    import dagster as dg
+
+    from fraudshield_pipeline.resources.profiles import build_resources
+
+    resources = build_resources(os.environ)
+    with dg.build_resources({"registry": resources["registry"], "storage": resources["storage"]}) as built:
+        history = [json.loads(built.storage.read_text(key)) for key in built.storage.list_keys("reports/promotions/")]
+        yield built.registry, built.storage, history
+
+
+def promotions(args: argparse.Namespace) -> int:
+    _quiet_libraries()
+    with _governance() as (registry, _, history):
+        return _print_history(registry, history, args.limit)
+
+
+def _print_history(registry, history, limit: int) -> int:
+    from fraudshield_pipeline.domain.governance import history_table
+    from fraudshield_pipeline.resources.registry import CHAMPION
+
+    champion = registry.version_for_alias(CHAMPION)
+    print(f"model {registry.model_name}: champion v{champion.version if champion else '-'}")
+    for row in history_table(history)[:limit]:
+        value = row["challenger_value"]
+        shown = f"{value:.4f}" if isinstance(value, float) else "-"
+        print(
+            f"{row['decided_at']}  {row['action']:<9} v{row['model_version']:<4} champion "
+            f"v{row['champion_before'] or '-'} -> v{row['champion_after'] or '-'}  {row['main_metric'] or ''} {shown}  {row['why']}"
+        )
+    return 0
+
+
+def rollback(args: argparse.Namespace) -> int:
+    """Moves the champion alias back to the version that held it before, and records why."""
+    _quiet_libraries()
+    with _governance() as (registry, storage, history):
+        return _rollback(registry, storage, history, args)
+
+
+def _rollback(registry, storage, history, args: argparse.Namespace) -> int:
+    from fraudshield_pipeline.domain.governance import previous_champion, rollback_record
+    from fraudshield_pipeline.resources.registry import CHAMPION
+    from fraudshield_pipeline.resources.storage import report_key
+
+    current = registry.version_for_alias(CHAMPION)
+    if current is None:
+        print("no champion to roll back", file=sys.stderr)
+        return 1
+    target = args.to_version or previous_champion(history, current.version)
+    if target is None:
+        print(f"champion v{current.version} has no recorded predecessor; pass --to-version", file=sys.stderr)
+        return 1
+    registry.get_version(target)  # fails loudly for a version that does not exist
+    registry.set_alias(CHAMPION, target)
+    record = rollback_record(current.version, target, args.reason)
+    storage.write_text(report_key("promotions", f"{record['decided_at']}_rollback_v{target}.json"), json.dumps(record, indent=2))
+    registry.set_version_tags(current.version, {"promotion": f"rolled back to v{target}"})
+    print(f"champion: v{current.version} -> v{target} ({args.reason})")
     return 0
 
 
@@ -92,15 +178,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fraudshield", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("demo", help="materialize the whole asset graph once on the embedded simulator")
-    run.add_argument("--days", type=int, default=42, help="simulated days (default 42)")
+    run.add_argument("--days", type=int, default=70, help="simulated days (default 70: 37 days of feature history before the training window)")
     run.add_argument("--start", help="first day, ISO date (default: the partitions' start date)")
-    run.add_argument("--transactions-per-day", type=int, help="simulator volume (default 10000)")
+    run.add_argument("--transactions-per-day", type=int, help="simulator volume (default 6000)")
     run.add_argument("--drift-days", type=int, default=3, help="newest days to measure drift on (default 3)")
+    run.add_argument("--verbose", action="store_true", help="show Dagster's event log and library warnings")
     run.set_defaults(func=demo)
     dev = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on the repository's instance")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=ui)
+    listing = commands.add_parser("promotions", help="list every promotion, refusal and rollback, newest first")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.set_defaults(func=promotions)
+    back = commands.add_parser("rollback", help="move the champion alias back to the previous champion")
+    back.add_argument("--to-version", help="a specific registered version instead of the previous champion")
+    back.add_argument("--reason", default="manual rollback", help="recorded with the rollback")
+    back.set_defaults(func=rollback)
     args = parser.parse_args(argv)
     return args.func(args)
 

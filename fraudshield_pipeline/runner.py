@@ -67,8 +67,12 @@ def run_pipeline(
     drift_days: int = 3,
     on_stage: Callable[[StageResult], None] | None = None,
     on_stage_start: Callable[[Stage], None] | None = None,
+    console_log_level: str = "WARNING",
 ) -> list[StageResult]:
-    """Runs every stage once over [first_day, first_day + days) and drift for the last days."""
+    """Runs every stage once over [first_day, first_day + days) and drift for the last days.
+
+    `console_log_level` only quiets the terminal; the instance's event log keeps every event.
+    """
     assets = load_assets()
     last_day = first_day + dt.timedelta(days=days - 1)
     range_tags = {RANGE_START: first_day.isoformat(), RANGE_END: last_day.isoformat()}
@@ -79,6 +83,7 @@ def run_pipeline(
             assets,
             instance=instance,
             resources=resources,
+            run_config={"loggers": {"console": {"config": {"log_level": console_log_level}}}},
             selection=list(stage.assets),
             tags={"fraudshield/stage": stage.name, **(tags or {})},
             partition_key=partition_key,

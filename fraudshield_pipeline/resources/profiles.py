@@ -21,7 +21,7 @@ from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
 from fraudshield_pipeline.resources.io_managers import ParquetIOManager
 from fraudshield_pipeline.resources.registry import ModelRegistry
 from fraudshield_pipeline.resources.sources import SimulatorSource
-from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, S3ArtifactStore
+from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, S3ArtifactStore, table_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +50,15 @@ def build_storage(env: Mapping[str, str]) -> ArtifactStore:
     return LocalArtifactStore(base_dir=str(data_dir(env) / "store"))
 
 
+def _offline_features_uri(env: Mapping[str, str], storage: ArtifactStore) -> str:
+    """Where Feast's offline source points: the transaction_features partitions."""
+    key = table_key("transaction_features", "*").rsplit("/", 1)[0]
+    if isinstance(storage, LocalArtifactStore):
+        return storage.uri(key)
+    prefix = env.get("FRAUDSHIELD_S3_PREFIX", "fraudshield").strip("/")
+    return f"s3://{env['FRAUDSHIELD_S3_BUCKET']}/{prefix}/{key}"
+
+
 def build_resources(env: Mapping[str, str]) -> dict[str, object]:
     root = data_dir(env)
     storage = build_storage(env)
@@ -59,7 +68,7 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
         "io_manager": ParquetIOManager(store=storage),
         "source": SimulatorSource(
             seed=int(env.get("FRAUDSHIELD_SIM_SEED", "7")),
-            transactions_per_day=int(env.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "10000")),
+            transactions_per_day=int(env.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "6000")),
             n_customers=int(env.get("FRAUDSHIELD_SIM_CUSTOMERS", "20000")),
             n_merchants=int(env.get("FRAUDSHIELD_SIM_MERCHANTS", "2000")),
             holiday_shift_start=env.get("FRAUDSHIELD_SIM_HOLIDAY_SHIFT_START"),
@@ -74,7 +83,8 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
             repo_dir=str(root / "feast"),
             online_store=online_store,
             redis_connection_string=_env(env, "FRAUDSHIELD_REDIS_URL"),
-            offline_path=storage.uri("tables/transaction_features") if isinstance(storage, LocalArtifactStore) else "",
+            offline_path=_offline_features_uri(env, storage),
+            s3_endpoint_override=env.get("AWS_ENDPOINT_URL") or None,
         ),
         "compute": TrainingCompute(
             device=env.get("FRAUDSHIELD_TRAINING_DEVICE", "cpu"),

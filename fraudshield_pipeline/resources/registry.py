@@ -6,6 +6,7 @@ Models travel only in XGBoost's own format through MLflow (no pickles); aliases
 
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,16 @@ class ModelRegistry(dg.ConfigurableResource):
     def _mlflow(self):
         import mlflow
 
+        # mlflow.set_*_uri also export MLFLOW_*_URI into os.environ; undo that, so one
+        # resource's store never leaks into another resource or process built later.
+        saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         return mlflow
 
     def client(self):

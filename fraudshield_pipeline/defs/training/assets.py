@@ -31,6 +31,7 @@ class TrainingWindowConfig(dg.Config):
 @dg.asset(group_name="training", kinds={"duckdb", "parquet"}, deps=["transaction_features", "validated_labels"])
 def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig, storage: ArtifactStore) -> dg.Output[pd.DataFrame]:
     """Feature rows of the train and test windows, labelled with what was known at the window's end."""
+    from fraudshield_pipeline.domain.features import lookback_days
     from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window, split_summary
     from fraudshield_pipeline.domain.versioning import combine_hashes, content_hash
 
@@ -40,6 +41,13 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
     as_of = day_start(config.as_of) if config.as_of else day_start(materialized[-1]) + dt.timedelta(days=1)
     window = plan_window(as_of, config.train_days, config.gap_days, config.test_days, config.maturity_days, config.validation_fraction)
     days = [d.isoformat() for d in window.days()]
+    # Features of a day are complete only once the lookback before it has been ingested.
+    history_complete = dt.date.fromisoformat(materialized[0]) + dt.timedelta(days=lookback_days()) <= window.train_start.date()
+    if not history_complete:
+        context.log.warning(
+            f"the training window starts {window.train_start:%Y-%m-%d}, within {lookback_days()} days of the first "
+            f"feature partition {materialized[0]}: window features are incomplete there; ingest more history"
+        )
     features = storage.read_tables([table_key("transaction_features", d) for d in days]).to_pandas()
     labels_days = [d for d in storage.partitions("validated_labels") if days[0] <= d < as_of.date().isoformat()]
     labels = storage.read_tables([table_key("validated_labels", d) for d in labels_days]).to_pandas()
@@ -55,6 +63,7 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
             "window": dg.MetadataValue.json(window.to_metadata()),
             "splits": markdown_table(summary.reset_index()),
             "feature_partitions": dg.MetadataValue.json([days[0], days[-1]]),
+            "feature_history_complete": history_complete,
             "content_hash": content_hash(frame),
             "dagster/column_schema": table_schema(frame),
         },

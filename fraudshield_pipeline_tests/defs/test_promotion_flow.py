@@ -1,0 +1,110 @@
+"""Champion vs challenger through the real evaluation asset and MLflow registry, then a rollback."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from fraudshield_pipeline import cli
+from fraudshield_pipeline.domain import schema as s
+from fraudshield_pipeline.domain.features import build_features, model_feature_names
+from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
+from fraudshield_pipeline.domain.train import model_matrix, train_xgboost
+from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
+from fraudshield_pipeline.resources.profiles import build_resources
+from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION
+from fraudshield_pipeline.resources.storage import model_key, table_key
+from fraudshield_pipeline.runner import load_assets
+
+UTC = dt.timezone.utc
+WEAK_FEATURES = ["amount", "hour_of_day"]  # a real but much weaker model
+
+
+@pytest.fixture(scope="module")
+def training_set() -> pd.DataFrame:
+    config = SimulationConfig(n_customers=3000, n_merchants=300, transactions_per_day=1500)
+    days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(36)]
+    simulated = [simulate_day(config, d) for d in days]
+    transactions = pd.concat([d.transactions for d in simulated], ignore_index=True)
+    labels = pd.concat([d.labels for d in simulated], ignore_index=True)
+    start, end = dt.datetime(2026, 9, 1, tzinfo=UTC), dt.datetime(2026, 10, 7, tzinfo=UTC)
+    features = build_features(transactions, labels, start, end)
+    return build_training_set(features, labels, plan_window(end))
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    env = {"FRAUDSHIELD_DATA_DIR": str(tmp_path / "data")}
+    monkeypatch.setenv("FRAUDSHIELD_DATA_DIR", env["FRAUDSHIELD_DATA_DIR"])
+    return env
+
+
+def register(resources, training_set, feature_names, rounds):
+    train = training_set[training_set[SPLIT] == "train"]
+    validation = training_set[training_set[SPLIT] == "validation"]
+    model = train_xgboost(train, validation, feature_names, {"nthread": 2}, max_rounds=rounds, early_stopping_rounds=rounds)
+    registry = resources["registry"]
+    registered = registry.log_training(
+        run_name=f"test-{len(feature_names)}-{rounds}",
+        booster=model.booster,
+        example=model_matrix(validation.head(5), feature_names, model.categories),
+        params={"features": feature_names},
+        metrics={},
+        tags={"training_set_version": "test", "train_start": "2026-09-02", "train_end": "2026-09-15"},
+        inputs={},
+    )
+    registry.set_alias(CHALLENGER, registered.version)
+    return registered.version
+
+
+def evaluate(resources, instance, floor=0.05):
+    result = dg.materialize(
+        load_assets(),
+        instance=instance,
+        resources=resources,
+        selection=["evaluation_report"],
+        run_config={"ops": {"evaluation_report": {"config": {"absolute_floor": floor, "max_regression": 0.01}}}},
+    )
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "evaluation_report"]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_better_challenger_promoted_worse_refused_then_rollback(training_set, env, capsys):
+    resources = build_resources(env)
+    registry, storage = resources["registry"], resources["storage"]
+    storage.write_frame(table_key("training_set"), training_set)
+    full = model_feature_names(training_set.columns)
+    with dg.instance_for_test() as instance:
+        weak = register(resources, training_set, WEAK_FEATURES, rounds=5)
+        first = evaluate(resources, instance)
+        assert first["promoted"] is True and registry.version_for_alias(CHAMPION).version == weak
+
+        strong = register(resources, training_set, full, rounds=60)
+        better = evaluate(resources, instance)
+        assert better["promoted"] is True, better["decision"]
+        assert registry.version_for_alias(CHAMPION).version == strong
+        assert better["test_average_precision"] > first["test_average_precision"]
+
+        worse = register(resources, training_set, WEAK_FEATURES, rounds=5)
+        refused = evaluate(resources, instance)
+        assert refused["promoted"] is False
+        assert "FAIL: average_precision" in refused["decision"]
+        assert registry.version_for_alias(CHAMPION).version == strong  # untouched by the refusal
+        assert registry.get_version(worse).tags["promotion"] == "refusal"
+
+    # Every version got a model card, attached to the registry version and stored beside it.
+    for version in (weak, strong, worse):
+        card = storage.read_text(model_key(version, "model_card.md"))
+        assert f"v{version}" in card and "Known limitations" in card
+        assert registry.get_version(version).tags["model_card"].endswith("model_card.md")
+
+    assert cli.main(["promotions"]) == 0
+    listing = capsys.readouterr().out
+    assert f"champion v{strong}" in listing and "refusal" in listing and listing.count("promotion ") == 2
+
+    assert cli.main(["rollback", "--reason", "test rollback"]) == 0
+    assert registry.version_for_alias(CHAMPION).version == weak
+    records = [json.loads(storage.read_text(k)) for k in storage.list_keys("reports/promotions/")]
+    assert [r["action"] for r in sorted(records, key=lambda r: r["decided_at"])] == ["promotion", "promotion", "refusal", "rollback"]
