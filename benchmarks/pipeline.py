@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=70)
+    parser.add_argument("--days", type=int, default=72)
     parser.add_argument("--drift-days", type=int, default=1)
     args = parser.parse_args()
 

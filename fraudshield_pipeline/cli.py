@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fraudshield", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("demo", help="materialize the whole asset graph once on the embedded simulator")
-    run.add_argument("--days", type=int, default=70, help="simulated days (default 70: 37 days of feature history before the training window)")
+    run.add_argument("--days", type=int, default=72, help="simulated days (default 72: 37 days of feature history before the training window)")
     run.add_argument("--start", help="first day, ISO date (default: the partitions' start date)")
     run.add_argument("--transactions-per-day", type=int, help="simulator volume (default 6000)")
     run.add_argument("--drift-days", type=int, default=3, help="newest days to measure drift on (default 3)")

@@ -2,6 +2,7 @@
 
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from fraudshield_pipeline.defs.metadata import counts_metadata, table_schema
@@ -34,8 +35,8 @@ def transaction_features(
 
     start, end = keys_window(context.partition_keys)
     features = build_features(validated_transactions, validated_labels, start, end, DEFAULT_LABEL_DELAY_DAYS)
-    day = features[s.EVENT_TIMESTAMP].dt.strftime("%Y-%m-%d")
-    by_key = {key: features[day == key].reset_index(drop=True) for key in context.partition_keys}
+    day = features[s.EVENT_TIMESTAMP].dt.tz_convert(None).to_numpy().astype("datetime64[D]")
+    by_key = {key: features[day == np.datetime64(key)].reset_index(drop=True) for key in context.partition_keys}
     return dg.Output(
         by_key,
         metadata={
