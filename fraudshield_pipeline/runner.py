@@ -31,7 +31,7 @@ STAGES = (
     Stage("training", ("training_set", "trained_model"), False),
     Stage("evaluation", ("evaluation_report",), False),
 )
-MONITORING = Stage("monitoring", ("drift_report",), True)
+MONITORING = Stage("monitoring", ("drift_report", "batch_scores"), True)
 
 
 @dataclass
@@ -109,7 +109,8 @@ def run_pipeline(
             day = (last_day - dt.timedelta(days=offset)).isoformat()
             result = run(MONITORING, partition_key=day)
             monitored.run_ids.append(result.run_id)
-            monitored.metadata[f"drift_report[{day}]"] = _metadata(result, MONITORING.assets).get("drift_report", {})
+            for asset, metadata in _metadata(result, MONITORING.assets).items():
+                monitored.metadata[f"{asset}[{day}]"] = metadata
         monitored.seconds = time.perf_counter() - started
         results.append(monitored)
         if on_stage:

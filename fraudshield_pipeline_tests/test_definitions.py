@@ -22,6 +22,7 @@ EXPECTED_ASSETS = {
     "trained_model",
     "evaluation_report",
     "drift_report",
+    "batch_scores",
 }
 HEAVY = ("xgboost", "mlflow", "feast", "evidently", "sklearn", "pandera")
 

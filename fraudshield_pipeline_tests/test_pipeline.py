@@ -33,6 +33,7 @@ def test_every_stage_materializes_its_assets(pipeline):
     assert {"raw_transactions", "raw_labels", "validated_transactions", "transaction_features", "online_features",
             "training_set", "trained_model", "evaluation_report"} <= materialized
     assert any(key.startswith("drift_report[") for key in materialized)
+    assert any(key.startswith("batch_scores[") for key in materialized)
 
 
 def test_no_row_is_lost_between_raw_and_validated(pipeline):
@@ -80,7 +81,7 @@ def test_online_store_serves_the_newest_offline_features(pipeline):
 
 
 def test_drift_reports_are_measured_against_the_champion(pipeline):
-    monitoring = pipeline["results"]["monitoring"].metadata
+    monitoring = {k: v for k, v in pipeline["results"]["monitoring"].metadata.items() if k.startswith("drift_report")}
     store = pipeline["resources"]["storage"]
     assert len(monitoring) == 2
     for key, metadata in monitoring.items():
@@ -96,3 +97,14 @@ def test_runs_are_recorded_on_the_instance(pipeline):
     assert all(instance.get_run_by_id(r).is_success for r in run_ids)
     event = instance.get_latest_materialization_event(dg.AssetKey("transaction_features"))
     assert event is not None and event.asset_materialization.partition is not None
+
+
+def test_each_monitored_day_is_scored_by_the_champion(pipeline):
+    store = pipeline["resources"]["storage"]
+    last_day = (FIRST_DAY + dt.timedelta(days=DAYS - 1)).isoformat()
+    scores = store.read_table(table_key("batch_scores", last_day)).to_pandas()
+    features = store.read_table(table_key("transaction_features", last_day)).to_pandas()
+    assert scores["transaction_id"].tolist() == features["transaction_id"].tolist()
+    assert scores["champion_score"].between(0, 1).all() and scores["champion_alert"].dtype == bool
+    metadata = pipeline["results"]["monitoring"].metadata[f"batch_scores[{last_day}]"]
+    assert metadata["status"] == "scored" and 0 < metadata["alert_rate"] < 0.2
