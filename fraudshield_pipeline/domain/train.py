@@ -54,13 +54,13 @@ def vocabularies(frame: pd.DataFrame, feature_names: Sequence[str]) -> dict[str,
 
 
 def model_matrix(frame: pd.DataFrame, feature_names: Sequence[str], categories: Mapping[str, list[str]]) -> pd.DataFrame:
-    columns = {}
-    for name in feature_names:
-        if name in categories:
-            columns[name] = pd.Categorical(frame[name].astype("object"), categories=categories[name])
-        else:
-            columns[name] = pd.to_numeric(frame[name], errors="raise").astype("float32")
-    return pd.DataFrame(columns, index=frame.index)
+    """Model input: float32 numerics, and categoricals over the vocabulary seen in training."""
+    numeric = [name for name in feature_names if name not in categories]
+    values = frame[numeric].to_numpy(dtype="float32", na_value=np.nan)
+    matrix = pd.DataFrame(values, columns=numeric, index=frame.index, copy=False)
+    for name, vocabulary in categories.items():
+        matrix[name] = pd.Categorical(frame[name].to_numpy(dtype=object), categories=vocabulary)
+    return matrix[list(feature_names)]
 
 
 def train_xgboost(
@@ -126,8 +126,5 @@ def model_contract(booster) -> tuple[list[str], dict[str, list[str]], float]:
 
 def predict(booster, frame: pd.DataFrame) -> np.ndarray:
     """Fraud probabilities for feature rows, using the contract stored in the model."""
-    import xgboost as xgb
-
     names, categories, _ = model_contract(booster)
-    matrix = xgb.DMatrix(model_matrix(frame, names, categories), enable_categorical=True)
-    return booster.predict(matrix)
+    return booster.inplace_predict(model_matrix(frame, names, categories))

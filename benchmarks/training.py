@@ -1,0 +1,84 @@
+"""Training and evaluation time on N simulated transactions (issue target: training < 30 s on CPU).
+
+    uv run python benchmarks/training.py [--rows 1000000] [--days 72]
+
+Simulates N transactions, builds the point-in-time features and the time-forward training set
+(not timed), then times XGBoost training with early stopping and the holdout evaluation.
+The last line is JSON.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=72)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+
+    import pandas as pd
+
+    from fraudshield_pipeline.domain.evaluate import inference_latency, prepare_holdout, score_model
+    from fraudshield_pipeline.domain.features import build_features, model_feature_names
+    from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
+    from fraudshield_pipeline.domain.train import train_xgboost
+    from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
+
+    config = SimulationConfig(
+        n_customers=max(2_000, args.rows // 20), n_merchants=max(200, args.rows // 200), transactions_per_day=args.rows // args.days
+    )
+    first = dt.date(2026, 9, 1)
+    simulated = [simulate_day(config, first + dt.timedelta(days=i)) for i in range(args.days)]
+    transactions = pd.concat([d.transactions for d in simulated], ignore_index=True)
+    labels = pd.concat([d.labels for d in simulated], ignore_index=True)
+    start = dt.datetime.combine(first, dt.time(), dt.timezone.utc)
+    end = start + dt.timedelta(days=args.days)
+    features = build_features(transactions, labels, start, end)
+    training_set = build_training_set(features, labels, plan_window(end))
+    train, validation = (training_set[training_set[SPLIT] == name] for name in ("train", "validation"))
+    names = model_feature_names(training_set.columns)
+    print(f"{len(transactions):,} transactions; training set {len(training_set):,} rows "
+          f"(train {len(train):,}, validation {len(validation):,}), {len(names)} features, {args.threads} threads")
+
+    started = time.perf_counter()
+    model = train_xgboost(train, validation, names, {"device": "cpu", "tree_method": "hist", "nthread": args.threads})
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    holdout = prepare_holdout(training_set[training_set[SPLIT] == "test"])
+    scored = score_model("bench", model.booster, holdout)
+    evaluate_seconds = time.perf_counter() - started
+    latency = inference_latency(model.booster, holdout)
+    metrics = scored.scorecard.metrics
+    print(f"  training    {train_seconds:6.1f} s  ({model.best_iteration + 1} trees kept)")
+    print(f"  evaluation  {evaluate_seconds:6.1f} s  on {len(holdout):,} test rows")
+    print(f"  test average precision {metrics['average_precision']:.4f}, card precision@100 {metrics['card_precision_at_100']:.4f}")
+    print(f"  latency: single row p50 {latency['latency_single_p50_ms']:.2f} ms, p99 {latency['latency_single_p99_ms']:.2f} ms")
+    print(
+        json.dumps(
+            {
+                "benchmark": "training",
+                "rows": len(transactions),
+                "train_rows": len(train),
+                "train_seconds": round(train_seconds, 2),
+                "evaluate_seconds": round(evaluate_seconds, 2),
+                "trees": model.best_iteration + 1,
+                "target_train_seconds": 30,
+                "met_target": train_seconds < 30,
+                "test_average_precision": round(float(metrics["average_precision"]), 4),
+                **{k: round(v, 3) for k, v in latency.items()},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
