@@ -67,8 +67,8 @@ class ArtifactStore(dg.ConfigurableResource, ABC):
         pq.write_table(table, buffer, compression=PARQUET_COMPRESSION)
         return self.write_bytes(key, buffer.getvalue())
 
-    def read_table(self, key: str) -> pa.Table:
-        return pq.read_table(io.BytesIO(self.read_bytes(key)))
+    def read_table(self, key: str, columns: Sequence[str] | None = None) -> pa.Table:
+        return pq.read_table(io.BytesIO(self.read_bytes(key)), columns=columns)
 
     def write_frame(self, key: str, frame: pd.DataFrame) -> str:
         return self.write_table(key, pa.Table.from_pandas(frame, preserve_index=False))
@@ -141,8 +141,8 @@ class LocalArtifactStore(ArtifactStore):
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
-    def read_table(self, key: str) -> pa.Table:
-        return pq.read_table(self._path(key))
+    def read_table(self, key: str, columns: Sequence[str] | None = None) -> pa.Table:
+        return pq.read_table(self._path(key), columns=columns)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

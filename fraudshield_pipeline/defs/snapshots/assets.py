@@ -1,13 +1,18 @@
 """Validated snapshots: the data contracts applied day by day, with quarantine instead of loss."""
 
+import datetime as dt
 
 import dagster as dg
 import pandas as pd
 
 from fraudshield_pipeline.defs.metadata import counts_metadata, single_data_version, table_schema
 from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
+from fraudshield_pipeline.domain import schema as s
+from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
 
 MAX_QUARANTINE_RATE = 0.05
+QUALITY_LOOKBACK_DAYS = 7  # earlier days compared against: volume baseline and replayed ids
+NULL_RATE_LIMITS = {s.COUNTRY: 0.2}  # other contract columns must never be null in the raw feed
 
 validated_outs = {
     "validated_transactions": dg.AssetOut(description="Transactions that passed the contract, per UTC day.", kinds={"parquet", "pandera"}),
@@ -17,6 +22,10 @@ validated_outs = {
 }
 
 
+def _check(name: str, description: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name, asset="validated_transactions", blocking=True, description=description)
+
+
 @dg.multi_asset(
     outs=validated_outs,
     ins={"raw_transactions": dg.AssetIn(), "raw_labels": dg.AssetIn()},
@@ -24,16 +33,18 @@ validated_outs = {
     backfill_policy=range_backfill,
     group_name="snapshots",
     check_specs=[
-        dg.AssetCheckSpec("rows_accounted", asset="validated_transactions", blocking=True,
-                          description="Rows in = rows validated + rows quarantined, for transactions and labels."),
-        dg.AssetCheckSpec("quarantine_rate", asset="validated_transactions", blocking=True,
-                          description=f"At most {MAX_QUARANTINE_RATE:.0%} of a day's transactions quarantined."),
+        _check("rows_accounted", "Rows in = rows validated + rows quarantined, for transactions and labels."),
+        _check("quarantine_rate", f"At most {MAX_QUARANTINE_RATE:.0%} of a day's transactions quarantined."),
+        _check("null_rate", "Null share per contract column of the raw feed within its limit."),
+        _check("volume", "A day's volume within 0.5x-2x of the trailing average: no sudden drop or spike."),
+        _check("unique_ids_across_partitions", f"No transaction id replayed from the {QUALITY_LOOKBACK_DAYS} days before."),
     ],
 )
 def validated_snapshots(
     context: dg.AssetExecutionContext,
     raw_transactions: dict[str, pd.DataFrame],
     raw_labels: dict[str, pd.DataFrame],
+    storage: ArtifactStore,
 ):
     """Applies the transaction and label contracts to each day."""
     from fraudshield_pipeline.domain.contracts import CONTRACT_VERSION, validate_labels, validate_transactions
@@ -43,7 +54,7 @@ def validated_snapshots(
     for key in context.partition_keys:
         start, end = keys_window([key])
         tx = validate_transactions(raw_transactions[key], start, end, source=f"raw_transactions[{key}]")
-        lb = validate_labels(raw_labels[key], tx.valid["transaction_id"], source=f"raw_labels[{key}]")
+        lb = validate_labels(raw_labels[key], tx.valid[s.TRANSACTION_ID], source=f"raw_labels[{key}]")
         outcomes[key] = (tx, lb)
         for unknown in tx.unknown_columns:
             context.log.warning(f"raw_transactions[{key}]: unknown column '{unknown}' is not in the contract; ignored")
@@ -64,10 +75,15 @@ def validated_snapshots(
                 **counts_metadata(by_key),
                 "content_hashes": dg.MetadataValue.json(versions),
                 "contract_version": CONTRACT_VERSION,
+                "unknown_columns": dg.MetadataValue.json({k: list(o[0].unknown_columns) for k, o in outcomes.items() if o[0].unknown_columns}),
                 "dagster/column_schema": table_schema(next(iter(by_key.values()))),
             },
         )
+    yield from _contract_checks(outcomes)
+    yield from _quality_checks(context.partition_keys, raw_transactions, storage)
 
+
+def _contract_checks(outcomes):
     accounting = {
         k: {"transactions": [tx.rows_in, len(tx.valid), len(tx.quarantine)], "labels": [lb.rows_in, len(lb.valid), len(lb.quarantine)]}
         for k, (tx, lb) in outcomes.items()
@@ -79,7 +95,6 @@ def validated_snapshots(
         metadata={"in_kept_quarantined": dg.MetadataValue.json(accounting)},
     )
     rates = {k: len(tx.quarantine) / max(tx.rows_in, 1) for k, (tx, _) in outcomes.items()}
-    rules = {k: tx.rule_counts for k, (tx, _) in outcomes.items() if tx.rule_counts}
     yield dg.AssetCheckResult(
         check_name="quarantine_rate",
         asset_key="validated_transactions",
@@ -87,6 +102,48 @@ def validated_snapshots(
         metadata={
             "max_quarantine_rate": max(rates.values()),
             "quarantine_rates": dg.MetadataValue.json(rates),
-            "failed_rules": dg.MetadataValue.json(rules),
+            "failed_rules": dg.MetadataValue.json({k: tx.rule_counts for k, (tx, _) in outcomes.items() if tx.rule_counts}),
         },
+    )
+
+
+def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: ArtifactStore):
+    from fraudshield_pipeline.domain.quality import (
+        cross_partition_duplicates,
+        null_rate_verdict,
+        null_rates,
+        volume_verdict,
+    )
+
+    rates = {k: null_rates(f, s.TRANSACTION_COLUMNS) for k, f in raw_transactions.items()}
+    verdicts = {k: null_rate_verdict(r, NULL_RATE_LIMITS) for k, r in rates.items()}
+    yield dg.AssetCheckResult(
+        check_name="null_rate",
+        asset_key="validated_transactions",
+        passed=all(v.passed for v in verdicts.values()),
+        metadata={"failures": dg.MetadataValue.json({k: v.detail for k, v in verdicts.items() if not v.passed}),
+                  "null_rates": dg.MetadataValue.json(rates)},
+    )
+    ids = {k: f[s.TRANSACTION_ID] for k, f in raw_transactions.items()}
+    first = dt.date.fromisoformat(min(keys))
+    for back in range(1, QUALITY_LOOKBACK_DAYS + 1):
+        day = (first - dt.timedelta(days=back)).isoformat()
+        if storage.exists(table_key("raw_transactions", day)):
+            ids[day] = storage.read_table(table_key("raw_transactions", day), columns=[s.TRANSACTION_ID]).to_pandas()[s.TRANSACTION_ID]
+    ordered = sorted(ids)
+    counts = {k: len(ids[k]) for k in ordered}
+    volume = {k: volume_verdict(counts[k], [counts[p] for p in ordered[max(0, i - QUALITY_LOOKBACK_DAYS) : i]]) for i, k in enumerate(ordered) if k in keys}
+    yield dg.AssetCheckResult(
+        check_name="volume",
+        asset_key="validated_transactions",
+        passed=all(v.passed for v in volume.values()),
+        metadata={"verdicts": dg.MetadataValue.json({k: v.detail for k, v in volume.items()})},
+    )
+    replayed = {k: n for k, n in cross_partition_duplicates(ids).items() if k in keys}
+    yield dg.AssetCheckResult(
+        check_name="unique_ids_across_partitions",
+        asset_key="validated_transactions",
+        passed=not any(replayed.values()),
+        metadata={"replayed_ids": dg.MetadataValue.json({k: n for k, n in replayed.items() if n}),
+                  "days_compared": len(ordered)},
     )

@@ -1,0 +1,52 @@
+"""Data-quality rules over a day and its recent past: volume, null rates, replayed ids.
+
+Pure functions returning plain numbers and verdicts; asset checks report them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    detail: str
+
+
+def null_rates(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, float]:
+    return {c: float(frame[c].isna().mean()) if len(frame) else 0.0 for c in columns if c in frame.columns}
+
+
+def null_rate_verdict(rates: Mapping[str, float], limits: Mapping[str, float]) -> Verdict:
+    over = {c: r for c, r in rates.items() if r > limits.get(c, 0.0)}
+    if over:
+        return Verdict(False, "; ".join(f"{c}: {r:.1%} null > {limits.get(c, 0.0):.1%}" for c, r in over.items()))
+    return Verdict(True, "all columns within their null-rate limits")
+
+
+def volume_verdict(count: int, trailing: Sequence[int], low: float = 0.5, high: float = 2.0, min_history: int = 3) -> Verdict:
+    """A day's row count against the mean of the days before it: a sudden drop or spike fails."""
+    if count == 0:
+        return Verdict(False, "empty partition: 0 rows")
+    if len(trailing) < min_history:
+        return Verdict(True, f"{count} rows; only {len(trailing)} earlier day(s), need {min_history} to compare")
+    mean = float(np.mean(trailing))
+    ratio = count / mean if mean else float("inf")
+    ok = low <= ratio <= high
+    return Verdict(ok, f"{count} rows = {ratio:.2f} x trailing mean {mean:.0f} (allowed {low:.2f}-{high:.2f})")
+
+
+def cross_partition_duplicates(ids_by_partition: Mapping[str, pd.Series]) -> dict[str, int]:
+    """For each partition, how many of its ids already appeared in an earlier partition."""
+    seen: set = set()
+    duplicates = {}
+    for partition in sorted(ids_by_partition):
+        ids = pd.Index(ids_by_partition[partition].dropna().unique())
+        duplicates[partition] = int(ids.isin(seen).sum()) if seen else 0
+        seen.update(ids)
+    return duplicates

@@ -1,0 +1,25 @@
+import pandas as pd
+import pytest
+
+from fraudshield_pipeline.domain.quality import cross_partition_duplicates, null_rate_verdict, null_rates, volume_verdict
+
+
+@pytest.mark.parametrize(
+    ("count", "trailing", "passed"),
+    [(1000, [1000, 900, 1100], True), (400, [1000, 900, 1100], False), (2500, [1000, 1000, 1000], False), (0, [], False), (50, [10], True)],
+)
+def test_volume_against_trailing_mean(count, trailing, passed):
+    assert volume_verdict(count, trailing).passed is passed
+
+
+def test_null_rates_against_limits():
+    frame = pd.DataFrame({"a": [1, None, 3, 4], "b": [None, None, "x", "y"]})
+    rates = null_rates(frame, ["a", "b", "missing"])
+    assert rates == {"a": 0.25, "b": 0.5}
+    verdict = null_rate_verdict(rates, {"b": 0.6})
+    assert not verdict.passed and "a: 25.0% null > 0.0%" in verdict.detail
+
+
+def test_replayed_ids_are_counted_in_the_later_partition():
+    ids = {"2026-09-02": pd.Series(["b", "c", "c"]), "2026-09-01": pd.Series(["a", "b"]), "2026-09-03": pd.Series(["a", "d"])}
+    assert cross_partition_duplicates(ids) == {"2026-09-01": 0, "2026-09-02": 1, "2026-09-03": 1}
