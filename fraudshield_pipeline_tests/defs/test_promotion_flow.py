@@ -108,3 +108,28 @@ def test_better_challenger_promoted_worse_refused_then_rollback(training_set, en
     assert registry.version_for_alias(CHAMPION).version == weak
     records = [json.loads(storage.read_text(k)) for k in storage.list_keys("reports/promotions/")]
     assert [r["action"] for r in sorted(records, key=lambda r: r["decided_at"])] == ["promotion", "promotion", "refusal", "rollback"]
+
+
+def test_published_protocol_seven_days_train_delay_test(training_set):
+    """7 days of training, 7 of delay, 7 of test; card precision@100 with caught cards removed."""
+    from fraudshield_pipeline.domain.evaluate import prepare_holdout, score_model
+    from fraudshield_pipeline.domain.metrics import card_precision_at_k
+
+    window = plan_window(dt.datetime(2026, 10, 7, tzinfo=UTC), train_days=7, gap_days=7, test_days=7, maturity_days=7)
+    assert (window.train_end - window.train_start).days == 7 and (window.test_start - window.train_end).days == 7
+    assert (window.test_end - window.test_start).days == 7
+    frame = training_set.drop(columns=[SPLIT, s.IS_FRAUD, s.FRAUD_SCENARIO])
+    features_only = frame[(frame[s.EVENT_TIMESTAMP] >= window.train_start) & (frame[s.EVENT_TIMESTAMP] < window.test_end)]
+    labels = training_set[training_set[s.IS_FRAUD] == 1][[s.TRANSACTION_ID, s.EVENT_TIMESTAMP, s.FRAUD_SCENARIO]].assign(
+        **{s.IS_FRAUD: 1, s.REPORTED_AT: lambda f: f[s.EVENT_TIMESTAMP] + pd.Timedelta(days=1)}
+    ).drop(columns=[s.EVENT_TIMESTAMP])
+    protocol = build_training_set(features_only, labels, window)
+    train = protocol[protocol[SPLIT] != "test"]
+    assert train[s.EVENT_TIMESTAMP].max() < window.train_end <= window.test_start
+    names = model_feature_names(protocol.columns)
+    model = train_xgboost(train[train[SPLIT] == "train"], train[train[SPLIT] == "validation"], names, {"nthread": 2})
+    holdout = prepare_holdout(protocol[protocol[SPLIT] == "test"])
+    scored = score_model("protocol", model.booster, holdout, k=100)
+    cp = scored.scorecard.metrics["card_precision_at_100"]
+    assert cp == pytest.approx(card_precision_at_k(holdout.assign(score=scored.scores), k=100, remove_known_compromised=True))
+    assert holdout[s.EVENT_TIMESTAMP].dt.normalize().nunique() == 7 and 0 < cp <= 1
