@@ -1,0 +1,52 @@
+"""Scenarios with known ground truth, from the simulator's drift knobs, run through Dagster."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from fraudshield_pipeline.resources.profiles import build_resources
+from fraudshield_pipeline.resources.storage import table_key
+from fraudshield_pipeline.runner import RANGE_END, RANGE_START, load_assets
+
+INGEST_TO_FEATURES = [
+    "raw_transactions", "raw_labels", "validated_transactions", "validated_labels",
+    "quarantined_transactions", "quarantined_labels", "transaction_features",
+]
+
+
+@pytest.fixture
+def partner_world(tmp_path):
+    env = {
+        "FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"),
+        "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "800",
+        "FRAUDSHIELD_SIM_NEW_PARTNER_START": "2026-09-08",
+    }
+    with dg.instance_for_test() as instance:
+        yield build_resources(env), instance
+
+
+def test_new_payment_partner_is_stopped_by_the_contract_the_same_day(partner_world):
+    resources, instance = partner_world
+    assets = load_assets()
+    before = dg.materialize(
+        assets, instance=instance, resources=resources, selection=INGEST_TO_FEATURES,
+        tags={RANGE_START: "2026-09-01", RANGE_END: "2026-09-07"},
+    )
+    assert before.success
+    day = dg.materialize(
+        assets, instance=instance, resources=resources, selection=INGEST_TO_FEATURES,
+        partition_key="2026-09-08", raise_on_error=False,
+    )
+    checks = {e.check_name: e for e in day.get_asset_check_evaluations()}
+    assert checks["rows_accounted"].passed
+    assert not checks["quarantine_rate"].passed
+    rate = checks["quarantine_rate"].metadata["max_quarantine_rate"].value
+    assert 0.2 < rate < 0.4  # the partner carries about 30% of the day
+    rules = checks["quarantine_rate"].metadata["failed_rules"].value["2026-09-08"]
+    assert list(rules) == [next(r for r in rules if r.startswith("merchant_category:isin"))]
+    store = resources["storage"]
+    assert store.exists(table_key("quarantined_transactions", "2026-09-08"))  # rows kept, with their rule
+    # Blocking: nothing downstream is built on a day that broke its contract.
+    assert not store.exists(table_key("transaction_features", "2026-09-08"))
+    assert store.exists(table_key("transaction_features", "2026-09-07"))
