@@ -68,10 +68,12 @@ def run_pipeline(
     on_stage: Callable[[StageResult], None] | None = None,
     on_stage_start: Callable[[Stage], None] | None = None,
     console_log_level: str = "WARNING",
+    asset_config: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[StageResult]:
     """Runs every stage once over [first_day, first_day + days) and drift for the last days.
 
     `console_log_level` only quiets the terminal; the instance's event log keeps every event.
+    `asset_config` is launchpad config per asset, e.g. {"evaluation_report": {"absolute_floor": 0.2}}.
     """
     assets = load_assets()
     last_day = first_day + dt.timedelta(days=days - 1)
@@ -79,11 +81,12 @@ def run_pipeline(
     results = []
 
     def run(stage: Stage, tags: Mapping[str, str] | None = None, partition_key: str | None = None):
+        ops = {name: {"config": dict(config)} for name, config in (asset_config or {}).items() if name in stage.assets}
         result = dg.materialize(
             assets,
             instance=instance,
             resources=resources,
-            run_config={"loggers": {"console": {"config": {"log_level": console_log_level}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": console_log_level}}}, **({"ops": ops} if ops else {})},
             selection=list(stage.assets),
             tags={"fraudshield/stage": stage.name, **(tags or {})},
             partition_key=partition_key,

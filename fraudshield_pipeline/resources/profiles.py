@@ -6,6 +6,7 @@ Every switch has an embedded default, so a fresh clone runs with no configuratio
   MLFLOW_TRACKING_URI          default: sqlite under the data dir
   FRAUDSHIELD_ONLINE_STORE     sqlite | redis  (redis needs FRAUDSHIELD_REDIS_URL)
   FRAUDSHIELD_TRAINING_DEVICE  cpu | cuda
+  FRAUDSHIELD_SOURCE           simulator | landing  (landing needs FRAUDSHIELD_LANDING_URI)
 Values that may be secret are passed as `dagster.EnvVar`, resolved only when a run starts.
 """
 
@@ -20,7 +21,7 @@ from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
 from fraudshield_pipeline.resources.io_managers import ParquetIOManager
 from fraudshield_pipeline.resources.registry import ModelRegistry
-from fraudshield_pipeline.resources.sources import SimulatorSource
+from fraudshield_pipeline.resources.sources import LandingZoneSource, SimulatorSource, TransactionSource
 from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, S3ArtifactStore, table_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -35,19 +36,46 @@ def _env(env: Mapping[str, str], name: str, default: str | None = None):
     return dg.EnvVar(name) if env.get(name) else default
 
 
+def build_s3(env: Mapping[str, str]) -> S3Resource:
+    return S3Resource(
+        endpoint_url=_env(env, "AWS_ENDPOINT_URL"),
+        region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id=_env(env, "AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=_env(env, "AWS_SECRET_ACCESS_KEY"),
+        max_attempts=int(env.get("FRAUDSHIELD_S3_MAX_ATTEMPTS", "8")),
+    )
+
+
 def build_storage(env: Mapping[str, str]) -> ArtifactStore:
     if env.get("FRAUDSHIELD_STORAGE", "local") == "s3":
         if not env.get("FRAUDSHIELD_S3_BUCKET"):
             raise ValueError("FRAUDSHIELD_STORAGE=s3 needs FRAUDSHIELD_S3_BUCKET")
-        s3 = S3Resource(
-            endpoint_url=_env(env, "AWS_ENDPOINT_URL"),
-            region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
-            aws_access_key_id=_env(env, "AWS_ACCESS_KEY_ID"),
-            aws_secret_access_key=_env(env, "AWS_SECRET_ACCESS_KEY"),
-            max_attempts=int(env.get("FRAUDSHIELD_S3_MAX_ATTEMPTS", "8")),
+        return S3ArtifactStore(
+            s3=build_s3(env), bucket=dg.EnvVar("FRAUDSHIELD_S3_BUCKET"), prefix=env.get("FRAUDSHIELD_S3_PREFIX", "fraudshield")
         )
-        return S3ArtifactStore(s3=s3, bucket=dg.EnvVar("FRAUDSHIELD_S3_BUCKET"), prefix=env.get("FRAUDSHIELD_S3_PREFIX", "fraudshield"))
     return LocalArtifactStore(base_dir=str(data_dir(env) / "store"))
+
+
+def build_source(env: Mapping[str, str]) -> TransactionSource:
+    """The embedded simulator, or the user's landing zone (FRAUDSHIELD_LANDING_URI)."""
+    if env.get("FRAUDSHIELD_SOURCE", "simulator") == "landing":
+        uri = env.get("FRAUDSHIELD_LANDING_URI")
+        if not uri:
+            raise ValueError("FRAUDSHIELD_SOURCE=landing needs FRAUDSHIELD_LANDING_URI (a directory or s3://bucket/prefix)")
+        return LandingZoneSource(
+            uri=uri,
+            mapping_file=env.get("FRAUDSHIELD_LANDING_MAPPING", "mapping.yaml"),
+            s3=build_s3(env) if uri.startswith("s3://") else None,
+        )
+    return SimulatorSource(
+        seed=int(env.get("FRAUDSHIELD_SIM_SEED", "7")),
+        transactions_per_day=int(env.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "6000")),
+        n_customers=int(env.get("FRAUDSHIELD_SIM_CUSTOMERS", "20000")),
+        n_merchants=int(env.get("FRAUDSHIELD_SIM_MERCHANTS", "2000")),
+        holiday_shift_start=env.get("FRAUDSHIELD_SIM_HOLIDAY_SHIFT_START"),
+        new_partner_start=env.get("FRAUDSHIELD_SIM_NEW_PARTNER_START"),
+        fraud_strategy_change_start=env.get("FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START"),
+    )
 
 
 def _offline_features_uri(env: Mapping[str, str], storage: ArtifactStore) -> str:
@@ -66,15 +94,7 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
     return {
         "storage": storage,
         "io_manager": ParquetIOManager(store=storage),
-        "source": SimulatorSource(
-            seed=int(env.get("FRAUDSHIELD_SIM_SEED", "7")),
-            transactions_per_day=int(env.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "6000")),
-            n_customers=int(env.get("FRAUDSHIELD_SIM_CUSTOMERS", "20000")),
-            n_merchants=int(env.get("FRAUDSHIELD_SIM_MERCHANTS", "2000")),
-            holiday_shift_start=env.get("FRAUDSHIELD_SIM_HOLIDAY_SHIFT_START"),
-            new_partner_start=env.get("FRAUDSHIELD_SIM_NEW_PARTNER_START"),
-            fraud_strategy_change_start=env.get("FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START"),
-        ),
+        "source": build_source(env),
         "registry": ModelRegistry(
             tracking_uri=_env(env, "MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"),
             artifact_location=_env(env, "FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION", str(root / "mlflow" / "artifacts")),

@@ -26,9 +26,13 @@ def raw_feeds(context: dg.AssetExecutionContext, source: TransactionSource):
     transactions: dict[str, pd.DataFrame] = {}
     labels: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
+    unknown: dict[str, dict[str, list[str]]] = {}
     for key in context.partition_keys:
         day = source.load_day(dt.date.fromisoformat(key))
         transactions[key], labels[key], sources[key] = day.transactions, day.labels, day.source
+        if day.unknown_columns:
+            unknown[key] = day.unknown_columns
+            context.log.warning(f"{key}: columns not in the mapping, ignored: {day.unknown_columns}")
     for name, frames in (("raw_transactions", transactions), ("raw_labels", labels)):
         versions = {k: content_hash(f) for k, f in frames.items()}
         first = next(iter(frames.values()))
@@ -40,6 +44,7 @@ def raw_feeds(context: dg.AssetExecutionContext, source: TransactionSource):
                 **counts_metadata(frames),
                 "content_hashes": dg.MetadataValue.json(versions),
                 "sources": dg.MetadataValue.json(sources),
+                "unknown_source_columns": dg.MetadataValue.json(unknown),
                 "dagster/column_schema": table_schema(first),
             },
         )
