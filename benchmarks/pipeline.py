@@ -57,7 +57,7 @@ def main() -> None:
     total = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     evaluation = next(r for r in results if r.name == "evaluation").metadata["evaluation_report"]
-    rows = next(r for r in results if r.name == "ingest").metadata["raw_transactions"]["dagster/row_count"]
+    rows = next(r for r in results if r.name == "ingest").metadata["raw_transactions"]["range_row_count"]
     print(f"  {'total':<11} {total:7.1f} s (imports and instance set-up included); peak RSS {peak_mb:,.0f} MB")
     print(f"  test average precision {evaluation['test_average_precision']:.4f}, ROC AUC {evaluation['test_roc_auc']:.4f}")
     print(

@@ -57,7 +57,7 @@ def demo(args: argparse.Namespace) -> int:
     def finished(result) -> None:
         print(f"[{result.name:>10}] done in {result.seconds:.1f} s (runs: {', '.join(r[:8] for r in result.run_ids)})")
         for asset, metadata in result.metadata.items():
-            keys = [k for k in SUMMARY_KEYS if k in metadata]
+            keys = [k for k in SUMMARY_KEYS if k in metadata and not (k == "dagster/row_count" and "range_row_count" in metadata)]
             if keys:
                 print(f"{'':>13}{asset}: " + ", ".join(f"{k}={_fmt(metadata[k])}" for k in keys))
         sys.stdout.flush()
@@ -154,6 +154,7 @@ def _rollback(registry, storage, history, args: argparse.Namespace) -> int:
 
 
 SUMMARY_KEYS = (
+    "range_row_count",
     "dagster/row_count",
     "partitions",
     "max_quarantine_rate",

@@ -108,3 +108,15 @@ def test_each_monitored_day_is_scored_by_the_champion(pipeline):
     assert scores["champion_score"].between(0, 1).all() and scores["champion_alert"].dtype == bool
     metadata = pipeline["results"]["monitoring"].metadata[f"batch_scores[{last_day}]"]
     assert metadata["status"] == "scored" and 0 < metadata["alert_rate"] < 0.2
+
+
+def test_each_partition_of_a_range_run_carries_its_own_row_count(pipeline):
+    instance = pipeline["instance"]
+    store = pipeline["resources"]["storage"]
+    for day in ("2026-09-01", "2026-09-15"):
+        (record,) = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("validated_transactions"), asset_partitions=[day]), limit=1
+        ).records
+        metadata = record.asset_materialization.metadata
+        assert metadata["dagster/row_count"].value == store.read_table(table_key("validated_transactions", day)).num_rows
+        assert metadata["range_row_count"].value > metadata["dagster/row_count"].value

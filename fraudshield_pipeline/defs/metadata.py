@@ -20,6 +20,18 @@ def counts_metadata(frames: Mapping[str, pd.DataFrame]) -> dict[str, object]:
     }
 
 
+def add_partition_metadata(
+    context: dg.AssetExecutionContext, asset: str, frames: Mapping[str, pd.DataFrame], versions: Mapping[str, str]
+) -> None:
+    """Each partition's own row count and content hash, also when a range is written in one run."""
+    if len(frames) < 2:
+        return  # a single partition: the IO manager's and the output's metadata are already its own
+    for key, frame in frames.items():
+        context.add_asset_metadata(
+            {"dagster/row_count": len(frame), "content_hash": versions[key]}, asset_key=asset, partition_key=key
+        )
+
+
 def single_data_version(frames: Mapping[str, pd.DataFrame], versions: Mapping[str, str]) -> dg.DataVersion | None:
     """A data version only when exactly one partition is written (Dagster versions one output)."""
     return dg.DataVersion(next(iter(versions.values()))) if len(frames) == 1 else None

@@ -42,13 +42,15 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             if not isinstance(frame, pd.DataFrame):
                 raise TypeError(f"{name}: ParquetIOManager stores DataFrames, got {type(frame).__name__}")
             self.store.write_frame(table_key(name, partition), frame)
-        key = table_key(name, None if len(frames) != 1 else next(iter(frames)))
-        context.add_output_metadata(
-            {
-                "dagster/row_count": int(sum(len(f) for f in frames.values())),
-                "uri": dg.MetadataValue.path(self.store.uri(key)),
-            }
-        )
+        if len(frames) == 1:
+            (partition, frame), = frames.items()
+            metadata = {"dagster/row_count": len(frame), "uri": dg.MetadataValue.path(self.store.uri(table_key(name, partition)))}
+        else:
+            # In a range run Dagster copies output metadata onto every partition: report the
+            # range here; the assets attach each partition's own count (add_asset_metadata).
+            folder = table_key(name, "*").rsplit("/", 1)[0]
+            metadata = {"range_row_count": int(sum(len(f) for f in frames.values())), "uri": dg.MetadataValue.path(self.store.uri(folder))}
+        context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | dict[str, pd.DataFrame]:
         """One frame; or, when the input is annotated as a dict, one frame per partition key."""

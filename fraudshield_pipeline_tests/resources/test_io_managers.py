@@ -183,9 +183,11 @@ def test_range_run_writes_every_partition(store: ArtifactStore):
     assert result.success
     events_meta = materializations(result, "events")
     assert sorted(events_meta) == ["2026-09-01", "2026-09-02", "2026-09-03", "2026-09-04", "2026-09-05"]
-    # The IO manager's metadata is per output, so Dagster copies it to every partition's event:
-    # in a range run dagster/row_count is the total over the range (see the report).
-    assert {m["dagster/row_count"] for m in events_meta.values()} == {1 + 2 + 3 + 4 + 5}
+    # Output metadata is copied to every partition's event, so in a range run the IO manager
+    # reports the range's total under its own name and never a misleading per-partition count.
+    assert {m["range_row_count"] for m in events_meta.values()} == {1 + 2 + 3 + 4 + 5}
+    assert not any("dagster/row_count" in m for m in events_meta.values())
+    assert {m["uri"] for m in events_meta.values()} == {store.uri("tables/events")}
     assert store.partitions("events") == ["2026-09-01", "2026-09-02", "2026-09-03", "2026-09-04", "2026-09-05"]
     for day in store.partitions("events"):
         pd.testing.assert_frame_equal(stored(store, "events", day), day_frame(day))

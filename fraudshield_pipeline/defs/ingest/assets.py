@@ -6,7 +6,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.defs.metadata import counts_metadata, single_data_version, table_schema
+from fraudshield_pipeline.defs.metadata import add_partition_metadata, counts_metadata, single_data_version, table_schema
 from fraudshield_pipeline.defs.partitions import daily_partitions, range_backfill
 from fraudshield_pipeline.domain.versioning import content_hash
 from fraudshield_pipeline.resources.sources import TransactionSource
@@ -35,6 +35,7 @@ def raw_feeds(context: dg.AssetExecutionContext, source: TransactionSource):
             context.log.warning(f"{key}: columns not in the mapping, ignored: {day.unknown_columns}")
     for name, frames in (("raw_transactions", transactions), ("raw_labels", labels)):
         versions = {k: content_hash(f) for k, f in frames.items()}
+        add_partition_metadata(context, name, frames, versions)
         first = next(iter(frames.values()))
         yield dg.Output(
             frames,

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.defs.metadata import counts_metadata, single_data_version, table_schema
+from fraudshield_pipeline.defs.metadata import add_partition_metadata, counts_metadata, single_data_version, table_schema
 from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
@@ -67,6 +67,7 @@ def validated_snapshots(
     }
     for name, by_key in frames.items():
         versions = {k: content_hash(f) for k, f in by_key.items()}
+        add_partition_metadata(context, name, by_key, versions)
         yield dg.Output(
             by_key,
             output_name=name,
