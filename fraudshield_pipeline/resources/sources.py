@@ -2,6 +2,7 @@
 
 
 import datetime as dt
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ class RawDay:
     transactions: pd.DataFrame
     labels: pd.DataFrame
     source: str  # a URI naming where the rows came from, for lineage and error messages
+    file_hashes: dict[str, str] = field(default_factory=dict)  # source file -> sha256 prefix, for lineage
     unknown_columns: dict[str, list[str]] = field(default_factory=dict)  # file -> columns not in the mapping
 
 
@@ -84,4 +86,5 @@ class LandingZoneSource(TransactionSource):
         reader = self._reader()
         landed = read_day(reader, read_mapping(reader, self.mapping_file), day)
         source = f"{self.uri.rstrip('/')}/{{{','.join(landed.files)}}}"
-        return RawDay(landed.transactions, landed.labels, source, landed.unknown_columns)
+        hashes = {name: hashlib.sha256(reader.read_bytes(name)).hexdigest()[:16] for name in landed.files}
+        return RawDay(landed.transactions, landed.labels, source, hashes, landed.unknown_columns)

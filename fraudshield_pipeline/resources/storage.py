@@ -32,6 +32,11 @@ def report_key(kind: str, name: str) -> str:
     return f"reports/{kind}/{name}"
 
 
+def snapshot_key(table: str, partition: str, content_hash: str) -> str:
+    """Immutable, content-addressed copy of one partition's version."""
+    return f"snapshots/{table}/{partition}/{content_hash}.parquet"
+
+
 def model_key(version: str, name: str) -> str:
     """Storage key of a file that belongs to one registered model version (e.g. its drift reference)."""
     return f"models/v{version}/{name}"

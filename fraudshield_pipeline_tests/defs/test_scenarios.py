@@ -50,3 +50,25 @@ def test_new_payment_partner_is_stopped_by_the_contract_the_same_day(partner_wor
     # Blocking: nothing downstream is built on a day that broke its contract.
     assert not store.exists(table_key("transaction_features", "2026-09-08"))
     assert store.exists(table_key("transaction_features", "2026-09-07"))
+
+
+def test_snapshots_are_content_addressed_and_immutable(tmp_path):
+    env = {"FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"), "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "300"}
+    resources = build_resources(env)
+    store, assets = resources["storage"], load_assets()
+    selection = ["raw_transactions", "raw_labels", "validated_transactions", "validated_labels",
+                 "quarantined_transactions", "quarantined_labels"]
+
+    def version(instance):
+        dg.materialize(assets, instance=instance, resources=resources, selection=selection, partition_key="2026-09-02")
+        record = instance.get_latest_materialization_event(dg.AssetKey("validated_transactions")).asset_materialization
+        return record.tags["dagster/data_version"], store.list_keys("snapshots/validated_transactions/2026-09-02/")
+
+    with dg.instance_for_test() as instance:
+        first, files = version(instance)
+        again, files_again = version(instance)
+        assert first == again and files == files_again == [f"snapshots/validated_transactions/2026-09-02/{first}.parquet"]
+        changed = build_resources({**env, "FRAUDSHIELD_SIM_SEED": "8"})
+        resources.update(source=changed["source"])
+        other, files_after = version(instance)
+    assert other != first and len(files_after) == 2  # the earlier version is still there, untouched

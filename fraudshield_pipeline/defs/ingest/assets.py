@@ -26,10 +26,12 @@ def raw_feeds(context: dg.AssetExecutionContext, source: TransactionSource):
     transactions: dict[str, pd.DataFrame] = {}
     labels: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
+    file_hashes: dict[str, dict[str, str]] = {}
     unknown: dict[str, dict[str, list[str]]] = {}
     for key in context.partition_keys:
         day = source.load_day(dt.date.fromisoformat(key))
         transactions[key], labels[key], sources[key] = day.transactions, day.labels, day.source
+        file_hashes[key] = day.file_hashes
         if day.unknown_columns:
             unknown[key] = day.unknown_columns
             context.log.warning(f"{key}: columns not in the mapping, ignored: {day.unknown_columns}")
@@ -45,6 +47,7 @@ def raw_feeds(context: dg.AssetExecutionContext, source: TransactionSource):
                 **counts_metadata(frames),
                 "content_hashes": dg.MetadataValue.json(versions),
                 "sources": dg.MetadataValue.json(sources),
+                "source_file_hashes": dg.MetadataValue.json({k: v for k, v in file_hashes.items() if v}),
                 "unknown_source_columns": dg.MetadataValue.json(unknown),
                 "dagster/column_schema": table_schema(first),
             },

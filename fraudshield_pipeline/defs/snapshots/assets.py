@@ -8,7 +8,7 @@ import pandas as pd
 from fraudshield_pipeline.defs.metadata import add_partition_metadata, counts_metadata, single_data_version, table_schema
 from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
+from fraudshield_pipeline.resources.storage import ArtifactStore, snapshot_key, table_key
 
 MAX_QUARANTINE_RATE = 0.05
 QUALITY_LOOKBACK_DAYS = 7  # earlier days compared against: volume baseline and replayed ids
@@ -68,6 +68,7 @@ def validated_snapshots(
     for name, by_key in frames.items():
         versions = {k: content_hash(f) for k, f in by_key.items()}
         add_partition_metadata(context, name, by_key, versions)
+        snapshots = _keep_snapshots(storage, name, by_key, versions) if name.startswith("validated") else {}
         yield dg.Output(
             by_key,
             output_name=name,
@@ -76,12 +77,24 @@ def validated_snapshots(
                 **counts_metadata(by_key),
                 "content_hashes": dg.MetadataValue.json(versions),
                 "contract_version": CONTRACT_VERSION,
+                "snapshots": dg.MetadataValue.json(snapshots),
                 "unknown_columns": dg.MetadataValue.json({k: list(o[0].unknown_columns) for k, o in outcomes.items() if o[0].unknown_columns}),
                 "dagster/column_schema": table_schema(next(iter(by_key.values()))),
             },
         )
     yield from _contract_checks(outcomes)
     yield from _quality_checks(context.partition_keys, raw_transactions, storage)
+
+
+def _keep_snapshots(storage: ArtifactStore, name: str, by_key, versions) -> dict[str, str]:
+    """Each version once, never overwritten: the same input re-run writes nothing new."""
+    uris = {}
+    for key, frame in by_key.items():
+        snapshot = snapshot_key(name, key, versions[key])
+        if not storage.exists(snapshot):
+            storage.write_frame(snapshot, frame)
+        uris[key] = storage.uri(snapshot)
+    return uris
 
 
 def _contract_checks(outcomes):
