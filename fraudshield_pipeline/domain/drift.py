@@ -34,6 +34,7 @@ class DriftSummary:
     prediction: ColumnDrift | None
     null_rates: dict[str, float] = field(default_factory=dict)
     new_categories: dict[str, list[str]] = field(default_factory=dict)
+    unmeasured: list[str] = field(default_factory=list)  # all missing in the reference: no baseline
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -56,6 +57,14 @@ def compute_drift(
 
     numerical = [c for c in numerical if c in current.columns and c in reference.columns]
     categorical = [c for c in categorical if c in current.columns and c in reference.columns]
+    # Evidently cannot compare an all-missing column. Missing today but present in the reference is
+    # itself drift (a feature went dark); missing in the reference cannot be measured at all.
+    vanished = [c for c in numerical + categorical if current[c].isna().all() and not reference[c].isna().all()]
+    unmeasurable = [c for c in numerical + categorical if reference[c].isna().all()]
+    skipped = set(vanished) | set(unmeasurable)
+    null_rates = {c: float(current[c].isna().mean()) for c in numerical + categorical}
+    numerical = [c for c in numerical if c not in skipped]
+    categorical = [c for c in categorical if c not in skipped]
     has_prediction = PREDICTION in reference.columns and PREDICTION in current.columns
     columns = numerical + categorical + ([PREDICTION] if has_prediction else [])
     definition = DataDefinition(
@@ -84,6 +93,7 @@ def compute_drift(
         if m["config"]["type"].endswith("ValueDrift")
     }
     feature_drifts = [drifts[c] for c in numerical + categorical if c in drifts]
+    feature_drifts += [ColumnDrift(c, "all values missing in current data", 1.0, 0.0, True) for c in vanished]
     n_drifted = sum(d.drifted for d in feature_drifts)
     share = n_drifted / len(feature_drifts) if feature_drifts else 0.0
     summary = DriftSummary(
@@ -93,7 +103,8 @@ def compute_drift(
         dataset_drift=share >= drift_share,
         columns=feature_drifts,
         prediction=drifts.get(PREDICTION),
-        null_rates={c: float(current[c].isna().mean()) for c in numerical + categorical},
+        null_rates=null_rates,
+        unmeasured=sorted(unmeasurable),
         new_categories={
             c: sorted(set(current[c].dropna().astype(str)) - set(reference[c].dropna().astype(str)))
             for c in categorical

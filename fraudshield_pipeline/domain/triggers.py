@@ -34,9 +34,9 @@ def drift_trigger(
         return TriggerDecision(False, f"only {len(recent)} drift report(s), need {consecutive} consecutive: {shares}")
     drifted = [o.share_drifted >= share_threshold or o.prediction_drifted for o in recent]
     if all(drifted):
-        return TriggerDecision(
-            True, f"drifted share >= {share_threshold:.2f} for {consecutive} consecutive partitions ({shares})"
-        )
+        by_features = all(o.share_drifted >= share_threshold for o in recent)
+        cause = f"drifted share >= {share_threshold:.2f}" if by_features else "feature or prediction drift"
+        return TriggerDecision(True, f"{cause} for {consecutive} consecutive partitions ({shares})")
     return TriggerDecision(False, f"drifted share below {share_threshold:.2f} in recent partitions ({shares})")
 
 

@@ -24,7 +24,8 @@ def test_drift_trigger_requires_sustained_drift(shares, consecutive, fire):
 
 def test_prediction_drift_alone_counts_as_drift():
     observations = [DriftObservation("2026-10-01", 0.0, True), DriftObservation("2026-10-02", 0.0, True)]
-    assert drift_trigger(observations, 0.3, 2).fire
+    decision = drift_trigger(observations, 0.3, 2)
+    assert decision.fire and decision.reason.startswith("feature or prediction drift")
 
 
 def test_volume_trigger_threshold_is_inclusive():

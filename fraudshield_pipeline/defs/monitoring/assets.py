@@ -63,6 +63,7 @@ def drift_report(
             ),
             "new_categories": dg.MetadataValue.json({k: v for k, v in summary.new_categories.items() if v}),
             "max_null_rate": max(summary.null_rates.values(), default=0.0),
+            "unmeasured_columns": dg.MetadataValue.json(summary.unmeasured),
             "rows": len(current),
             "report": dg.MetadataValue.path(report_uri),
         }
