@@ -7,6 +7,35 @@ import dagster as dg
 import pandas as pd
 
 
+def partitioned_output(
+    context: dg.AssetExecutionContext,
+    asset: str,
+    frames: Mapping[str, pd.DataFrame],
+    metadata: Mapping[str, object] | None = None,
+    output_name: str | None = None,
+) -> tuple[dg.Output, dict[str, str]]:
+    """One day-partitioned output: content versions, per-partition counts, schema, and extras.
+
+    Returns the Output and the content hash of each partition.
+    """
+    from fraudshield_pipeline.domain.versioning import content_hash
+
+    versions = {key: content_hash(frame) for key, frame in frames.items()}
+    add_partition_metadata(context, asset, frames, versions)
+    output = dg.Output(
+        dict(frames),
+        output_name=output_name or asset,
+        data_version=single_data_version(frames, versions),
+        metadata={
+            **counts_metadata(frames),
+            "content_hashes": dg.MetadataValue.json(versions),
+            "dagster/column_schema": table_schema(next(iter(frames.values()))),
+            **(metadata or {}),
+        },
+    )
+    return output, versions
+
+
 def partition_counts(frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
     return {key: int(len(frame)) for key, frame in sorted(frames.items())}
 

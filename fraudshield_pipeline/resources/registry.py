@@ -167,8 +167,17 @@ class ModelRegistry(dg.ConfigurableResource):
             if value == value:  # MLflow rejects NaN on some backends; absent is clearer than NaN
                 client.log_metric(run_id, key, float(value))
 
-    def log_run_figure(self, run_id: str, figure, path: str) -> None:
-        self.client().log_figure(run_id, figure, path)
+    def log_run_artifact_bytes(self, run_id: str, content: bytes, path: str) -> None:
+        """A binary artifact (e.g. a PNG plot) at `path` inside the run's artifacts."""
+        import tempfile
+        from pathlib import PurePosixPath
+
+        target = PurePosixPath(path)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, target.name)
+            with open(local, "wb") as handle:
+                handle.write(content)
+            self.client().log_artifact(run_id, local, str(target.parent) if str(target.parent) != "." else None)
 
     def run_url(self, run_id: str) -> str:
         if self.tracking_uri.startswith("http"):

@@ -99,6 +99,9 @@ def test_better_challenger_promoted_worse_refused_then_rollback(training_set, en
         card = storage.read_text(model_key(version, "model_card.md"))
         assert f"v{version}" in card and "Known limitations" in card
         assert registry.get_version(version).tags["model_card"].endswith("model_card.md")
+        run_id = registry.get_version(version).run_id
+        artifacts = {a.path for a in registry.client().list_artifacts(run_id, "evaluation")}
+        assert {"evaluation/curves.png", "evaluation/report.md"} <= artifacts
 
     assert cli.main(["promotions"]) == 0
     listing = capsys.readouterr().out

@@ -88,6 +88,7 @@ def evaluation_report(
     storage.write_text(report_key("promotions", f"{record['decided_at']}_v{challenger.version}.json"), json.dumps(record, indent=2, default=str))
     card_uri = storage.write_text(model_key(challenger.version, "model_card.md"), card_md)
     storage.write_text(model_key(challenger.version, "model_card.yaml"), card_yaml(card))
+    registry.log_run_artifact_bytes(challenger.run_id, png, "evaluation/curves.png")
     for name, text in (("evaluation/report.md", report_md), ("model_card/model_card.md", card_md), ("model_card/model_card.yaml", card_yaml(card))):
         registry.log_run_artifact_text(challenger.run_id, text, name)
     registry.set_version_tags(

@@ -5,7 +5,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from fraudshield_pipeline.defs.metadata import add_partition_metadata, counts_metadata, table_schema
+from fraudshield_pipeline.defs.metadata import partitioned_output
 from fraudshield_pipeline.defs.partitions import daily_partitions, day_start, keys_window, range_backfill
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import DEFAULT_LABEL_DELAY_DAYS, lookback_days
@@ -31,24 +31,19 @@ def transaction_features(
 ) -> dg.Output[dict[str, pd.DataFrame]]:
     """Point-in-time card, merchant and transaction features, from the day's lookback history."""
     from fraudshield_pipeline.domain.features import build_features
-    from fraudshield_pipeline.domain.versioning import content_hash
 
     start, end = keys_window(context.partition_keys)
     features = build_features(validated_transactions, validated_labels, start, end, DEFAULT_LABEL_DELAY_DAYS)
     day = features[s.EVENT_TIMESTAMP].dt.tz_convert(None).to_numpy().astype("datetime64[D]")
     by_key = {key: features[day == np.datetime64(key)].reset_index(drop=True) for key in context.partition_keys}
-    versions = {k: content_hash(f) for k, f in by_key.items()}
-    add_partition_metadata(context, "transaction_features", by_key, versions)
-    return dg.Output(
+    output, _ = partitioned_output(
+        context,
+        "transaction_features",
         by_key,
-        metadata={
-            **counts_metadata(by_key),
-            "content_hashes": dg.MetadataValue.json(versions),
-            "history_rows": len(validated_transactions),
-            "label_delay_days": DEFAULT_LABEL_DELAY_DAYS,
-            "dagster/column_schema": table_schema(features),
-        },
+        {"history_rows": len(validated_transactions), "label_delay_days": DEFAULT_LABEL_DELAY_DAYS},
+        output_name="result",
     )
+    return output
 
 
 @dg.asset(

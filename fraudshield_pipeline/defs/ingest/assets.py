@@ -6,9 +6,8 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.defs.metadata import add_partition_metadata, counts_metadata, single_data_version, table_schema
+from fraudshield_pipeline.defs.metadata import partitioned_output
 from fraudshield_pipeline.defs.partitions import daily_partitions, range_backfill
-from fraudshield_pipeline.domain.versioning import content_hash
 from fraudshield_pipeline.resources.sources import TransactionSource
 
 
@@ -35,20 +34,10 @@ def raw_feeds(context: dg.AssetExecutionContext, source: TransactionSource):
         if day.unknown_columns:
             unknown[key] = day.unknown_columns
             context.log.warning(f"{key}: columns not in the mapping, ignored: {day.unknown_columns}")
+    lineage = {
+        "sources": dg.MetadataValue.json(sources),
+        "source_file_hashes": dg.MetadataValue.json({k: v for k, v in file_hashes.items() if v}),
+        "unknown_source_columns": dg.MetadataValue.json(unknown),
+    }
     for name, frames in (("raw_transactions", transactions), ("raw_labels", labels)):
-        versions = {k: content_hash(f) for k, f in frames.items()}
-        add_partition_metadata(context, name, frames, versions)
-        first = next(iter(frames.values()))
-        yield dg.Output(
-            frames,
-            output_name=name,
-            data_version=single_data_version(frames, versions),
-            metadata={
-                **counts_metadata(frames),
-                "content_hashes": dg.MetadataValue.json(versions),
-                "sources": dg.MetadataValue.json(sources),
-                "source_file_hashes": dg.MetadataValue.json({k: v for k, v in file_hashes.items() if v}),
-                "unknown_source_columns": dg.MetadataValue.json(unknown),
-                "dagster/column_schema": table_schema(first),
-            },
-        )
+        yield partitioned_output(context, name, frames, lineage)[0]

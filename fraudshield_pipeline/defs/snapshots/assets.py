@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.defs.metadata import add_partition_metadata, counts_metadata, single_data_version, table_schema
+from fraudshield_pipeline.defs.metadata import partitioned_output
 from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.resources.storage import ArtifactStore, snapshot_key, table_key
@@ -48,7 +48,6 @@ def validated_snapshots(
 ):
     """Applies the transaction and label contracts to each day."""
     from fraudshield_pipeline.domain.contracts import CONTRACT_VERSION, validate_labels, validate_transactions
-    from fraudshield_pipeline.domain.versioning import content_hash
 
     outcomes = {}
     for key in context.partition_keys:
@@ -65,23 +64,15 @@ def validated_snapshots(
         "quarantined_transactions": {k: o[0].quarantine for k, o in outcomes.items()},
         "quarantined_labels": {k: o[1].quarantine for k, o in outcomes.items()},
     }
+    unknown = {k: list(o[0].unknown_columns) for k, o in outcomes.items() if o[0].unknown_columns}
     for name, by_key in frames.items():
-        versions = {k: content_hash(f) for k, f in by_key.items()}
-        add_partition_metadata(context, name, by_key, versions)
-        snapshots = _keep_snapshots(storage, name, by_key, versions) if name.startswith("validated") else {}
-        yield dg.Output(
-            by_key,
-            output_name=name,
-            data_version=single_data_version(by_key, versions),
-            metadata={
-                **counts_metadata(by_key),
-                "content_hashes": dg.MetadataValue.json(versions),
-                "contract_version": CONTRACT_VERSION,
-                "snapshots": dg.MetadataValue.json(snapshots),
-                "unknown_columns": dg.MetadataValue.json({k: list(o[0].unknown_columns) for k, o in outcomes.items() if o[0].unknown_columns}),
-                "dagster/column_schema": table_schema(next(iter(by_key.values()))),
-            },
+        output, versions = partitioned_output(
+            context, name, by_key, {"contract_version": CONTRACT_VERSION, "unknown_columns": dg.MetadataValue.json(unknown)}
         )
+        if name.startswith("validated"):
+            snapshots = dg.MetadataValue.json(_keep_snapshots(storage, name, by_key, versions))
+            output = dg.Output(output.value, name, {**output.metadata, "snapshots": snapshots}, output.data_version)
+        yield output
     yield from _contract_checks(outcomes)
     yield from _quality_checks(context.partition_keys, raw_transactions, storage)
 
