@@ -26,6 +26,26 @@ from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+# What a deployment must provide for the production profile (S3 data, MLflow server, Redis online
+# store; Dagster's own PostgreSQL storage in dagster.yaml). Terraform's outputs are tested against it.
+PRODUCTION_ENV_VARS = (
+    "FRAUDSHIELD_STORAGE",
+    "FRAUDSHIELD_S3_BUCKET",
+    "FRAUDSHIELD_S3_PREFIX",
+    "AWS_DEFAULT_REGION",
+    "MLFLOW_TRACKING_URI",
+    "FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION",
+    "FRAUDSHIELD_ONLINE_STORE",
+    "FRAUDSHIELD_REDIS_URL",
+    "FRAUDSHIELD_TRAINING_DEVICE",
+    "DAGSTER_PG_HOST",
+    "DAGSTER_PG_PORT",
+    "DAGSTER_PG_DB",
+    "DAGSTER_PG_USER",
+    "DAGSTER_PG_PASSWORD",
+)
+SECRET_ENV_VARS = ("FRAUDSHIELD_REDIS_URL", "DAGSTER_PG_PASSWORD")
+
 
 def data_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get("FRAUDSHIELD_DATA_DIR") or REPO_ROOT / "data").resolve()
