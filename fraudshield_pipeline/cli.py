@@ -29,7 +29,9 @@ def _quiet_libraries() -> None:
     import warnings
 
     warnings.simplefilter("ignore")
+    warnings.showwarning = lambda *args, **kwargs: None  # libraries re-enable filters inside their own code
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")  # read when mlflow configures its logger
     for name in ("mlflow", "alembic", "feast", "evidently", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
