@@ -120,3 +120,31 @@ def test_each_partition_of_a_range_run_carries_its_own_row_count(pipeline):
         metadata = record.asset_materialization.metadata
         assert metadata["dagster/row_count"].value == store.read_table(table_key("validated_transactions", day)).num_rows
         assert metadata["range_row_count"].value > metadata["dagster/row_count"].value
+
+
+def test_matured_performance_only_once_labels_have_matured(pipeline):
+    from fraudshield_pipeline.runner import load_assets
+
+    instance, resources = pipeline["instance"], pipeline["resources"]
+    mature = dg.materialize(
+        load_assets(), instance=instance, resources=resources,
+        selection=["batch_scores", "matured_performance"], partition_key="2026-09-25",
+    )
+    (event,) = [e for e in mature.get_asset_materialization_events() if e.asset_key.to_user_string() == "matured_performance"]
+    metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert metadata["status"] == "matured" and metadata["n_fraud"] > 0
+    assert 0 < metadata["average_precision"] <= 1 and 0 < metadata["recall_at_budget"] <= 1
+    assert metadata["labels_as_of"].startswith("2026-10-07")
+    immature = dg.materialize(
+        load_assets(), instance=instance, resources=resources,
+        selection=["matured_performance"], partition_key="2026-10-05", raise_on_error=False,
+    )
+    assert not immature.success
+
+
+def test_matured_performance_schedule_targets_the_day_that_just_matured():
+    from fraudshield_pipeline.defs.schedules import matured_performance_schedule
+
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 10, 20, 4, 30, tzinfo=dt.timezone.utc))
+    request = matured_performance_schedule(context)
+    assert request.partition_key == "2026-10-12" and request.run_key == "matured:2026-10-12"

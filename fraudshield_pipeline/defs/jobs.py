@@ -16,9 +16,16 @@ daily_ingestion_job = dg.define_asset_job(
 # Separate from ingestion: drift runs one day per run so each day's numbers are its own metadata.
 drift_monitoring_job = dg.define_asset_job(
     "drift_monitoring_job",
-    selection=dg.AssetSelection.groups("monitoring"),
+    selection=dg.AssetSelection.assets("drift_report", "batch_scores"),
     partitions_def=daily_partitions,
-    description="Measure one day's drift against the champion's training data.",
+    description="Score one day with the champion (challenger in shadow) and measure its drift.",
+)
+
+matured_performance_job = dg.define_asset_job(
+    "matured_performance_job",
+    selection=dg.AssetSelection.assets("matured_performance"),
+    partitions_def=daily_partitions,
+    description="The champion's precision and recall on a day whose labels have matured.",
 )
 
 # The run queue limits runs with this tag to one at a time (dagster.yaml): two retrains never overlap.

@@ -1,8 +1,10 @@
 """Calendar triggers: daily ingestion, and a weekly retrain as the backstop to the sensors."""
 
+import datetime as dt
+
 import dagster as dg
 
-from fraudshield_pipeline.defs.jobs import daily_ingestion_job, drift_monitoring_job, retrain_job
+from fraudshield_pipeline.defs.jobs import daily_ingestion_job, drift_monitoring_job, matured_performance_job, retrain_job
 
 daily_ingestion_schedule = dg.build_schedule_from_partitioned_job(
     daily_ingestion_job,
@@ -15,6 +17,17 @@ drift_monitoring_schedule = dg.build_schedule_from_partitioned_job(
     hour_of_day=4,
     description="Each night after ingestion, measure the day that just ended against the champion.",
 )
+
+MATURITY_DAYS = 7
+
+
+@dg.schedule(job=matured_performance_job, cron_schedule="30 4 * * *", execution_timezone="UTC")
+def matured_performance_schedule(context: dg.ScheduleEvaluationContext):
+    """Each night, measure the day whose labels have just matured (maturity days behind)."""
+    scheduled = context.scheduled_execution_time.date()
+    day = (scheduled - dt.timedelta(days=1 + MATURITY_DAYS)).isoformat()
+    return dg.RunRequest(run_key=f"matured:{day}", partition_key=day)
+
 
 weekly_retrain_schedule = dg.ScheduleDefinition(
     name="weekly_retrain_schedule",

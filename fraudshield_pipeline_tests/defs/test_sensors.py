@@ -7,8 +7,8 @@ import pytest
 
 from fraudshield_pipeline.defs.monitoring.sensors import (
     DRIFT_CONSECUTIVE,
-    VOLUME_THRESHOLD,
     drift_retrain_sensor,
+    performance_retrain_sensor,
     volume_retrain_sensor,
 )
 
@@ -19,12 +19,12 @@ def instance():
         yield instance
 
 
-def report_drift(instance, day: str, share: float, status: str = "measured") -> None:
+def report_drift(instance, day: str, share: float, status: str = "measured", drifted=()) -> None:
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
             asset_key="drift_report",
             partition=day,
-            metadata={"status": status, "share_drifted": share, "prediction_drifted": False},
+            metadata={"status": status, "share_drifted": share, "prediction_drifted": False, "drifted_columns": list(drifted)},
         )
     )
 
@@ -65,6 +65,13 @@ def test_drift_sensor_needs_consecutive_drifted_days(instance):
     assert requests == [] and reason == "no new drift reports" and cursor_after == cursor
 
 
+def test_drift_of_a_key_feature_counts_even_when_the_share_is_low(instance):
+    report_drift(instance, "2026-10-01", 0.1, drifted=["amount"])
+    report_drift(instance, "2026-10-02", 0.1, drifted=["amount", "hour_of_day"])
+    requests, _, _ = tick(drift_retrain_sensor, instance, None)
+    assert len(requests) == 1 and requests[0].tags["fraudshield/reason"].startswith("feature or prediction drift")
+
+
 def test_drift_sensor_ignores_reports_without_a_champion(instance):
     report_drift(instance, "2026-10-01", 0.9, status="no_champion")
     report_drift(instance, "2026-10-02", 0.9, status="no_champion")
@@ -72,19 +79,67 @@ def test_drift_sensor_ignores_reports_without_a_champion(instance):
     assert requests == [] and json.loads(cursor)["observations"] == {}
 
 
-def test_volume_sensor_counts_each_day_once_and_resets_after_a_request(instance):
-    per_day = VOLUME_THRESHOLD // 3 + 1
-    report_validated(instance, "2026-10-01", per_day)
-    report_validated(instance, "2026-10-02", per_day)
+def report(instance, asset: str, metadata: dict, partition: str | None = None) -> None:
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=partition, metadata=metadata))
+
+
+def test_volume_sensor_counts_matured_days_since_the_champions_training_data(instance):
+    per_day = 30_000
+    for day in range(1, 11):
+        report_validated(instance, f"2026-10-{day:02d}", per_day)
     requests, cursor, reason = tick(volume_retrain_sensor, instance, None)
-    assert requests == [] and f"{2 * per_day} newly labelled" in reason
-    # Re-materializing a day replaces its count instead of adding it again.
-    report_validated(instance, "2026-10-02", per_day)
-    requests, cursor, _ = tick(volume_retrain_sensor, instance, cursor)
-    assert requests == [] and json.loads(cursor)["since_request"] == 2 * per_day
-    report_validated(instance, "2026-10-03", per_day)
+    assert requests == [] and f"{3 * per_day} newly labelled" in reason  # 10-01..10-03 matured by 10-10
+    report_validated(instance, "2026-10-02", per_day)  # a re-run day replaces its count, never adds
+    report_validated(instance, "2026-10-11", per_day)
     requests, cursor, _ = tick(volume_retrain_sensor, instance, cursor)
     assert len(requests) == 1 and requests[0].tags["fraudshield/trigger"] == "volume"
-    assert json.loads(cursor)["since_request"] == 0
-    requests, _, _ = tick(volume_retrain_sensor, instance, cursor)
-    assert requests == []
+    assert requests[0].run_key == "volume:vNone:2026-10-11"
+    # A champion trained on data until 10-03 resets the count to what matured after it.
+    report(instance, "trained_model", {"model_version": "3", "trained_until": "2026-10-03"})
+    report(instance, "evaluation_report", {"champion_version": "3"})
+    report_validated(instance, "2026-10-12", per_day)
+    requests, cursor, reason = tick(volume_retrain_sensor, instance, cursor)
+    assert requests == [] and f"{2 * per_day} newly labelled" in reason and "v3" in reason
+
+
+def matured(instance, day: str, ap: float, recall: float, champion: str = "2") -> None:
+    report(instance, "matured_performance", {"status": "matured", "champion_version": champion,
+                                            "average_precision": ap, "recall_at_budget": recall}, day)
+
+
+def test_performance_sensor_fires_on_decayed_matured_metrics_of_the_current_champion(instance):
+    report(instance, "evaluation_report", {"champion_version": "2"})
+    matured(instance, "2026-10-01", 0.6, 0.7)
+    matured(instance, "2026-10-02", 0.1, 0.2, champion="1")  # an older champion's day: ignored
+    matured(instance, "2026-10-03", 0.2, 0.3)
+    requests, cursor, reason = tick(performance_retrain_sensor, instance, None)
+    assert requests == [] and "only 2 matured day(s)" in reason
+    matured(instance, "2026-10-04", 0.1, 0.2)
+    requests, cursor, _ = tick(performance_retrain_sensor, instance, cursor)
+    assert len(requests) == 1 and requests[0].run_key == "performance:v2:2026-10-04"
+    assert "average precision 0.300" in requests[0].tags["fraudshield/reason"]
+
+
+def test_cooldown_holds_a_request_until_it_has_passed(instance, monkeypatch):
+    from dagster._core.test_utils import create_run_for_test
+
+    create_run_for_test(instance, job_name="retrain_job")
+    report_drift(instance, "2026-10-01", 0.6)
+    report_drift(instance, "2026-10-02", 0.6)
+    requests, cursor, reason = tick(drift_retrain_sensor, instance, None)
+    assert requests == [] and "cooldown has 24.0 h left" in reason and json.loads(cursor)["pending"]
+    monkeypatch.setenv("FRAUDSHIELD_RETRAIN_COOLDOWN_HOURS", "0")
+    requests, cursor, _ = tick(drift_retrain_sensor, instance, cursor)  # no new evidence, still pending
+    assert len(requests) == 1
+
+
+def test_approval_mode_alerts_once_instead_of_retraining(instance, monkeypatch):
+    monkeypatch.setenv("FRAUDSHIELD_RETRAIN_APPROVAL", "manual")
+    report_drift(instance, "2026-10-01", 0.6)
+    report_drift(instance, "2026-10-02", 0.6)
+    result = drift_retrain_sensor(dg.build_sensor_context(instance=instance))
+    assert not result.run_requests and "approval required" in result.skip_reason.skip_message
+    (alert,) = result.asset_events
+    assert alert.asset_key == dg.AssetKey("trained_model") and alert.metadata["approval"].value == "required"
+    again = drift_retrain_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    assert isinstance(again, dg.SkipReason) and again.skip_message == "no new drift reports"

@@ -1,96 +1,168 @@
 """Retraining sensors: they read recorded materialization metadata, never raw data.
 
-Each keeps a JSON cursor of the storage ids it has consumed (not wall-clock time), so a tick
-is cheap and restarts neither miss nor double-count evidence.
+Each keeps a JSON cursor of the storage ids it has consumed (not wall-clock time), so a tick is
+cheap and restarts neither miss nor double-count evidence. Every request goes through one gate:
+a cooldown since the last retrain, and an approval mode that alerts instead of retraining.
 """
-
 
 import json
 import os
+import time
 
 import dagster as dg
 
 from fraudshield_pipeline.defs.jobs import retrain_job
-from fraudshield_pipeline.domain.triggers import DriftObservation, drift_trigger, volume_trigger
+from fraudshield_pipeline.domain.triggers import (
+    DriftObservation,
+    PerformanceObservation,
+    cooldown_remaining_hours,
+    drift_trigger,
+    matured_rows_since,
+    performance_trigger,
+    volume_trigger,
+)
 
 DRIFT_SHARE_THRESHOLD = float(os.environ.get("FRAUDSHIELD_DRIFT_SHARE_THRESHOLD", "0.3"))
 DRIFT_CONSECUTIVE = int(os.environ.get("FRAUDSHIELD_DRIFT_CONSECUTIVE", "2"))
+KEY_FEATURES = ("amount", "customer_amount_ratio_30d", "merchant_fraud_risk_7d")
 VOLUME_THRESHOLD = int(os.environ.get("FRAUDSHIELD_RETRAIN_VOLUME", "100000"))
-HISTORY = 60
+MATURITY_DAYS = 7
+MIN_AVERAGE_PRECISION = float(os.environ.get("FRAUDSHIELD_MIN_MATURED_AP", "0.3"))
+MIN_RECALL_AT_BUDGET = float(os.environ.get("FRAUDSHIELD_MIN_MATURED_RECALL", "0.4"))
+HISTORY = 120
 
 
 def _new_records(context: dg.SensorEvaluationContext, asset: str, after: int | None):
-    records = context.instance.fetch_materializations(
+    return context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=after), limit=1000, ascending=True
     ).records
-    return records
 
 
-def _metadata_value(record, key: str):
+def _value(record, key: str, default=None):
     entry = record.asset_materialization.metadata.get(key)
+    return default if entry is None else entry.value
+
+
+def _latest_value(context: dg.SensorEvaluationContext, asset: str, key: str):
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    entry = event.asset_materialization.metadata.get(key) if event else None
     return None if entry is None else entry.value
+
+
+def _request(context: dg.SensorEvaluationContext, trigger: str, run_key: str, reason: str, cursor: dict) -> dg.SensorResult:
+    """The one way a sensor asks for a retrain: cooldown first, then approval mode, then the run."""
+    runs = context.instance.get_run_records(filters=dg.RunsFilter(job_name=retrain_job.name), limit=1)
+    last = runs[0].create_timestamp.timestamp() if runs else None
+    cooldown = float(os.environ.get("FRAUDSHIELD_RETRAIN_COOLDOWN_HOURS", "24"))
+    remaining = cooldown_remaining_hours(last, time.time(), cooldown)
+    if remaining > 0:
+        cursor["pending"] = True  # evidence stands; decide again once the cooldown is over
+        return dg.SensorResult(
+            skip_reason=f"{trigger}: would retrain ({reason}), but the cooldown has {remaining:.1f} h left",
+            cursor=json.dumps(cursor),
+        )
+    cursor["pending"] = False
+    if os.environ.get("FRAUDSHIELD_RETRAIN_APPROVAL", "auto") == "manual":
+        if cursor.get("alerted") == run_key:
+            return dg.SensorResult(skip_reason=f"{trigger}: awaiting approval ({reason})", cursor=json.dumps(cursor))
+        cursor["alerted"] = run_key
+        alert = dg.AssetObservation(
+            asset_key="trained_model",
+            metadata={"retrain_requested_by": trigger, "reason": reason, "approval": "required", "evidence": run_key},
+        )
+        context.log.warning(f"APPROVAL REQUIRED: {trigger} asks for a retrain: {reason}")
+        return dg.SensorResult(
+            skip_reason=f"approval required: {trigger} asks for a retrain ({reason}); launch retrain_job to approve",
+            asset_events=[alert],
+            cursor=json.dumps(cursor),
+        )
+    request = dg.RunRequest(run_key=run_key, tags={"fraudshield/trigger": trigger, "fraudshield/reason": reason[:200]})
+    return dg.SensorResult(run_requests=[request], cursor=json.dumps(cursor))
 
 
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def drift_retrain_sensor(context: dg.SensorEvaluationContext):
-    """Requests a retrain when feature drift stays above its threshold for consecutive days."""
+    """Requests a retrain when features, key features or scores drift for consecutive days."""
     cursor = json.loads(context.cursor) if context.cursor else {"last_storage_id": None, "observations": {}}
     records = _new_records(context, "drift_report", cursor["last_storage_id"])
-    if not records:
+    if not records and not cursor.get("pending"):
         return dg.SkipReason("no new drift reports")
     observations: dict[str, list] = cursor["observations"]
     for record in records:
-        if _metadata_value(record, "status") != "measured":
+        if _value(record, "status") != "measured":
             continue
-        partition = record.asset_materialization.partition
-        observations[partition] = [float(_metadata_value(record, "share_drifted")), bool(_metadata_value(record, "prediction_drifted"))]
+        drifted = set(_value(record, "drifted_columns", []))
+        other = bool(_value(record, "prediction_drifted")) or bool(drifted & set(KEY_FEATURES))
+        observations[record.asset_materialization.partition] = [float(_value(record, "share_drifted")), other]
     newest = sorted(observations)[-HISTORY:]
-    cursor = {"last_storage_id": records[-1].storage_id, "observations": {p: observations[p] for p in newest}}
-    decision = drift_trigger(
-        [DriftObservation(p, *observations[p]) for p in newest], DRIFT_SHARE_THRESHOLD, DRIFT_CONSECUTIVE
-    )
+    last_id = records[-1].storage_id if records else cursor["last_storage_id"]
+    cursor = {**cursor, "last_storage_id": last_id, "observations": {p: observations[p] for p in newest}}
+    decision = drift_trigger([DriftObservation(p, *observations[p]) for p in newest], DRIFT_SHARE_THRESHOLD, DRIFT_CONSECUTIVE)
     if not decision.fire:
-        return dg.SensorResult(skip_reason=decision.reason, cursor=json.dumps(cursor))
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=f"drift:{newest[-1]}:{records[-1].storage_id}",
-                tags={"fraudshield/trigger": "drift", "fraudshield/reason": decision.reason[:200]},
-            )
-        ],
-        cursor=json.dumps(cursor),
-    )
+        return dg.SensorResult(skip_reason=decision.reason, cursor=json.dumps({**cursor, "pending": False}))
+    return _request(context, "drift", f"drift:{newest[-1]}:{last_id}", decision.reason, cursor)
 
 
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def volume_retrain_sensor(context: dg.SensorEvaluationContext):
-    """Requests a retrain once enough new transactions have been validated since the last request."""
-    cursor = json.loads(context.cursor) if context.cursor else {"last_storage_id": None, "counted": {}, "since_request": 0}
+    """Requests a retrain once enough transactions have matured since the champion's training data."""
+    cursor = json.loads(context.cursor) if context.cursor else {"last_storage_id": None, "counted": {}}
     records = _new_records(context, "validated_transactions", cursor["last_storage_id"])
-    if not records:
-        return dg.SkipReason(f"no new validated partitions; {cursor['since_request']} rows since the last request")
+    if not records and not cursor.get("pending"):
+        return dg.SkipReason("no new validated partitions")
     counted: dict[str, int] = cursor["counted"]
-    since = cursor["since_request"]
     for record in records:
         partition = record.asset_materialization.partition
-        rows = (_metadata_value(record, "partition_row_counts") or {}).get(partition, 0)
-        # A re-materialized day replaces its earlier count rather than adding to it.
-        since += int(rows) - int(counted.get(partition, 0))
-        counted[partition] = int(rows)
+        counted[partition] = int((_value(record, "partition_row_counts") or {}).get(partition, 0))
     counted = {p: counted[p] for p in sorted(counted)[-HISTORY:]}
-    decision = volume_trigger(since, VOLUME_THRESHOLD)
-    last_id = records[-1].storage_id
+    last_id = records[-1].storage_id if records else cursor["last_storage_id"]
+    cursor = {**cursor, "last_storage_id": last_id, "counted": counted}
+    if not counted:
+        return dg.SensorResult(skip_reason="no validated partitions yet", cursor=json.dumps(cursor))
+    champion = _latest_value(context, "evaluation_report", "champion_version")
+    trained_until = _trained_until(context, champion)
+    newest = max(counted)
+    rows = matured_rows_since(counted, trained_until, newest, MATURITY_DAYS)
+    decision = volume_trigger(rows, VOLUME_THRESHOLD)
     if not decision.fire:
         return dg.SensorResult(
-            skip_reason=decision.reason,
-            cursor=json.dumps({"last_storage_id": last_id, "counted": counted, "since_request": since}),
+            skip_reason=f"{decision.reason} (champion v{champion or '-'} trained on data until {trained_until})",
+            cursor=json.dumps({**cursor, "pending": False}),
         )
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=f"volume:{last_id}",
-                tags={"fraudshield/trigger": "volume", "fraudshield/reason": decision.reason},
-            )
-        ],
-        cursor=json.dumps({"last_storage_id": last_id, "counted": counted, "since_request": 0}),
+    return _request(context, "volume", f"volume:v{champion}:{newest}", decision.reason, cursor)
+
+
+def _trained_until(context: dg.SensorEvaluationContext, champion: str | None) -> str | None:
+    """The last day of the champion's training data, from trained_model's recorded metadata."""
+    if not champion or champion == "none":
+        return None
+    records = context.instance.fetch_materializations(dg.AssetKey("trained_model"), limit=50).records
+    for record in records:
+        if str(_value(record, "model_version")) == str(champion):
+            return _value(record, "trained_until")
+    return None
+
+
+@dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def performance_retrain_sensor(context: dg.SensorEvaluationContext):
+    """Requests a retrain when the champion's matured-label precision or recall falls below its floor."""
+    cursor = json.loads(context.cursor) if context.cursor else {"last_storage_id": None, "observations": {}}
+    records = _new_records(context, "matured_performance", cursor["last_storage_id"])
+    if not records and not cursor.get("pending"):
+        return dg.SkipReason("no new matured-performance measurements")
+    champion = _latest_value(context, "evaluation_report", "champion_version")
+    # Only the current champion's days count: a new champion starts with a clean slate.
+    observations: dict[str, list] = cursor["observations"] if cursor.get("champion") == champion else {}
+    for record in records:
+        if _value(record, "status") == "matured" and str(_value(record, "champion_version")) == str(champion):
+            partition = record.asset_materialization.partition
+            observations[partition] = [float(_value(record, "average_precision")), float(_value(record, "recall_at_budget"))]
+    newest = sorted(observations)[-HISTORY:]
+    last_id = records[-1].storage_id if records else cursor["last_storage_id"]
+    cursor = {**cursor, "last_storage_id": last_id, "observations": {p: observations[p] for p in newest}, "champion": champion}
+    decision = performance_trigger(
+        [PerformanceObservation(p, *observations[p]) for p in newest], MIN_AVERAGE_PRECISION, MIN_RECALL_AT_BUDGET
     )
+    if not decision.fire:
+        return dg.SensorResult(skip_reason=decision.reason, cursor=json.dumps({**cursor, "pending": False}))
+    return _request(context, "performance", f"performance:v{champion}:{newest[-1]}", decision.reason, cursor)

@@ -140,6 +140,7 @@ def trained_model(
             "validation_average_precision": metrics["average_precision"],
             "validation_roc_auc": metrics["roc_auc"],
             "train_rows": len(train),
+            "trained_until": validation[s.EVENT_TIMESTAMP].max().date().isoformat(),
             "train_fraud": int(train[s.IS_FRAUD].sum()),
         }
     )
