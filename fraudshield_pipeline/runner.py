@@ -42,6 +42,11 @@ class StageResult:
     metadata: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
+def console_config(level: str = "WARNING") -> dict:
+    """Run config that sets only the terminal's log level; the event log keeps everything."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
 def load_assets() -> list:
     """The code location's assets (with their checks), without its resource bindings."""
     from fraudshield_pipeline import defs as defs_package
@@ -86,7 +91,7 @@ def run_pipeline(
             assets,
             instance=instance,
             resources=resources,
-            run_config={"loggers": {"console": {"config": {"log_level": console_log_level}}}, **({"ops": ops} if ops else {})},
+            run_config={**console_config(console_log_level), **({"ops": ops} if ops else {})},
             selection=list(stage.assets),
             tags={"fraudshield/stage": stage.name, **(tags or {})},
             partition_key=partition_key,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
+from fraudshield_pipeline_tests.instance_home import instance_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,25 +54,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def instance_yaml(repo_yaml: Path, home: Path) -> str:
-    """The repository's dagster.yaml with its relative base_dir paths made absolute under `home`."""
-    config = yaml.safe_load(repo_yaml.read_text())
-
-    def absolutize(node: object) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "base_dir" and isinstance(value, str) and not os.path.isabs(value):
-                    node[key] = str(home / value)
-                else:
-                    absolutize(value)
-        elif isinstance(node, list):
-            for value in node:
-                absolutize(value)
-
-    absolutize(config)
-    return yaml.safe_dump(config, sort_keys=False)
 
 
 @dataclass
