@@ -72,3 +72,26 @@ def test_snapshots_are_content_addressed_and_immutable(tmp_path):
         resources.update(source=changed["source"])
         other, files_after = version(instance)
     assert other != first and len(files_after) == 2  # the earlier version is still there, untouched
+
+
+@pytest.mark.slow
+def test_stable_days_never_retrain_and_a_spending_shift_is_caught_within_a_day(tmp_path):
+    """A champion trained on 72 days; 10 stable days, then a holiday spending shift from day X."""
+    from fraudshield_pipeline.scenarios import run_monitoring_scenario
+
+    shift = dt.date(2026, 11, 22)
+    env = {
+        "FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"),
+        "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "1500",
+        "FRAUDSHIELD_SIM_CUSTOMERS": "3000",
+        "FRAUDSHIELD_SIM_MERCHANTS": "300",
+        "FRAUDSHIELD_SIM_HOLIDAY_SHIFT_START": shift.isoformat(),
+    }
+    with dg.instance_for_test() as instance:
+        result = run_monitoring_scenario(instance, env, dt.date(2026, 9, 1), training_days=72, monitored_days=12)
+    stable = {d: s for d, s in result.share_drifted.items() if d < shift.isoformat()}
+    assert len(stable) == 10 and max(stable.values()) < 0.3, stable
+    assert "drift" in result.fired, result.share_drifted
+    assert result.fired["drift"] >= shift, f"false alarm on stable data: {result.reasons}"
+    assert result.delay_days("drift", shift) <= 1
+    assert max(max(ticks) for ticks in result.tick_seconds.values()) < 1.0  # sensors read metadata only

@@ -24,7 +24,8 @@ from fraudshield_pipeline.domain.triggers import (
 
 DRIFT_SHARE_THRESHOLD = float(os.environ.get("FRAUDSHIELD_DRIFT_SHARE_THRESHOLD", "0.3"))
 DRIFT_CONSECUTIVE = int(os.environ.get("FRAUDSHIELD_DRIFT_CONSECUTIVE", "2"))
-KEY_FEATURES = ("amount", "customer_amount_ratio_30d", "merchant_fraud_risk_7d")
+# Sparse label-based features (merchant fraud risk) move day to day on stable data: not key.
+KEY_FEATURES = ("amount", "customer_amount_ratio_30d")
 VOLUME_THRESHOLD = int(os.environ.get("FRAUDSHIELD_RETRAIN_VOLUME", "100000"))
 MATURITY_DAYS = 7
 MIN_AVERAGE_PRECISION = float(os.environ.get("FRAUDSHIELD_MIN_MATURED_AP", "0.3"))
