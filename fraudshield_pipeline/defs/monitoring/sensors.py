@@ -39,6 +39,17 @@ def _new_records(context: dg.SensorEvaluationContext, asset: str, after: int | N
     ).records
 
 
+def _evidence(context: dg.SensorEvaluationContext, asset: str, empty: dict) -> tuple[dict, list | None]:
+    """The cursor and the new records since it; None when there is nothing new to decide on."""
+    cursor = json.loads(context.cursor) if context.cursor else {"last_storage_id": None, **empty}
+    records = _new_records(context, asset, cursor["last_storage_id"])
+    if not records and not cursor.get("pending"):
+        return cursor, None
+    if records:
+        cursor["last_storage_id"] = records[-1].storage_id
+    return cursor, records
+
+
 def _value(record, key: str, default=None):
     entry = record.asset_materialization.metadata.get(key)
     return default if entry is None else entry.value
@@ -84,9 +95,8 @@ def _request(context: dg.SensorEvaluationContext, trigger: str, run_key: str, re
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def drift_retrain_sensor(context: dg.SensorEvaluationContext):
     """Requests a retrain when features, key features or scores drift for consecutive days."""
-    cursor = json.loads(context.cursor) if context.cursor else {"last_storage_id": None, "observations": {}}
-    records = _new_records(context, "drift_report", cursor["last_storage_id"])
-    if not records and not cursor.get("pending"):
+    cursor, records = _evidence(context, "drift_report", {"observations": {}})
+    if records is None:
         return dg.SkipReason("no new drift reports")
     observations: dict[str, list] = cursor["observations"]
     for record in records:
@@ -96,28 +106,24 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext):
         other = bool(_value(record, "prediction_drifted")) or bool(drifted & set(KEY_FEATURES))
         observations[record.asset_materialization.partition] = [float(_value(record, "share_drifted")), other]
     newest = sorted(observations)[-HISTORY:]
-    last_id = records[-1].storage_id if records else cursor["last_storage_id"]
-    cursor = {**cursor, "last_storage_id": last_id, "observations": {p: observations[p] for p in newest}}
+    cursor["observations"] = {p: observations[p] for p in newest}
     decision = drift_trigger([DriftObservation(p, *observations[p]) for p in newest], DRIFT_SHARE_THRESHOLD, DRIFT_CONSECUTIVE)
     if not decision.fire:
         return dg.SensorResult(skip_reason=decision.reason, cursor=json.dumps({**cursor, "pending": False}))
-    return _request(context, "drift", f"drift:{newest[-1]}:{last_id}", decision.reason, cursor)
+    return _request(context, "drift", f"drift:{newest[-1]}:{cursor['last_storage_id']}", decision.reason, cursor)
 
 
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def volume_retrain_sensor(context: dg.SensorEvaluationContext):
     """Requests a retrain once enough transactions have matured since the champion's training data."""
-    cursor = json.loads(context.cursor) if context.cursor else {"last_storage_id": None, "counted": {}}
-    records = _new_records(context, "validated_transactions", cursor["last_storage_id"])
-    if not records and not cursor.get("pending"):
+    cursor, records = _evidence(context, "validated_transactions", {"counted": {}})
+    if records is None:
         return dg.SkipReason("no new validated partitions")
     counted: dict[str, int] = cursor["counted"]
     for record in records:
         partition = record.asset_materialization.partition
         counted[partition] = int((_value(record, "partition_row_counts") or {}).get(partition, 0))
-    counted = {p: counted[p] for p in sorted(counted)[-HISTORY:]}
-    last_id = records[-1].storage_id if records else cursor["last_storage_id"]
-    cursor = {**cursor, "last_storage_id": last_id, "counted": counted}
+    cursor["counted"] = counted = {p: counted[p] for p in sorted(counted)[-HISTORY:]}
     if not counted:
         return dg.SensorResult(skip_reason="no validated partitions yet", cursor=json.dumps(cursor))
     champion = _latest_value(context, "evaluation_report", "champion_version")
@@ -147,9 +153,8 @@ def _trained_until(context: dg.SensorEvaluationContext, champion: str | None) ->
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def performance_retrain_sensor(context: dg.SensorEvaluationContext):
     """Requests a retrain when the champion's matured-label precision or recall falls below its floor."""
-    cursor = json.loads(context.cursor) if context.cursor else {"last_storage_id": None, "observations": {}}
-    records = _new_records(context, "matured_performance", cursor["last_storage_id"])
-    if not records and not cursor.get("pending"):
+    cursor, records = _evidence(context, "matured_performance", {"observations": {}})
+    if records is None:
         return dg.SkipReason("no new matured-performance measurements")
     champion = _latest_value(context, "evaluation_report", "champion_version")
     # Only the current champion's days count: a new champion starts with a clean slate.
@@ -159,8 +164,7 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext):
             partition = record.asset_materialization.partition
             observations[partition] = [float(_value(record, "average_precision")), float(_value(record, "recall_at_budget"))]
     newest = sorted(observations)[-HISTORY:]
-    last_id = records[-1].storage_id if records else cursor["last_storage_id"]
-    cursor = {**cursor, "last_storage_id": last_id, "observations": {p: observations[p] for p in newest}, "champion": champion}
+    cursor.update(observations={p: observations[p] for p in newest}, champion=champion)
     decision = performance_trigger(
         [PerformanceObservation(p, *observations[p]) for p in newest], MIN_AVERAGE_PRECISION, MIN_RECALL_AT_BUDGET
     )
