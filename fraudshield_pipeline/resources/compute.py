@@ -23,7 +23,8 @@ def training_op_tags(device: str) -> dict:
                 "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
             },
         },
-        "ecs/task_overrides": {"resourceRequirements": [{"type": "GPU", "value": "1"}]},
+        # ECS takes GPU requirements per container (dagster-aws merges this into the run container).
+        "ecs/container_overrides": {"resourceRequirements": [{"type": "GPU", "value": "1"}]},
     }
 
 

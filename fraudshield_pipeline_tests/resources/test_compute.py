@@ -20,6 +20,6 @@ def test_cuda_sets_xgboost_device_and_asks_kubernetes_and_ecs_for_a_gpu():
     k8s = tags["dagster-k8s/config"]
     assert k8s["container_config"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert k8s["pod_spec_config"]["tolerations"][0]["key"] == "nvidia.com/gpu"
-    assert tags["ecs/task_overrides"]["resourceRequirements"] == [{"type": "GPU", "value": "1"}]
+    assert tags["ecs/container_overrides"]["resourceRequirements"] == [{"type": "GPU", "value": "1"}]
     assert "dagster-k8s/config" not in training_op_tags("cpu")
     json.dumps(tags)  # op tags must be JSON-serializable to reach the executor
