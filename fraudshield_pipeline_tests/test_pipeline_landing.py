@@ -1,6 +1,7 @@
 """The whole graph on a user's own files: other column names, no merchant category, local times."""
 
 import datetime as dt
+import hashlib
 import importlib.util
 from dataclasses import replace
 from pathlib import Path
@@ -54,6 +55,12 @@ def test_user_files_flow_through_every_stage(landed):
     assert quarantined == 0
     sources = results["ingest"].metadata["raw_transactions"]["sources"]
     assert sources["2026-09-10"].endswith("{transactions/2026-09-10.csv,labels/2026-09-10.csv}")
+    zone = Path(resources["source"].uri)
+    hashes = results["ingest"].metadata["raw_transactions"]["source_file_hashes"]["2026-09-10"]
+    assert hashes == {
+        name: hashlib.sha256((zone / name).read_bytes()).hexdigest()[:16]
+        for name in ("transactions/2026-09-10.csv", "labels/2026-09-10.csv")
+    }
 
 
 def test_later_stages_adapt_to_the_missing_category(landed):

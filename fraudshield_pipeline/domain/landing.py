@@ -49,6 +49,7 @@ import csv
 import datetime as dt
 import difflib
 import gzip
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -530,6 +531,7 @@ class LandingDay(NamedTuple):
     labels: pd.DataFrame  # canonical; all of schema.LABEL_COLUMNS
     files: list[str]  # every file read, transactions first (names relative to the landing root)
     unknown_columns: dict[str, list[str]]  # file -> its columns the mapping does not reference
+    file_hashes: dict[str, str]  # file -> sha256 prefix of the bytes read, for lineage
 
 
 def read_day(files: FileReader, mapping: LandingMapping, day: dt.date) -> LandingDay:
@@ -537,6 +539,7 @@ def read_day(files: FileReader, mapping: LandingMapping, day: dt.date) -> Landin
     unknown columns per file. Raises `LandingError` on schema drift; never drops a row."""
     if isinstance(day, dt.datetime):
         day = day.date()
+    files = _HashingReader(files)
     share = mapping.max_unparseable_share
     feed, inline = mapping.transactions, mapping.labels_from_transactions
     tx_names = _match(files, feed, day, "transaction")
@@ -566,7 +569,23 @@ def read_day(files: FileReader, mapping: LandingMapping, day: dt.date) -> Landin
             _note_unknown(unknown, name, raw, list(label_feed.columns.values()) + list(label_feed.ignore))
             label_frames.append(_canonical_labels(raw, name, label_feed, share))
     labels = _concat(label_frames, _empty(EXPECTED_LABEL_DTYPES, s.LABEL_COLUMNS))
-    return LandingDay(transactions, labels, tx_names + label_names, unknown)
+    return LandingDay(transactions, labels, tx_names + label_names, unknown, files.hashes)
+
+
+class _HashingReader:
+    """Passes reads through and remembers each file's content hash: lineage without a second read."""
+
+    def __init__(self, files: FileReader):
+        self._files = files
+        self.hashes: dict[str, str] = {}
+
+    def list_files(self, prefix: str) -> list[str]:
+        return self._files.list_files(prefix)
+
+    def read_bytes(self, name: str) -> bytes:
+        data = self._files.read_bytes(name)
+        self.hashes[name] = hashlib.sha256(data).hexdigest()[:16]
+        return data
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 
 import datetime as dt
-import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -86,5 +85,4 @@ class LandingZoneSource(TransactionSource):
         reader = self._reader()
         landed = read_day(reader, read_mapping(reader, self.mapping_file), day)
         source = f"{self.uri.rstrip('/')}/{{{','.join(landed.files)}}}"
-        hashes = {name: hashlib.sha256(reader.read_bytes(name)).hexdigest()[:16] for name in landed.files}
-        return RawDay(landed.transactions, landed.labels, source, hashes, landed.unknown_columns)
+        return RawDay(landed.transactions, landed.labels, source, landed.file_hashes, landed.unknown_columns)
