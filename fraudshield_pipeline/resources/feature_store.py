@@ -6,7 +6,7 @@ from typing import Literal
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 
 class FeastFeatureStore(dg.ConfigurableResource):
@@ -17,6 +17,7 @@ class FeastFeatureStore(dg.ConfigurableResource):
     redis_connection_string: str | None = Field(default=None, description="host:port[,password=...] for Redis.")
     offline_path: str = Field(description="URI of the offline feature table (directory of parquet partitions).")
     s3_endpoint_override: str | None = None
+    _store: object = PrivateAttr(default=None)
 
     def _config(self):
         from feast import RepoConfig
@@ -42,9 +43,12 @@ class FeastFeatureStore(dg.ConfigurableResource):
         )
 
     def store(self):
-        from feast import FeatureStore
+        """One FeatureStore per resource instance: building one costs about a second."""
+        if self._store is None:
+            from feast import FeatureStore
 
-        return FeatureStore(config=self._config())
+            self._store = FeatureStore(config=self._config())
+        return self._store
 
     def apply(self) -> list[str]:
         """`feast apply` for the package's repository; idempotent."""
@@ -56,8 +60,7 @@ class FeastFeatureStore(dg.ConfigurableResource):
 
     def write_online(self, view: str, latest: pd.DataFrame) -> int:
         """Write the latest feature row per entity, as incremental materialization does."""
-        store = self.store()
-        store.write_to_online_store(view, latest)
+        self.store().write_to_online_store(view, latest)
         return len(latest)
 
     def online_features(self, entity_rows: list[dict], refs: list[str]) -> dict[str, list]:
