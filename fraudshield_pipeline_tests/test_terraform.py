@@ -316,15 +316,24 @@ def test_provider_tags_everything_with_the_cost_allocation_tags():
 
 def test_every_resource_module_is_deployed_under_that_provider():
     module_dirs = {p.parent for p in (TERRAFORM / "modules").glob("*/*.tf")}
-    called = {(TERRAFORM / attributes(body)["source"].strip('"')).resolve() for _, body in blocks(ROOT, "module")}
+
+    def calls(directory: Path, text: str) -> list[tuple[Path, str]]:
+        return [((directory / attributes(body)["source"].strip('"')).resolve(), body) for _, body in blocks(text, "module")]
+
+    # Modules reached from the root, directly or through another module, inherit its provider.
+    reached, frontier = set(), calls(TERRAFORM, ROOT)
+    while frontier:
+        directory, body = frontier.pop()
+        assert "providers" not in attributes(body), "modules inherit the default (tagged) provider"
+        if directory not in reached:
+            reached.add(directory)
+            frontier += calls(directory, read_dir(directory))
     for directory in sorted(module_dirs):
         text = read_dir(directory)
         if not blocks(text, "resource"):
             continue
-        assert directory.resolve() in called, f"{directory.name} is not used by the root module"
+        assert directory.resolve() in reached, f"{directory.name} is not used by the root module"
         assert not blocks(text, "provider"), f"{directory.name} declares its own provider (no default_tags)"
-    for _, body in blocks(ROOT, "module"):
-        assert "providers" not in attributes(body), "modules inherit the default (tagged) provider"
 
 
 def test_auto_scaling_instances_get_the_cost_tags():

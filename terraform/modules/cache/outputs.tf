@@ -15,5 +15,5 @@ output "auth_token_secret_arn" {
 
 output "kms_key_arn" {
   description = "Key of the cache and of both secrets."
-  value       = aws_kms_key.cache.arn
+  value       = module.kms.arn
 }

@@ -9,29 +9,12 @@ locals {
   major_version = split(".", var.engine_version)[0]
 }
 
-resource "aws_kms_key" "rds" {
-  description             = "${var.name}: RDS storage, Performance Insights, master password secret"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
+module "kms" {
+  source = "../kms_key"
 
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      # RDS and Secrets Manager use the key through grants made with the caller's IAM
-      # permissions; the ECS execution role gets kms:Decrypt on it by IAM policy.
-      # "Resource": "*" in a key policy means this key.
-      Sid       = "AccountAdministration"
-      Effect    = "Allow"
-      Principal = { AWS = "arn:aws:iam::${var.account_id}:root" }
-      Action    = "kms:*"
-      Resource  = "*"
-    }]
-  })
-}
-
-resource "aws_kms_alias" "rds" {
-  name          = "alias/${var.name}-rds"
-  target_key_id = aws_kms_key.rds.key_id
+  description = "${var.name}: RDS storage, Performance Insights, master password secret"
+  alias       = "${var.name}-rds"
+  account_id  = var.account_id
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -112,13 +95,13 @@ resource "aws_db_instance" "this" {
   db_name                       = var.database_name
   username                      = var.master_username
   manage_master_user_password   = true
-  master_user_secret_kms_key_id = aws_kms_key.rds.arn
+  master_user_secret_kms_key_id = module.kms.arn
 
   allocated_storage     = var.allocated_storage
   max_allocated_storage = var.max_allocated_storage
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.rds.arn
+  kms_key_id            = module.kms.arn
 
   multi_az               = var.multi_az
   db_subnet_group_name   = aws_db_subnet_group.this.name
@@ -144,7 +127,7 @@ resource "aws_db_instance" "this" {
   monitoring_interval                   = 30
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.rds.arn
+  performance_insights_kms_key_id       = module.kms.arn
   performance_insights_retention_period = 7
   enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
 

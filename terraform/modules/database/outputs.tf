@@ -25,5 +25,5 @@ output "master_user_secret_arn" {
 
 output "kms_key_arn" {
   description = "Key of the storage and of the master password secret."
-  value       = aws_kms_key.rds.arn
+  value       = module.kms.arn
 }

@@ -20,28 +20,12 @@ locals {
   }
 }
 
-resource "aws_kms_key" "s3" {
-  description             = "${var.name}: S3 buckets (data, artifacts, reports)"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
+module "kms" {
+  source = "../kms_key"
 
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      # The account administers and uses the key through IAM policies (task roles get
-      # kms:Decrypt / GenerateDataKey on this key only). "Resource": "*" means this key.
-      Sid       = "AccountAdministration"
-      Effect    = "Allow"
-      Principal = { AWS = "arn:aws:iam::${var.account_id}:root" }
-      Action    = "kms:*"
-      Resource  = "*"
-    }]
-  })
-}
-
-resource "aws_kms_alias" "s3" {
-  name          = "alias/${var.name}-s3"
-  target_key_id = aws_kms_key.s3.key_id
+  description = "${var.name}: S3 buckets (data, artifacts, reports)"
+  alias       = "${var.name}-s3"
+  account_id  = var.account_id
 }
 
 # --- data, artifacts, reports ------------------------------------------------------------------
@@ -90,7 +74,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.s3.arn
+      kms_master_key_id = module.kms.arn
     }
     bucket_key_enabled = true
   }

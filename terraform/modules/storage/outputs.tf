@@ -1,6 +1,6 @@
 output "kms_key_arn" {
   description = "KMS key of the data, artifacts and reports buckets."
-  value       = aws_kms_key.s3.arn
+  value       = module.kms.arn
 }
 
 output "data_bucket_name" {
