@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudshield_pipeline.resources.profiles import build_resources
-from fraudshield_pipeline.resources.storage import S3ArtifactStore
+from fraudshield_pipeline.resources.s3_storage import S3ArtifactStore
 from fraudshield_pipeline.runner import MONITORING, STAGES, run_pipeline
 
 FIRST_DAY = dt.date(2026, 9, 1)

@@ -15,14 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
 from fraudshield_pipeline.resources.io_managers import ParquetIOManager
 from fraudshield_pipeline.resources.registry import ModelRegistry
-from fraudshield_pipeline.resources.sources import LandingZoneSource, SimulatorSource, TransactionSource
-from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, S3ArtifactStore, table_key
+from fraudshield_pipeline.resources.sources import SimulatorSource, TransactionSource
+from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, table_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +55,10 @@ def _env(env: Mapping[str, str], name: str, default: str | None = None):
     return dg.EnvVar(name) if env.get(name) else default
 
 
-def build_s3(env: Mapping[str, str]) -> S3Resource:
+def build_s3(env: Mapping[str, str]):
+    """dagster-aws's S3 resource; imported here, only by the profiles that use S3."""
+    from dagster_aws.s3 import S3Resource
+
     return S3Resource(
         endpoint_url=_env(env, "AWS_ENDPOINT_URL"),
         region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
@@ -70,6 +72,8 @@ def build_storage(env: Mapping[str, str]) -> ArtifactStore:
     if env.get("FRAUDSHIELD_STORAGE", "local") == "s3":
         if not env.get("FRAUDSHIELD_S3_BUCKET"):
             raise ValueError("FRAUDSHIELD_STORAGE=s3 needs FRAUDSHIELD_S3_BUCKET")
+        from fraudshield_pipeline.resources.s3_storage import S3ArtifactStore
+
         return S3ArtifactStore(
             s3=build_s3(env), bucket=dg.EnvVar("FRAUDSHIELD_S3_BUCKET"), prefix=env.get("FRAUDSHIELD_S3_PREFIX", "fraudshield")
         )
@@ -82,6 +86,8 @@ def build_source(env: Mapping[str, str]) -> TransactionSource:
         uri = env.get("FRAUDSHIELD_LANDING_URI")
         if not uri:
             raise ValueError("FRAUDSHIELD_SOURCE=landing needs FRAUDSHIELD_LANDING_URI (a directory or s3://bucket/prefix)")
+        from fraudshield_pipeline.resources.landing_source import LandingZoneSource
+
         return LandingZoneSource(
             uri=uri,
             mapping_file=env.get("FRAUDSHIELD_LANDING_MAPPING", "mapping.yaml"),

@@ -11,11 +11,11 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from fraudshield_pipeline.resources import storage as storage_module
+from fraudshield_pipeline.resources.s3_storage import S3ArtifactStore
 from fraudshield_pipeline.resources.storage import (
     ArtifactStore,
     LocalArtifactStore,
     MissingPartitionsError,
-    S3ArtifactStore,
     model_key,
     report_key,
     table_key,
