@@ -9,7 +9,6 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
 
@@ -49,10 +48,9 @@ def console_config(level: str = "WARNING") -> dict:
 
 def load_assets() -> list:
     """The code location's assets (with their checks), without its resource bindings."""
-    from fraudshield_pipeline import defs as defs_package
+    from fraudshield_pipeline.definitions import stage_definitions
 
-    definitions = dg.load_from_defs_folder(path_within_project=Path(defs_package.__file__).parent)
-    return list(definitions.assets or [])
+    return list(stage_definitions().assets or [])
 
 
 def _metadata(result: dg.ExecuteInProcessResult, assets: Sequence[str]) -> dict[str, dict[str, object]]:
