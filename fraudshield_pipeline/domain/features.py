@@ -1,11 +1,18 @@
 """The one feature definition, shared by training (offline tables) and serving (Feast).
 
 The time rule, stated once: a feature of a transaction at time ``t`` with window ``w`` sees
-exactly the events with ``t - w <= event_timestamp < t``. The transaction itself, and any
-other transaction at the very same instant, is never inside its own window. Merchant fraud
-risk additionally uses only labels reported before ``t`` (``reported_at < t``) about
-transactions at least ``label_delay`` old, so a late chargeback can never reach back into an
-earlier feature.
+exactly the events with ``t - w <= event_timestamp < t`` (UTC event time). The transaction
+itself, and any other transaction at the very same instant, is never inside its own window.
+Merchant fraud risk additionally looks only at transactions at least ``label_delay`` old, and
+counts a fraud label only if it was reported before the start of the transaction's UTC day
+(``reported_at < date_trunc('day', t)``): the chargeback feed lands once a day, so this is
+exactly what the online store knows when the transaction is scored, and a late chargeback can
+never reach back into an earlier feature.
+
+Two evaluators implement the rule: `feature_sql` (DuckDB, every transaction of a day at once,
+for training) and `domain.online.features_at` (one transaction from an entity's recent events,
+for serving). Both read their windows from the constants below; the skew contract test proves
+they agree value for value.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ STRICTLY_BEFORE = "INTERVAL 1 MICROSECOND PRECEDING"
 class FeatureSpec:
     name: str
     dtype: str  # "float" | "int" | "category"
-    entity: str  # "customer" | "merchant" | "transaction"
+    # Whose state the value describes: "customer" and "merchant" features depend only on that
+    # entity's history before t; "transaction" features also on the transaction itself.
+    entity: str
     description: str
     requires: str | None = None  # an optional source column this feature needs
 
@@ -48,11 +57,11 @@ def _customer_specs() -> list[FeatureSpec]:
         ]
     return specs + [
         FeatureSpec("customer_hours_since_prev_tx", "float", "customer", "Hours since the card's previous transaction (30 d horizon)."),
-        FeatureSpec("customer_amount_zscore_30d", "float", "customer", "Amount against the card's own 30 d history, in standard deviations."),
-        FeatureSpec("customer_amount_ratio_30d", "float", "customer", "Amount divided by the card's 30 d mean amount."),
+        FeatureSpec("customer_amount_zscore_30d", "float", "transaction", "Amount against the card's own 30 d history, in standard deviations."),
+        FeatureSpec("customer_amount_ratio_30d", "float", "transaction", "Amount divided by the card's 30 d mean amount."),
         FeatureSpec("customer_distinct_merchants_24h", "int", "customer", "Distinct merchants the card used in the previous 24 h."),
-        FeatureSpec("customer_merchant_visits_30d", "int", "customer", "Earlier visits of this card to this merchant in 30 d."),
-        FeatureSpec("customer_merchant_first_visit", "int", "customer", "1 when the card has not used this merchant in 30 d."),
+        FeatureSpec("customer_merchant_visits_30d", "int", "transaction", "Earlier visits of this card to this merchant in 30 d."),
+        FeatureSpec("customer_merchant_first_visit", "int", "transaction", "1 when the card has not used this merchant in 30 d."),
     ]
 
 
@@ -65,7 +74,7 @@ def _merchant_specs() -> list[FeatureSpec]:
                 f"merchant_fraud_risk_{label}",
                 "float",
                 "merchant",
-                f"Share of the merchant's transactions in the {label} before the label delay that were reported as fraud before now.",
+                f"Share of the merchant's transactions in the {label} before the label delay reported as fraud before today.",
             ),
         ]
     return specs
@@ -200,7 +209,7 @@ risk AS (
     ON f.{s.MERCHANT_ID} = w.{s.MERCHANT_ID}
    AND f.fraud_ts >= w.{ts} - INTERVAL {max(MERCHANT_WINDOWS.values()) + label_delay_days} DAYS
    AND f.fraud_ts < w.{ts} - INTERVAL {label_delay_days} DAYS
-   AND f.reported_at < w.{ts}
+   AND f.reported_at < date_trunc('day', w.{ts})
   GROUP BY w.rid
 ),
 assembled AS (
@@ -259,3 +268,31 @@ def _arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+# --- Feature views: how the one feature table is cut for point-in-time retrieval -------------
+@dataclass(frozen=True)
+class FeatureViewSpec:
+    """A slice of the feature table keyed by one entity, as Feast and the ASOF join both see it.
+
+    Every row is the entity's state at one transaction's time, so a point-in-time lookup at a
+    transaction's own instant returns exactly that transaction's features.
+    """
+
+    name: str
+    entity: str
+    join_key: str
+    # A row older than the longest window describes history no longer inside any window.
+    ttl: dt.timedelta
+
+
+FEATURE_VIEWS = (
+    FeatureViewSpec("transaction_context", "transaction", s.TRANSACTION_ID, dt.timedelta(days=30)),
+    FeatureViewSpec("customer_activity", "customer", s.CUSTOMER_ID, dt.timedelta(days=30)),
+    FeatureViewSpec("merchant_activity", "merchant", s.MERCHANT_ID, dt.timedelta(days=30)),
+)
+
+
+def view_features(view: FeatureViewSpec, source_columns: Sequence[str] | None = None) -> list[FeatureSpec]:
+    specs = available_features(source_columns) if source_columns is not None else list(FEATURES)
+    return [spec for spec in specs if spec.entity == view.entity]

@@ -14,8 +14,11 @@ from dataclasses import asdict, dataclass
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from fraudshield_pipeline.domain import schema as s
+from fraudshield_pipeline.domain.features import KEY_COLUMNS
+from fraudshield_pipeline.domain.point_in_time import point_in_time_join
 
 SPLIT = "split"
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
@@ -57,39 +60,55 @@ def plan_window(
     return TrainingWindow(train_start, validation_start, train_end, test_start, test_end, as_of)
 
 
-def build_training_set(features: pd.DataFrame, labels: pd.DataFrame, window: TrainingWindow) -> pd.DataFrame:
-    """Feature rows of the train and test windows with labels known at `as_of` and a split column."""
+def build_training_set(features: pd.DataFrame | pa.Table, labels: pd.DataFrame | pa.Table, window: TrainingWindow) -> pd.DataFrame:
+    """Point-in-time join of the window's labelled transactions to the feature views.
+
+    The entity rows are the transactions of the train and test windows at their own event time;
+    each view contributes its values as of that instant (Feast's semantics, see
+    `domain.point_in_time`), and each row gets the label known at `as_of` and a split column.
+    """
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("features", features)
         con.register("labels", labels)
-        scenario = f"any_value(l.{s.FRAUD_SCENARIO}) FILTER (WHERE l.{s.IS_FRAUD} = 1)" if s.FRAUD_SCENARIO in labels.columns else "NULL"
+        bounds = {
+            "as_of": window.as_of,
+            "train_start": window.train_start,
+            "validation_start": window.validation_start,
+            "train_end": window.train_end,
+            "test_start": window.test_start,
+            "test_end": window.test_end,
+        }
+        in_window = (
+            f"({s.EVENT_TIMESTAMP} >= $train_start AND {s.EVENT_TIMESTAMP} < $train_end) "
+            f"OR ({s.EVENT_TIMESTAMP} >= $test_start AND {s.EVENT_TIMESTAMP} < $test_end)"
+        )
+        keys = ", ".join(KEY_COLUMNS)
+        entities = con.sql(
+            f"SELECT {keys} FROM features WHERE {in_window} ORDER BY {s.EVENT_TIMESTAMP}, {s.TRANSACTION_ID}",
+            params={k: bounds[k] for k in ("train_start", "train_end", "test_start", "test_end")},
+        ).to_arrow_table()
+        joined = point_in_time_join(entities, features, con=con)
+        con.register("joined", joined)
+        label_names = labels.column_names if isinstance(labels, pa.Table) else list(labels.columns)
+        scenario = f"any_value(l.{s.FRAUD_SCENARIO}) FILTER (WHERE l.{s.IS_FRAUD} = 1)" if s.FRAUD_SCENARIO in label_names else "NULL"
         return con.execute(
             f"""
             WITH known AS (
               SELECT l.{s.TRANSACTION_ID}, max(l.{s.IS_FRAUD}) AS {s.IS_FRAUD}, {scenario} AS {s.FRAUD_SCENARIO}
               FROM labels l WHERE l.{s.REPORTED_AT} < $as_of GROUP BY 1
             )
-            SELECT f.*,
+            SELECT j.*,
               CAST(coalesce(k.{s.IS_FRAUD}, 0) AS INTEGER) AS {s.IS_FRAUD},
               k.{s.FRAUD_SCENARIO},
-              CASE WHEN f.{s.EVENT_TIMESTAMP} >= $test_start THEN '{TEST}'
-                   WHEN f.{s.EVENT_TIMESTAMP} >= $validation_start THEN '{VALIDATION}'
+              CASE WHEN j.{s.EVENT_TIMESTAMP} >= $test_start THEN '{TEST}'
+                   WHEN j.{s.EVENT_TIMESTAMP} >= $validation_start THEN '{VALIDATION}'
                    ELSE '{TRAIN}' END AS {SPLIT}
-            FROM features f LEFT JOIN known k USING ({s.TRANSACTION_ID})
-            WHERE (f.{s.EVENT_TIMESTAMP} >= $train_start AND f.{s.EVENT_TIMESTAMP} < $train_end)
-               OR (f.{s.EVENT_TIMESTAMP} >= $test_start AND f.{s.EVENT_TIMESTAMP} < $test_end)
-            ORDER BY f.{s.EVENT_TIMESTAMP}, f.{s.TRANSACTION_ID}
+            FROM joined j LEFT JOIN known k USING ({s.TRANSACTION_ID})
+            ORDER BY j.{s.EVENT_TIMESTAMP}, j.{s.TRANSACTION_ID}
             """,
-            {
-                "as_of": window.as_of,
-                "train_start": window.train_start,
-                "validation_start": window.validation_start,
-                "train_end": window.train_end,
-                "test_start": window.test_start,
-                "test_end": window.test_end,
-            },
+            {k: bounds[k] for k in ("as_of", "test_start", "validation_start")},
         ).df()
     finally:
         con.close()

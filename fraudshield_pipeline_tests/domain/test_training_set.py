@@ -21,7 +21,15 @@ def test_window_is_train_gap_test_maturity_ending_at_as_of():
 def test_labels_count_only_if_reported_before_as_of_and_gap_is_excluded():
     window = plan_window(dt.datetime(2026, 10, 13, tzinfo=UTC))
     times = pd.to_datetime(["2026-09-10", "2026-09-21", "2026-09-25", "2026-10-01", "2026-10-02"], utc=True)
-    features = pd.DataFrame({s.TRANSACTION_ID: list("abcde"), s.EVENT_TIMESTAMP: times.astype("datetime64[us, UTC]"), "x": np.arange(5.0)})
+    features = pd.DataFrame(
+        {
+            s.TRANSACTION_ID: list("abcde"),
+            s.CUSTOMER_ID: "C1",
+            s.MERCHANT_ID: "M1",
+            s.EVENT_TIMESTAMP: times.astype("datetime64[us, UTC]"),
+            "amount": np.arange(5.0),
+        }
+    )
     labels = pd.DataFrame(
         {
             s.TRANSACTION_ID: ["a", "d", "e"],
@@ -34,3 +42,4 @@ def test_labels_count_only_if_reported_before_as_of_and_gap_is_excluded():
     assert "c" not in frame.index  # inside the gap
     assert frame[SPLIT].to_dict() == {"a": "train", "b": "validation", "d": "test", "e": "test"}
     assert frame[s.IS_FRAUD].to_dict() == {"a": 1, "b": 0, "d": 1, "e": 0}  # e's chargeback comes after as_of
+    assert frame["amount"].to_dict() == {"a": 0.0, "b": 1.0, "d": 3.0, "e": 4.0}  # each row's own features
