@@ -32,7 +32,8 @@ with conn.cursor() as cur:
             pass
 conn.close()
 
-env["MLFLOW_BACKEND_STORE_URI"] = "postgresql://{}:{}@{}:{}/{}?sslmode=require".format(
+# SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, which is not installed: name psycopg2.
+env["MLFLOW_BACKEND_STORE_URI"] = "postgresql+psycopg2://{}:{}@{}:{}/{}?sslmode=require".format(
     urllib.parse.quote(connect["user"], safe=""),
     urllib.parse.quote(connect["password"], safe=""),
     connect["host"],
