@@ -67,6 +67,16 @@ def postgres_bin_dir() -> Path | None:
     return Path(initdb).resolve().parent if initdb and shutil.which("pg_ctl") else None
 
 
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 def missing() -> dict[str, str]:
     """Server binaries this machine lacks, with what installs them."""
     absent = {}
@@ -76,8 +86,8 @@ def missing() -> dict[str, str]:
         absent["redis"] = "redis-server: apt-get install redis-server"
     if shutil.which("openssl") is None:
         absent["openssl"] = "openssl (the test PostgreSQL serves TLS, as RDS does): apt-get install openssl"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        absent["runuser"] = "runuser (PostgreSQL refuses to run as root): apt-get install util-linux"
+    if os.geteuid() == 0 and (shutil.which("runuser") is None or not _user_exists("postgres")):
+        absent["runuser"] = "runuser and the postgres user (PostgreSQL refuses to run as root): apt-get install util-linux postgresql"
     return absent
 
 

@@ -303,9 +303,9 @@ def test_whole_pipeline_in_the_production_profile(
         monkeypatch.setenv(name, value)
     redis_server.client().flushall()
     compute_logs = moto_s3.create_bucket()
-    values = {"compute_logs_bucket": compute_logs, "compute_logs_prefix": COMPUTE_LOGS_PREFIX, "max_concurrent_runs": 4,
-              "backfill_max_concurrent_runs": 2, "run_task_definition": "-", "run_container_name": "-", "cluster": "-",
-              "subnets": "[]", "security_groups": "[]"}  # fmt: skip
+    # The production instance without its ECS launcher: runs execute here, in this process.
+    unused = {"run_task_definition": "unused", "run_container_name": "run", "cluster": "unused", "subnets": "[]", "security_groups": "[]"}
+    values = {**unused, "compute_logs_bucket": compute_logs, "compute_logs_prefix": COMPUTE_LOGS_PREFIX, "max_concurrent_runs": 4, "backfill_max_concurrent_runs": 2}
     home = make_production_home(tmp_path / "dagster_home", values, in_process=True)
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
