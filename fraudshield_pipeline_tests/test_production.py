@@ -318,8 +318,9 @@ def test_whole_pipeline_in_the_production_profile(
 
     # Dagster: every run recorded in PostgreSQL; step logs in S3.
     assert run_ids <= _run_ids_in_postgres(postgres_server, env["DAGSTER_PG_DB"])
+    # (empty step logs are not uploaded: skip_empty_files)
     log_keys = moto_s3.keys(compute_logs, COMPUTE_LOGS_PREFIX)
-    assert {run_id for run_id in run_ids if any(run_id in k for k in log_keys)} == run_ids
+    assert log_keys and all(any(run_id in k for run_id in run_ids) for k in log_keys), log_keys[:5]
 
     # Data and the Feast registry on S3.
     keys = set(moto_s3.keys(bucket, f"{PREFIX}/"))
