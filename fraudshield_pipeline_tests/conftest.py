@@ -69,3 +69,65 @@ def aws_test_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+# --- servers of the production profile (fraudshield_pipeline_tests/services.py) ------------------
+
+
+def _require(name: str) -> None:
+    from fraudshield_pipeline_tests import services
+
+    if reason := services.missing().get(name):
+        pytest.skip(f"needs {reason} (.ci/run installs it)")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL cluster with TLS on loopback for the session (database `dagster`)."""
+    from fraudshield_pipeline_tests.services import PostgresServer
+
+    _require("postgres")
+    _require("openssl")
+    _require("runuser")
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """redis-server on loopback for the session."""
+    from fraudshield_pipeline_tests.services import RedisServer
+
+    _require("redis")
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(postgres_server, moto_s3: MotoS3):
+    """The deployment's MLflow server script on loopback: PostgreSQL backend, artifacts on moto S3."""
+    from fraudshield_pipeline_tests.services import MlflowServer
+
+    bucket = moto_s3.create_bucket()
+    server = MlflowServer(
+        postgres=postgres_server,
+        artifact_root=f"s3://{bucket}/mlflow",
+        aws_env={
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": TEST_REGION,
+            "AWS_ENDPOINT_URL": moto_s3.endpoint_url,
+            "MLFLOW_S3_ENDPOINT_URL": moto_s3.endpoint_url,
+        },
+    ).start()
+    server.bucket = bucket
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -32,3 +32,30 @@ def make_home(home: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(instance_yaml(REPO_ROOT / "dagster.yaml", home))
     return home
+
+
+# The production instance: rendered by Terraform (modules/compute) into DAGSTER_HOME of the
+# webserver and daemon. Secrets and connection details are `env:` references; the ECS placement
+# values Dagster cannot read from the environment are the template's ${...} arguments.
+PRODUCTION_TEMPLATE = REPO_ROOT / "terraform" / "modules" / "compute" / "templates" / "dagster.yaml.tftpl"
+
+
+def render_production(values: dict[str, object]) -> dict:
+    """The production dagster.yaml with Terraform's template arguments filled in."""
+    import re
+
+    text = PRODUCTION_TEMPLATE.read_text()
+    rendered = re.sub(r"\$\{(\w+)\}", lambda m: str(values[m.group(1)]), text)
+    assert "${" not in rendered and "%{" not in rendered
+    return yaml.safe_load(rendered)
+
+
+def make_production_home(home: Path, values: dict[str, object], in_process: bool = False) -> Path:
+    """A Dagster home with the production instance; `in_process` drops the ECS run launcher
+    (for runs executed in this process: storage, compute logs, queue and retries stay)."""
+    config = render_production(values)
+    if in_process:
+        del config["run_launcher"]
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return home

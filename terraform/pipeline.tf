@@ -19,7 +19,9 @@ locals {
     MLFLOW_TRACKING_URI                  = "http://mlflow.${local.service_namespace}:${local.mlflow_port}"
     FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION = "s3://${module.storage.artifacts_bucket_name}/mlflow"
     FRAUDSHIELD_ONLINE_STORE             = "redis"
+    FRAUDSHIELD_FEAST_REGISTRY           = "s3://${module.storage.data_bucket_name}/${var.s3_prefix}/feast/registry.pb"
     FRAUDSHIELD_TRAINING_DEVICE          = var.training_device
+    FRAUDSHIELD_GPU_CAPACITY_PROVIDER    = module.compute.gpu_capacity_provider
     DAGSTER_PG_HOST                      = module.database.address
     DAGSTER_PG_PORT                      = tostring(module.database.port)
     DAGSTER_PG_DB                        = module.database.db_name

@@ -1,4 +1,4 @@
-"""Where training runs: CPU or GPU, and how a Kubernetes executor is asked for a GPU node."""
+"""Where training runs: CPU or GPU, and how a Kubernetes or ECS executor is asked for a GPU node."""
 
 
 import os
@@ -10,10 +10,21 @@ from pydantic import Field
 GPU_NODE_SELECTOR = {"fraudshield/node-pool": "gpu"}
 
 
-def training_op_tags(device: str) -> dict:
-    """Op tags for the training step: on CUDA, ask dagster-k8s/ECS for a GPU node."""
+def training_op_tags(device: str, gpu_capacity_provider: str | None = None) -> dict:
+    """Op tags for the training step: on CUDA, ask dagster-k8s/ECS for a GPU node.
+
+    `gpu_capacity_provider` (default: FRAUDSHIELD_GPU_CAPACITY_PROVIDER) is the ECS capacity
+    provider whose instances have GPUs; the ECS executor starts the step's task there. Other
+    steps keep the cluster's default (Fargate, CPU).
+    """
     if device != "cuda":
         return {"fraudshield/device": "cpu"}
+    provider = gpu_capacity_provider or os.environ.get("FRAUDSHIELD_GPU_CAPACITY_PROVIDER")
+    ecs_placement = (
+        {"ecs/run_task_kwargs": {"capacityProviderStrategy": [{"capacityProvider": provider, "weight": 1, "base": 0}]}}
+        if provider
+        else {}
+    )
     return {
         "fraudshield/device": "cuda",
         "dagster-k8s/config": {
@@ -25,6 +36,7 @@ def training_op_tags(device: str) -> dict:
         },
         # ECS takes GPU requirements per container (dagster-aws merges this into the run container).
         "ecs/container_overrides": {"resourceRequirements": [{"type": "GPU", "value": "1"}]},
+        **ecs_placement,
     }
 
 

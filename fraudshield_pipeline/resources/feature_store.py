@@ -17,6 +17,7 @@ class FeastFeatureStore(dg.ConfigurableResource):
     redis_connection_string: str | None = Field(default=None, description="host:port[,password=...] for Redis.")
     offline_path: str = Field(description="URI of the offline feature table (directory of parquet partitions).")
     s3_endpoint_override: str | None = None
+    registry_path: str | None = Field(default=None, description="Feast registry file, e.g. s3://bucket/feast/registry.pb (default: under repo_dir).")
     _store: object = PrivateAttr(default=None)
 
     def _config(self):
@@ -35,7 +36,7 @@ class FeastFeatureStore(dg.ConfigurableResource):
         return RepoConfig(
             project=PROJECT,
             provider="local",
-            registry=str(repo / "registry.db"),
+            registry=self.registry_path or str(repo / "registry.db"),
             online_store=online,
             offline_store={"type": "duckdb"},
             entity_key_serialization_version=3,

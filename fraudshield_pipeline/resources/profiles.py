@@ -5,7 +5,8 @@ Every switch has an embedded default, so a fresh clone runs with no configuratio
   FRAUDSHIELD_STORAGE          local | s3  (s3 needs FRAUDSHIELD_S3_BUCKET; AWS_* credentials)
   MLFLOW_TRACKING_URI          default: sqlite under the data dir
   FRAUDSHIELD_ONLINE_STORE     sqlite | redis  (redis needs FRAUDSHIELD_REDIS_URL)
-  FRAUDSHIELD_TRAINING_DEVICE  cpu | cuda
+  FRAUDSHIELD_FEAST_REGISTRY   default: registry.db under the data dir; s3://... in production
+  FRAUDSHIELD_TRAINING_DEVICE  cpu | cuda  (FRAUDSHIELD_GPU_CAPACITY_PROVIDER: the ECS GPU capacity)
   FRAUDSHIELD_SOURCE           simulator | landing  (landing needs FRAUDSHIELD_LANDING_URI)
 Values that may be secret are passed as `dagster.EnvVar`, resolved only when a run starts.
 """
@@ -36,7 +37,9 @@ PRODUCTION_ENV_VARS = (
     "FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION",
     "FRAUDSHIELD_ONLINE_STORE",
     "FRAUDSHIELD_REDIS_URL",
+    "FRAUDSHIELD_FEAST_REGISTRY",
     "FRAUDSHIELD_TRAINING_DEVICE",
+    "FRAUDSHIELD_GPU_CAPACITY_PROVIDER",
     "DAGSTER_PG_HOST",
     "DAGSTER_PG_PORT",
     "DAGSTER_PG_DB",
@@ -131,6 +134,7 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
             redis_connection_string=_env(env, "FRAUDSHIELD_REDIS_URL"),
             offline_path=_offline_features_uri(env, storage),
             s3_endpoint_override=env.get("AWS_ENDPOINT_URL") or None,
+            registry_path=env.get("FRAUDSHIELD_FEAST_REGISTRY") or None,
         ),
         "compute": TrainingCompute(
             device=env.get("FRAUDSHIELD_TRAINING_DEVICE", "cpu"),

@@ -116,8 +116,9 @@ class ModelRegistry(dg.ConfigurableResource):
                 model_format="ubj",
                 pip_requirements=_pip_requirements(),
             )
+        # A tracking server accepts a models:/m-<id> source only together with its model_id.
         version = self.client().create_model_version(
-            name=self._ensure_registered_model(), source=info.model_uri, run_id=run.info.run_id, tags=dict(tags)
+            name=self._ensure_registered_model(), source=info.model_uri, run_id=run.info.run_id, tags=dict(tags), model_id=info.model_id
         )
         return RegisteredModel(self.model_name, str(version.version), run.info.run_id, info.model_uri)
 

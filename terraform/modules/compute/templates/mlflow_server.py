@@ -3,6 +3,7 @@
 # start); artifacts: FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION (s3://<artifacts bucket>/mlflow),
 # which clients read and write directly with their task role. The password comes from the
 # task's secrets and reaches MLflow through MLFLOW_BACKEND_STORE_URI, not the command line.
+# fraudshield_pipeline_tests/services.py runs this same script on loopback (MLFLOW_HOST, _PORT, _WORKERS).
 import os
 import urllib.parse
 
@@ -31,7 +32,8 @@ with conn.cursor() as cur:
             pass
 conn.close()
 
-env["MLFLOW_BACKEND_STORE_URI"] = "postgresql://{}:{}@{}:{}/{}?sslmode=require".format(
+# SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, which is not installed: name psycopg2.
+env["MLFLOW_BACKEND_STORE_URI"] = "postgresql+psycopg2://{}:{}@{}:{}/{}?sslmode=require".format(
     urllib.parse.quote(connect["user"], safe=""),
     urllib.parse.quote(connect["password"], safe=""),
     connect["host"],
@@ -44,9 +46,11 @@ os.execvp(
         "mlflow",
         "server",
         "--host",
-        "0.0.0.0",
+        env.get("MLFLOW_HOST", "0.0.0.0"),
         "--port",
         env.get("MLFLOW_PORT", "5000"),
+        "--workers",
+        env.get("MLFLOW_WORKERS", "4"),
         "--default-artifact-root",
         env["FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION"],
         "--no-serve-artifacts",
