@@ -4,6 +4,7 @@ import datetime as dt
 import math
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from fraudshield_pipeline.resources.profiles import build_resources
@@ -61,23 +62,82 @@ def test_first_model_is_registered_evaluated_and_promoted(pipeline):
     assert pipeline["resources"]["storage"].exists(report_key("evaluation", f"v{challenger.version}.md"))
 
 
-def test_online_store_serves_the_newest_offline_features(pipeline):
+def _history(store, table, last_day, days):
+    keys = [table_key(table, (last_day - dt.timedelta(days=i)).isoformat()) for i in range(days)]
+    return store.read_tables([k for k in keys if store.exists(k)]).to_pandas()
+
+
+def test_training_set_equals_feasts_historical_retrieval(pipeline):
+    """Parity: the DuckDB ASOF join and Feast's get_historical_features, value for value."""
+    import numpy as np
     import pandas as pd
 
-    from fraudshield_pipeline.feature_repo import CUSTOMER_VIEW, feature_refs
+    from fraudshield_pipeline.domain.features import KEY_COLUMNS
+    from fraudshield_pipeline.domain.point_in_time import point_in_time_join
+    from fraudshield_pipeline.feature_repo import historical_refs
 
     store = pipeline["resources"]["storage"]
-    last_day = (FIRST_DAY + dt.timedelta(days=DAYS - 1)).isoformat()
-    offline = store.read_table(table_key("transaction_features", last_day)).to_pandas()
-    latest = offline.sort_values("event_timestamp").drop_duplicates("customer_id", keep="last").head(5)
-    online = pd.DataFrame(
-        pipeline["resources"]["feature_store"].online_features(
-            [{"customer_id": c, "merchant_id": m} for c, m in zip(latest.customer_id, latest.merchant_id)],
-            [r for r in feature_refs() if r.startswith(CUSTOMER_VIEW)],
-        )
+    features = store.read_tables([table_key("transaction_features", k) for k in store.partitions("transaction_features")]).to_pandas()
+    sample = features[list(KEY_COLUMNS)].sample(400, random_state=3)
+    # Entity rows at the transactions' own times, and at arbitrary later times (as-of lookups).
+    later = sample.sample(100, random_state=4).assign(
+        **{"event_timestamp": lambda f: f["event_timestamp"] + pd.to_timedelta(np.arange(len(f)) * 997, unit="min")}
     )
-    assert online["customer_tx_count_30d"].tolist() == latest["customer_tx_count_30d"].tolist()
-    assert online["customer_amount_sum_24h"].round(6).tolist() == latest["customer_amount_sum_24h"].round(6).tolist()
+    later["transaction_id"] = later["transaction_id"] + "-later"
+    entity_rows = pd.concat([sample, later], ignore_index=True)
+    ours = point_in_time_join(entity_rows, features)
+    theirs = pipeline["resources"]["feature_store"].historical_features(entity_rows, historical_refs(features.columns))
+    key = ["transaction_id", "event_timestamp"]
+    ours, theirs = ours.sort_values(key).reset_index(drop=True), theirs.sort_values(key).reset_index(drop=True)
+    names = [r.split(":")[1] for r in historical_refs(features.columns)]
+    assert len(ours) == len(theirs) == 500 and len(names) >= 30
+    for name in names:
+        left, right = ours[name], theirs[name]
+        if left.dtype == object or right.dtype == object:
+            assert left.fillna("<null>").tolist() == right.fillna("<null>").tolist(), name
+        else:
+            np.testing.assert_array_equal(left.to_numpy(float), right.to_numpy(float), err_msg=name)
+    # The '-later' rows found no transaction row of their own (null) but card and merchant state.
+    assert ours.loc[ours.transaction_id.str.endswith("-later"), "amount"].isna().all()
+    assert ours.loc[ours.transaction_id.str.endswith("-later"), "customer_tx_count_30d"].notna().any()
+
+
+def test_serving_scores_the_next_day_with_the_offline_features(pipeline):
+    """The skew contract: what the scorer sees online equals the training features of the same rows."""
+    import numpy as np
+
+    from fraudshield_pipeline.domain.features import build_features, model_feature_names
+    from fraudshield_pipeline.domain.train import predict
+    from fraudshield_pipeline.serving import FraudScorer
+
+    resources, store = pipeline["resources"], pipeline["resources"]["storage"]
+    last_day = FIRST_DAY + dt.timedelta(days=DAYS - 1)
+    next_day = resources["source"].load_day(last_day + dt.timedelta(days=1))
+    arriving = next_day.transactions.head(150)
+    scorer = FraudScorer.from_resources(resources)
+    decisions = []
+    for tx in arriving.to_dict("records"):
+        decisions.append(scorer.score(tx))
+        scorer.record(tx)
+    online = pd.DataFrame([d.features for d in decisions], index=[d.transaction_id for d in decisions])
+
+    history = _history(store, "validated_transactions", last_day, 40)
+    labels = _history(store, "validated_labels", last_day, 40)
+    start = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    offline = build_features(
+        pd.concat([history, arriving], ignore_index=True), labels, start, start + dt.timedelta(days=1)
+    ).set_index("transaction_id")
+    names = model_feature_names(offline.columns)
+    assert (offline.loc[online.index, "customer_tx_count_30d"] > 0).sum() > 50
+    for name in names:
+        left, right = online[name], offline.loc[online.index, name]
+        if right.dtype == object:
+            assert left.tolist() == right.tolist(), name
+        else:
+            np.testing.assert_allclose(left.to_numpy(float), right.to_numpy(float), rtol=1e-9, atol=1e-9, err_msg=name)
+    batch = predict(scorer.booster, offline.loc[online.index])
+    np.testing.assert_allclose([d.score for d in decisions], batch, rtol=1e-6)
+    assert {d.model_version for d in decisions} == {resources["registry"].version_for_alias(CHAMPION).version}
 
 
 def test_drift_reports_are_measured_against_the_champion(pipeline):

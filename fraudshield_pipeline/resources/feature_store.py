@@ -1,4 +1,5 @@
-"""Feast behind a narrow interface: apply the repository, write the online store, read it back."""
+"""Feast behind a narrow interface: apply the repository, write and read the online store, and
+retrieve historical features."""
 
 
 from pathlib import Path
@@ -15,7 +16,7 @@ class FeastFeatureStore(dg.ConfigurableResource):
     repo_dir: str = Field(description="Directory for the Feast registry (and the sqlite online store).")
     online_store: Literal["sqlite", "redis"] = "sqlite"
     redis_connection_string: str | None = Field(default=None, description="host:port[,password=...] for Redis.")
-    offline_path: str = Field(description="URI of the offline feature table (directory of parquet partitions).")
+    tables_uri: str = Field(description="URI under which the storage resource writes tables (local dir or s3://).")
     s3_endpoint_override: str | None = None
     registry_path: str | None = Field(default=None, description="Feast registry file, e.g. s3://bucket/feast/registry.pb (default: under repo_dir).")
     _store: object = PrivateAttr(default=None)
@@ -55,14 +56,20 @@ class FeastFeatureStore(dg.ConfigurableResource):
         """`feast apply` for the package's repository; idempotent."""
         from fraudshield_pipeline.feature_repo import repo_objects
 
-        objects = repo_objects(self.offline_path, self.s3_endpoint_override)
+        objects = repo_objects(self.tables_uri, self.s3_endpoint_override)
         self.store().apply(objects)
         return [o.name for o in objects]
 
-    def write_online(self, view: str, latest: pd.DataFrame) -> int:
-        """Write the latest feature row per entity, as incremental materialization does."""
-        self.store().write_to_online_store(view, latest)
-        return len(latest)
+    def write_online(self, view: str, rows: pd.DataFrame) -> int:
+        """Write rows (one per entity, newest state) straight to the online store."""
+        self.store().write_to_online_store(view, rows)
+        return len(rows)
 
-    def online_features(self, entity_rows: list[dict], refs: list[str]) -> dict[str, list]:
-        return self.store().get_online_features(features=refs, entity_rows=entity_rows).to_dict()
+    def online_features(self, entity_rows: list[dict], refs: list[str], full_names: bool = False) -> dict[str, list]:
+        """Values per feature; `full_names` keys them `view__feature` (views share field names)."""
+        response = self.store().get_online_features(features=refs, entity_rows=entity_rows, full_feature_names=full_names)
+        return response.to_dict()
+
+    def historical_features(self, entity_rows: pd.DataFrame, refs: list[str]) -> pd.DataFrame:
+        """Feast's own point-in-time retrieval (the reference the DuckDB training set is tested against)."""
+        return self.store().get_historical_features(entity_df=entity_rows, features=refs).to_df()

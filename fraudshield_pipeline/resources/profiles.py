@@ -107,9 +107,9 @@ def build_source(env: Mapping[str, str]) -> TransactionSource:
     )
 
 
-def _offline_features_uri(env: Mapping[str, str], storage: ArtifactStore) -> str:
-    """Where Feast's offline source points: the transaction_features partitions."""
-    key = table_key("transaction_features", "*").rsplit("/", 1)[0]
+def _tables_uri(env: Mapping[str, str], storage: ArtifactStore) -> str:
+    """Where Feast's offline sources point: the root of the tables the storage resource writes."""
+    key = table_key("any", "*").split("/", 1)[0]
     if isinstance(storage, LocalArtifactStore):
         return storage.uri(key)
     prefix = env.get("FRAUDSHIELD_S3_PREFIX", "fraudshield").strip("/")
@@ -132,7 +132,7 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
             repo_dir=str(root / "feast"),
             online_store=online_store,
             redis_connection_string=_env(env, "FRAUDSHIELD_REDIS_URL"),
-            offline_path=_offline_features_uri(env, storage),
+            tables_uri=_tables_uri(env, storage),
             s3_endpoint_override=env.get("AWS_ENDPOINT_URL") or None,
             registry_path=env.get("FRAUDSHIELD_FEAST_REGISTRY") or None,
         ),

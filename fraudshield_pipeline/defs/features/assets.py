@@ -1,15 +1,18 @@
-"""Point-in-time features per day, and their online copy in Feast."""
+"""Point-in-time features per day, and the serving state in Feast's online store."""
 
 
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from fraudshield_pipeline.defs.metadata import partitioned_output
-from fraudshield_pipeline.defs.partitions import daily_partitions, day_start, keys_window, range_backfill
+from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import DEFAULT_LABEL_DELAY_DAYS, lookback_days
+from fraudshield_pipeline.domain.online import LABELS_AS_OF_US
 from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
+from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
 
 history = dg.TimeWindowPartitionMapping(
     start_offset=-lookback_days(DEFAULT_LABEL_DELAY_DAYS), allow_nonexistent_upstream_partitions=True
@@ -50,32 +53,63 @@ def transaction_features(
     partitions_def=daily_partitions,
     backfill_policy=range_backfill,
     group_name="features",
-    kinds={"feast", "sqlite"},
-    ins={"transaction_features": dg.AssetIn()},
+    kinds={"feast", "parquet"},
+    deps=["transaction_features"],
+    ins={
+        "validated_transactions": dg.AssetIn(partition_mapping=history),
+        "validated_labels": dg.AssetIn(partition_mapping=history),
+    },
 )
 def online_features(
-    context: dg.AssetExecutionContext, transaction_features: pd.DataFrame, feature_store: FeastFeatureStore
+    context: dg.AssetExecutionContext,
+    validated_transactions: pd.DataFrame,
+    validated_labels: pd.DataFrame,
+    feature_store: FeastFeatureStore,
+    storage: ArtifactStore,
 ) -> dg.MaterializeResult:
-    """The newest feature values per card and merchant, applied to Feast and written online."""
-    from fraudshield_pipeline.feature_repo import VIEW_ENTITY, view_features
+    """`feast apply`, then every card's and merchant's serving state as of the end of the range.
+
+    The state holds the recent events from which serving evaluates the same windows as
+    `transaction_features` at the moment a transaction arrives (see `domain.online`).
+    """
+    from fraudshield_pipeline.domain.online import entity_states, to_us
+    from fraudshield_pipeline.feature_repo import (
+        CUSTOMER_STATE,
+        MATERIALIZED_UNTIL_US,
+        MERCHANT_STATE,
+        STORE_ID,
+        STORE_KEY,
+        STORE_STATUS,
+    )
 
     applied = feature_store.apply()
-    written = {}
-    for view, (_, key) in VIEW_ENTITY.items():
-        columns = [key, s.EVENT_TIMESTAMP] + [spec.name for spec in view_features(view)]
-        latest = (
-            transaction_features.sort_values(s.EVENT_TIMESTAMP)
-            .drop_duplicates(key, keep="last")[columns]
-            .reset_index(drop=True)
-        )
-        written[view] = feature_store.write_online(view, latest)
-    _, end = keys_window(context.partition_keys)
-    return dg.MaterializeResult(
-        metadata={
-            "feast_objects": dg.MetadataValue.json(applied),
-            "entities_written": dg.MetadataValue.json(written),
-            "online_store": feature_store.online_store,
-            "materialized_until": end.isoformat(),
-            "first_day": day_start(min(context.partition_keys)).date().isoformat(),
+    last = max(context.partition_keys)
+    _, as_of = keys_window(context.partition_keys)
+    customers, merchants = entity_states(validated_transactions, validated_labels, as_of, DEFAULT_LABEL_DELAY_DAYS)
+    status = pd.DataFrame(
+        {
+            STORE_KEY: [STORE_ID],
+            s.EVENT_TIMESTAMP: [pd.Timestamp(as_of)],
+            LABELS_AS_OF_US: [to_us(as_of)],
+            MATERIALIZED_UNTIL_US: [to_us(as_of)],
         }
     )
+    tables = {CUSTOMER_STATE: customers, MERCHANT_STATE: merchants, STORE_STATUS: pa.Table.from_pandas(status, preserve_index=False)}
+    for name, table in tables.items():
+        storage.write_table(table_key(name, last), table)
+    newest = storage.partitions("validated_transactions")[-1]
+    metadata = {
+        "feast_objects": dg.MetadataValue.json(applied),
+        "online_store": feature_store.online_store,
+        "state_as_of": as_of.isoformat(),
+        "cards": customers.num_rows,
+        "merchants": merchants.num_rows,
+        "state_tables": dg.MetadataValue.json({name: storage.uri(table_key(name, last)) for name in tables}),
+    }
+    if last < newest:
+        # Never roll the online store back to an older day when an old partition is re-run.
+        context.log.info(f"state as of {as_of:%Y-%m-%d} kept offline only: validated data exists up to {newest}")
+        return dg.MaterializeResult(metadata={**metadata, "written_online": False})
+    for name, table in tables.items():
+        feature_store.write_online(name, table.to_pandas())
+    return dg.MaterializeResult(metadata={**metadata, "written_online": True})
