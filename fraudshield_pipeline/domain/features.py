@@ -296,3 +296,54 @@ FEATURE_VIEWS = (
 def view_features(view: FeatureViewSpec, source_columns: Sequence[str] | None = None) -> list[FeatureSpec]:
     specs = available_features(source_columns) if source_columns is not None else list(FEATURES)
     return [spec for spec in specs if spec.entity == view.entity]
+
+
+def write_features_to_parquet(
+    transaction_files: Sequence[str],
+    label_files: Sequence[str],
+    first_day: dt.date,
+    days: int,
+    out_dir: str,
+    label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS,
+    chunk_days: int = 7,
+    memory_limit: str = "2GB",
+    threads: int | None = None,
+) -> dict[str, int]:
+    """Features of `days` days from parquet files to one parquet file per chunk of days.
+
+    Each chunk reads only its own days plus the lookback (DuckDB prunes row groups by time),
+    and DuckDB spills past `memory_limit`, so memory stays bounded however long the history.
+    Returns rows written per output file.
+    """
+    from pathlib import Path
+
+    def files(paths: Sequence[str]) -> str:
+        return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, int] = {}
+    con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": False})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        columns = con.execute(f"SELECT * FROM read_parquet({files(transaction_files)}) LIMIT 0").fetch_df().columns
+        sql = feature_sql(list(columns), label_delay_days)
+        con.execute(f"CREATE TEMP VIEW labels AS SELECT * FROM read_parquet({files(label_files)})")
+        for offset in range(0, days, chunk_days):
+            start = dt.datetime.combine(first_day + dt.timedelta(days=offset), dt.time(), dt.timezone.utc)
+            end = start + dt.timedelta(days=min(chunk_days, days - offset))
+            since = start - dt.timedelta(days=lookback_days(label_delay_days))
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW transactions AS SELECT * FROM read_parquet({files(transaction_files)}) "
+                f"WHERE {s.EVENT_TIMESTAMP} >= TIMESTAMPTZ '{since.isoformat()}' AND {s.EVENT_TIMESTAMP} < TIMESTAMPTZ '{end.isoformat()}'"
+            )
+            target = out / f"{start.date().isoformat()}.parquet"
+            rows = con.execute(
+                f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)", {"start": start, "end": end}
+            ).fetchall()
+            written[target.name] = int(rows[0][0])
+    finally:
+        con.close()
+    return written

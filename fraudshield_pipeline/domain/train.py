@@ -63,6 +63,23 @@ def model_matrix(frame: pd.DataFrame, feature_names: Sequence[str], categories: 
     return matrix[list(feature_names)]
 
 
+def model_vector(features: Mapping[str, object], feature_names: Sequence[str], categories: Mapping[str, list[str]]) -> np.ndarray:
+    """`model_matrix` for one row, without pandas (the online path's microseconds matter).
+
+    Categoricals become their code in the training vocabulary, exactly as `pd.Categorical`
+    encodes them in `model_matrix`; unseen or missing values are NaN (missing) in both.
+    """
+    row = np.empty((1, len(feature_names)), dtype=np.float32)
+    for i, name in enumerate(feature_names):
+        value = features.get(name)
+        if name in categories:
+            vocabulary = categories[name]
+            row[0, i] = vocabulary.index(value) if value in vocabulary else np.nan
+        else:
+            row[0, i] = np.nan if value is None else value
+    return row
+
+
 def train_xgboost(
     train: pd.DataFrame,
     validation: pd.DataFrame,

@@ -17,10 +17,11 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.features import KEY_COLUMNS
+from fraudshield_pipeline.domain.features import CATEGORICAL_SOURCE_COLUMNS, FEATURES, KEY_COLUMNS
 from fraudshield_pipeline.domain.point_in_time import point_in_time_join
 
 SPLIT = "split"
+FEATURE_NAMES = frozenset(f.name for f in FEATURES)
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
 
 
@@ -84,7 +85,10 @@ def build_training_set(features: pd.DataFrame | pa.Table, labels: pd.DataFrame |
             f"({s.EVENT_TIMESTAMP} >= $train_start AND {s.EVENT_TIMESTAMP} < $train_end) "
             f"OR ({s.EVENT_TIMESTAMP} >= $test_start AND {s.EVENT_TIMESTAMP} < $test_end)"
         )
-        keys = ", ".join(KEY_COLUMNS)
+        # Source context that is not itself a feature (the channel) rides along for slicing.
+        feature_columns = features.column_names if isinstance(features, pa.Table) else list(features.columns)
+        context = [c for c in CATEGORICAL_SOURCE_COLUMNS if c in feature_columns and c not in FEATURE_NAMES]
+        keys = ", ".join(KEY_COLUMNS + tuple(context))
         entities = con.sql(
             f"SELECT {keys} FROM features WHERE {in_window} ORDER BY {s.EVENT_TIMESTAMP}, {s.TRANSACTION_ID}",
             params={k: bounds[k] for k in ("train_start", "train_end", "test_start", "test_end")},

@@ -43,3 +43,35 @@ def test_labels_count_only_if_reported_before_as_of_and_gap_is_excluded():
     assert frame[SPLIT].to_dict() == {"a": "train", "b": "validation", "d": "test", "e": "test"}
     assert frame[s.IS_FRAUD].to_dict() == {"a": 1, "b": 0, "d": 1, "e": 0}  # e's chargeback comes after as_of
     assert frame["amount"].to_dict() == {"a": 0.0, "b": 1.0, "d": 3.0, "e": 4.0}  # each row's own features
+
+
+def test_future_transactions_and_late_labels_never_change_a_training_row():
+    from fraudshield_pipeline.domain.features import build_features
+    from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_days
+
+    config = SimulationConfig(seed=5, n_customers=600, n_merchants=60, transactions_per_day=600)
+    world = simulate_days(config, [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(50)])
+    as_of = dt.datetime(2026, 10, 15, tzinfo=UTC)
+    window = plan_window(as_of)
+    tx, reports = world.transactions, world.labels
+
+    def training_rows(transactions, labels):
+        features = build_features(transactions, labels, window.train_start, window.test_end)
+        return build_training_set(features, labels, window)
+
+    known_tx = tx[tx[s.EVENT_TIMESTAMP] < pd.Timestamp(as_of)]
+    known_labels = reports[reports[s.REPORTED_AT] < pd.Timestamp(as_of)]
+    baseline = training_rows(known_tx, known_labels)
+    # The future arrives: every later transaction, and late chargebacks about window transactions.
+    late = tx[tx[s.EVENT_TIMESTAMP] < pd.Timestamp(window.test_end)].sample(40, random_state=1)
+    late_labels = pd.DataFrame(
+        {
+            s.TRANSACTION_ID: late[s.TRANSACTION_ID].to_numpy(),
+            s.IS_FRAUD: np.int8(1),
+            s.REPORTED_AT: pd.Timestamp(as_of) + pd.to_timedelta(np.arange(40), unit="h"),
+            s.FRAUD_SCENARIO: "late",
+        }
+    ).astype({s.REPORTED_AT: "datetime64[us, UTC]"})
+    with_future = training_rows(tx, pd.concat([reports, late_labels], ignore_index=True))
+    assert len(baseline) > 10_000 and baseline[s.IS_FRAUD].sum() > 20
+    pd.testing.assert_frame_equal(baseline, with_future)
