@@ -55,8 +55,7 @@ def evaluation_report(
         absolute_floor=config.absolute_floor, max_regression=config.max_regression, slice_collapse_ratio=config.slice_collapse_ratio
     )
     decision = decide_promotion(cards[0], cards[1] if champion else None, policy)
-    if decision.promote:
-        registry.set_alias(CHAMPION, challenger.version)  # one registry write: readers see old or new, never half
+    champion_before = champion.version if champion else registry_champion(registry)
     context.log.info(f"promotion {'accepted' if decision.promote else 'refused'}: " + "; ".join(decision.reasons))
 
     latency = inference_latency(challenger_booster, holdout)
@@ -70,8 +69,8 @@ def evaluation_report(
         "action": "promotion" if decision.promote else "refusal",
         "model_name": registry.model_name,
         "challenger_version": challenger.version,
-        "champion_version_before": champion.version if champion else registry_champion(registry),
-        "champion_version_after": registry_champion(registry),
+        "champion_version_before": champion_before,
+        "champion_version_after": challenger.version if decision.promote else champion_before,
         "dagster_run_id": context.run.run_id,
         **decision.to_dict(),
         "challenger_metrics": cards[0].metrics,
@@ -95,6 +94,10 @@ def evaluation_report(
         challenger.version,
         {"promotion": record["action"], "evaluated_by_run": context.run.run_id, "model_card": card_uri, "test_average_precision": f"{cards[0].metrics['average_precision']:.4f}"},
     )
+    if decision.promote:
+        # The commit point, last: one registry write after the record, card and tags exist, so a
+        # crash anywhere before leaves the old champion serving and a re-run decides again.
+        registry.set_alias(CHAMPION, challenger.version)
     return dg.MaterializeResult(
         metadata={
             "challenger_version": challenger.version,
