@@ -144,3 +144,23 @@ def test_the_next_run_succeeds_once_the_server_is_back(env_for, tmp_path: Path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, 9)
         log.close()
+
+
+@pytest.mark.slow
+def test_the_challenger_alias_moves_only_once_its_drift_reference_is_stored(env_for, tmp_path: Path, monkeypatch):
+    """A training that dies before its files are stored leaves no alias pointing at a half-published version."""
+    from fraudshield_pipeline.resources.storage import LocalArtifactStore
+
+    env = env_for(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    original = LocalArtifactStore.write_table
+
+    def failing_for_models(self, key, table):
+        if key.startswith("models/"):
+            raise OSError(f"disk full while writing {key}")
+        return original(self, key, table)
+
+    monkeypatch.setattr(LocalArtifactStore, "write_table", failing_for_models)
+    result = train(env)
+    assert not result.success and "disk full while writing models/v1/drift_reference.parquet" in failure_text(result)
+    registry = ModelRegistry(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert registry.version_for_alias(CHALLENGER) is None  # version 1 exists, but nothing points at it
