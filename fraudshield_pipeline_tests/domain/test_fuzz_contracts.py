@@ -275,7 +275,10 @@ def user_exports(draw) -> pd.DataFrame:
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(sep=";", index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).encode("utf-8", "surrogatepass")
+    # CRLF line ends, as RFC 4180 has them: the writer then quotes every field holding a CR or LF.
+    # (With LF line ends it leaves a bare CR unquoted, which any reader takes as a line break:
+    # the file then really has more lines than the frame had rows.)
+    return frame.to_csv(sep=";", index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).encode("utf-8", "surrogatepass")
 
 
 def check_landing(files: dict[str, bytes], mapping, n_rows: int | None) -> None:
