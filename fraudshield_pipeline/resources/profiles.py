@@ -67,7 +67,9 @@ def build_s3(env: Mapping[str, str]):
         region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
         aws_access_key_id=_env(env, "AWS_ACCESS_KEY_ID"),
         aws_secret_access_key=_env(env, "AWS_SECRET_ACCESS_KEY"),
-        max_attempts=int(env.get("FRAUDSHIELD_S3_MAX_ATTEMPTS", "8")),
+        # botocore's `max_attempts` counts retries after the first call (dagster-aws passes it
+        # through); FRAUDSHIELD_S3_MAX_ATTEMPTS counts every attempt, as its name says.
+        max_attempts=max(int(env.get("FRAUDSHIELD_S3_MAX_ATTEMPTS", "8")) - 1, 0),
     )
 
 

@@ -44,6 +44,39 @@ class ModelRegistry(dg.ConfigurableResource):
     )
     experiment_name: str = "fraudshield"
     model_name: str = "fraudshield-fraud-xgb"
+    connect_timeout_s: float = Field(
+        default=10.0, description="How long the up-front reachability check of a tracking server waits."
+    )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Fail a run at its start, in seconds and with a clear message, when the tracking server is
+        # down: not after training, and not after MLflow's own HTTP retries (minutes).
+        self.check_reachable()
+
+    def check_reachable(self) -> None:
+        """Raises dagster.Failure naming the tracking URI when an http(s) tracking server does not answer."""
+        if not self.tracking_uri.startswith(("http://", "https://")):
+            return  # a local store (sqlite, file): nothing to reach
+        import urllib.error
+        import urllib.request
+
+        shown = _redacted(self.tracking_uri)
+        try:
+            # Any HTTP answer (even 401/404 from a proxy in front) means the server is there.
+            with urllib.request.urlopen(f"{self.tracking_uri.rstrip('/')}/health", timeout=self.connect_timeout_s):
+                pass
+        except urllib.error.HTTPError:
+            pass
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            raise dg.Failure(
+                description=(
+                    f"MLflow tracking server {shown} is unreachable ({reason}); nothing was logged or registered. "
+                    "Start the server or correct MLFLOW_TRACKING_URI, then re-run."
+                ),
+                metadata={"tracking_uri": shown},
+                allow_retries=True,
+            ) from error
 
     def _mlflow(self):
         import mlflow
@@ -116,9 +149,13 @@ class ModelRegistry(dg.ConfigurableResource):
                 model_format="ubj",
                 pip_requirements=_pip_requirements(),
             )
-        # A tracking server accepts a models:/m-<id> source only together with its model_id.
+        # model_id: a tracking server (unlike the sqlite store) rejects a models:/m-... source without it.
         version = self.client().create_model_version(
-            name=self._ensure_registered_model(), source=info.model_uri, run_id=run.info.run_id, tags=dict(tags), model_id=info.model_id
+            name=self._ensure_registered_model(),
+            source=info.model_uri,
+            run_id=run.info.run_id,
+            tags=dict(tags),
+            model_id=info.model_id,
         )
         return RegisteredModel(self.model_name, str(version.version), run.info.run_id, info.model_uri)
 
@@ -182,8 +219,19 @@ class ModelRegistry(dg.ConfigurableResource):
 
     def run_url(self, run_id: str) -> str:
         if self.tracking_uri.startswith("http"):
-            return f"{self.tracking_uri.rstrip('/')}/#/experiments/{self.experiment_id()}/runs/{run_id}"
-        return f"{self.tracking_uri} run {run_id}"
+            return f"{_redacted(self.tracking_uri).rstrip('/')}/#/experiments/{self.experiment_id()}/runs/{run_id}"
+        return f"{_redacted(self.tracking_uri)} run {run_id}"
+
+
+def _redacted(uri: str) -> str:
+    """The URI without a password, fit for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _param(value: object) -> str:

@@ -3,7 +3,11 @@
 The S3 store lives in `s3_storage` so that dagster-aws (slow to import) loads only when chosen.
 
 This module is the one place that knows storage keys. Writes are atomic from a reader's point
-of view: a local file is written under a temporary name and renamed; an S3 PUT is atomic.
+of view: a local file is written under a temporary name and renamed; an S3 PUT is atomic. A
+table is serialized completely before its first byte is published, so a writer that fails
+midway leaves the previous version in place. Every object is self-contained (no object needs
+another to be read); where outputs belong together, the pointer is written last: a snapshot is
+stored before the materialization that names it is recorded.
 """
 
 
@@ -45,6 +49,10 @@ def model_key(version: str, name: str) -> str:
 
 class MissingPartitionsError(FileNotFoundError):
     """Raised when a reader asks for partitions that were never materialized."""
+
+
+class ArtifactStoreError(OSError):
+    """A storage operation failed for good (after the backend's own retries); names the object."""
 
 
 class ArtifactStore(dg.ConfigurableResource, ABC):

@@ -123,7 +123,7 @@ def test_performance_sensor_fires_on_decayed_matured_metrics_of_the_current_cham
 def test_cooldown_holds_a_request_until_it_has_passed(instance, monkeypatch):
     from dagster._core.test_utils import create_run_for_test
 
-    create_run_for_test(instance, job_name="retrain_job")
+    create_run_for_test(instance, job_name="retrain_job", status=dg.DagsterRunStatus.SUCCESS)  # a finished retrain
     report_drift(instance, "2026-10-01", 0.6)
     report_drift(instance, "2026-10-02", 0.6)
     requests, cursor, reason = tick(drift_retrain_sensor, instance, None)

@@ -256,3 +256,22 @@ def test_refuses_what_it_cannot_store(store: ArtifactStore):
     assert not result.success
     assert "returned partitions ['2026-09-09'] but the run targets ['2026-09-03']" in error_text(result)
     assert store.list_keys("") == []
+
+
+@dg.asset(name="catalog")
+def unserializable_catalog() -> pd.DataFrame:
+    """A new version of `catalog` that parquet cannot encode: a text column holding a number."""
+    return pd.DataFrame({"merchant": ["m1", "m2", 3], "category": ["food", None, "travel"]})
+
+
+def test_a_failed_write_leaves_the_previous_version_visible(store: ArtifactStore):
+    assert run(store, ["catalog"]).success
+    before = store.read_bytes(table_key("catalog"))
+    result = dg.materialize(
+        [unserializable_catalog], resources={"io_manager": ParquetIOManager(store=store)}, raise_on_error=False
+    )
+    assert not result.success
+    assert "catalog" in error_text(result) and "int" in error_text(result)
+    assert result.get_asset_materialization_events() == []
+    assert store.read_bytes(table_key("catalog")) == before
+    assert store.list_keys("") == [table_key("catalog")]

@@ -413,3 +413,26 @@ def test_local_listing_ignores_temporary_files(tmp_path: Path):
     (tmp_path / "tables" / "t" / ".2026-09-02.parquet.abc123.tmp").write_bytes(b"partial")
     assert store.partitions("t") == ["2026-09-01"]
     assert store.list_keys("tables/") == ["tables/t/2026-09-01.parquet"]
+
+
+def test_a_writer_dying_midway_publishes_nothing_on_either_backend(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch):
+    key = table_key("t", "2026-09-01")
+    store.write_frame(key, sample_frame())
+    before = store.read_bytes(key)
+
+    def half_written(table, where, **kwargs):
+        if hasattr(where, "write"):
+            where.write(b"PAR1 truncated")
+        else:
+            Path(where).write_bytes(b"PAR1 truncated")
+        raise OSError("connection reset while serializing")
+
+    monkeypatch.setattr(storage_module.pq, "write_table", half_written)
+    with pytest.raises(OSError, match="connection reset"):
+        store.write_frame(key, sample_frame().head(1))
+    with pytest.raises(OSError, match="connection reset"):
+        store.write_frame(table_key("t", "2026-09-02"), sample_frame())  # a first version, too
+    monkeypatch.undo()
+    assert store.read_bytes(key) == before
+    assert store.list_keys("") == [key]
+    pd.testing.assert_frame_equal(store.read_table(key).to_pandas(), sample_frame())

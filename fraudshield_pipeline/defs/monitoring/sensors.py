@@ -61,8 +61,33 @@ def _latest_value(context: dg.SensorEvaluationContext, asset: str, key: str):
     return None if entry is None else entry.value
 
 
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
 def _request(context: dg.SensorEvaluationContext, trigger: str, run_key: str, reason: str, cursor: dict) -> dg.SensorResult:
-    """The one way a sensor asks for a retrain: cooldown first, then approval mode, then the run."""
+    """The one way a sensor asks for a retrain: in-flight retrain, cooldown, approval mode, then the run.
+
+    Run keys deduplicate only within one sensor, so two sensors tripped by the same day would both
+    ask; a retrain already queued or running answers every trigger (it trains on the newest data).
+    """
+    in_flight = context.instance.get_run_records(
+        filters=dg.RunsFilter(job_name=retrain_job.name, statuses=IN_FLIGHT), limit=1
+    )
+    if in_flight:
+        cursor["pending"] = False
+        run = in_flight[0].dagster_run
+        return dg.SensorResult(
+            skip_reason=(
+                f"{trigger}: would retrain ({reason}), but retrain run {run.run_id[:8]} is already "
+                f"{run.status.value.lower()} and answers this evidence"
+            ),
+            cursor=json.dumps(cursor),
+        )
     runs = context.instance.get_run_records(filters=dg.RunsFilter(job_name=retrain_job.name), limit=1)
     last = runs[0].create_timestamp.timestamp() if runs else None
     cooldown = float(os.environ.get("FRAUDSHIELD_RETRAIN_COOLDOWN_HOURS", "24"))

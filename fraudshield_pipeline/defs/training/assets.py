@@ -121,11 +121,12 @@ def trained_model(
             "validation": (validation, storage.uri(table_key("training_set")), data_version),
         },
     )
-    registry.set_alias(CHALLENGER, registered.version)
     # The champion's own training data is the drift reference; keep a sample beside the version.
     reference = train.sample(min(REFERENCE_ROWS, len(train)), random_state=7)
     reference = reference.assign(score=predict(model.booster, reference))
     storage.write_frame(model_key(registered.version, "drift_reference.parquet"), reference)
+    # The alias is the pointer readers follow: moved last, once everything it points to exists.
+    registry.set_alias(CHALLENGER, registered.version)
     return dg.MaterializeResult(
         metadata={
             "model_name": registered.name,
