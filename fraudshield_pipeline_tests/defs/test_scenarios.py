@@ -185,6 +185,9 @@ def test_a_fraud_strategy_change_is_caught_on_matured_labels_and_only_a_better_r
     assert "FAIL: average_precision" in worse["decision"]
     assert worse["challenger_metrics"]["average_precision"] < worse["champion_metrics"]["average_precision"]
     assert outcome["champion_after_worse"] == retrain["model_version"]
+    print(f"fraud strategy change on {change}: performance sensor fired on {fired} ({(fired - change).days} days), "
+          f"drifted share at most {max(monitoring['share_drifted'].values()):.2f}; retrained AP {fresh:.3f} vs decayed "
+          f"champion {decayed:.3f}; stale challenger {worse['challenger_metrics']['average_precision']:.3f} refused")
 
     registry = build_resources(env)["registry"]
     assert registry.version_for_alias(CHAMPION).version == retrain["model_version"]
