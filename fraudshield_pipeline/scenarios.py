@@ -1,14 +1,24 @@
 """Monitoring scenarios with known ground truth, driven day by day as the schedules would.
 
 A champion is trained on the first days of a simulated world; then each further day is
-ingested, scored and measured for drift, and the retraining sensors tick once, exactly as in
-production. Used by the scenario tests and by `benchmarks/monitoring.py`.
+ingested, scored and measured for drift (and, once its labels have matured, for the champion's
+real performance), and the retraining sensors tick once, exactly as in production. Used by the
+scenario tests and by `benchmarks/monitoring.py`.
+
+The daily partitions start at FRAUDSHIELD_START_DATE, read when the code location is imported;
+a scenario that needs a longer history than the default calendar holds runs in its own process:
+
+    FRAUDSHIELD_START_DATE=2026-06-01 DAGSTER_HOME=... python -m fraudshield_pipeline.scenarios \\
+        fraud-strategy --first-day 2026-06-01 --change 2026-08-22 --out result.json
 """
 
+import argparse
 import datetime as dt
+import json
+import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
 import dagster as dg
 
@@ -19,6 +29,7 @@ DAILY_ASSETS = (
     "raw_transactions", "raw_labels", "validated_transactions", "validated_labels",
     "quarantined_transactions", "quarantined_labels", "transaction_features",
 )
+MATURITY_DAYS = 7
 
 
 @dataclass
@@ -26,11 +37,42 @@ class ScenarioResult:
     first_monitored_day: dt.date
     fired: dict[str, dt.date] = field(default_factory=dict)  # sensor -> first day it requested a retrain
     reasons: dict[str, str] = field(default_factory=dict)
+    request_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # sensor -> tags of its first request
     share_drifted: dict[str, float] = field(default_factory=dict)  # day -> drift share
+    matured: dict[str, dict[str, float]] = field(default_factory=dict)  # day -> the champion's matured metrics
     tick_seconds: dict[str, list[float]] = field(default_factory=dict)
 
     def delay_days(self, sensor: str, since: dt.date) -> int | None:
         return (self.fired[sensor] - since).days if sensor in self.fired else None
+
+    def to_json(self) -> dict:
+        return json.loads(json.dumps(asdict(self), default=str))
+
+
+def _sensors(names: Sequence[str]) -> dict[str, dg.SensorDefinition]:
+    from fraudshield_pipeline.defs.monitoring import sensors
+
+    known = {
+        "drift": sensors.drift_retrain_sensor,
+        "volume": sensors.volume_retrain_sensor,
+        "performance": sensors.performance_retrain_sensor,
+    }
+    return {name: known[name] for name in names}
+
+
+def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+    raise LookupError(f"the run materialized no {asset}")
+
+
+def ingest(instance: dg.DagsterInstance, resources: Mapping[str, object], first: dt.date, last: dt.date) -> None:
+    """Ingests, validates and featurizes [first, last] in one range run, as a backfill would."""
+    tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
+    dg.materialize(
+        load_assets(), instance=instance, resources=resources, selection=list(DAILY_ASSETS), tags=tags, run_config=console_config()
+    )
 
 
 def run_monitoring_scenario(
@@ -39,35 +81,174 @@ def run_monitoring_scenario(
     first_day: dt.date,
     training_days: int,
     monitored_days: int,
+    sensors: Sequence[str] = ("drift", "volume"),
+    stop_when_fired: str | None = None,
+    ingest_upfront: bool = False,
+    asset_config: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ScenarioResult:
-    """Trains a champion on `training_days`, then monitors `monitored_days` more, one at a time."""
-    from fraudshield_pipeline.defs.monitoring.sensors import drift_retrain_sensor, volume_retrain_sensor
+    """Trains a champion on `training_days`, then monitors `monitored_days` more, one at a time.
 
+    With "performance" among the sensors, each day also measures the champion on the day whose
+    labels have just matured (as `matured_performance_schedule` does). `ingest_upfront` ingests
+    the monitored days in one run first (faster; only for sensors that read drift reports, since
+    the volume and performance evidence depends on when days arrive). `asset_config` is passed
+    to the champion's pipeline run (e.g. the evaluation gate's floor for a small world).
+    """
+    if ingest_upfront and set(sensors) - {"drift"}:
+        raise ValueError("ingest_upfront suits the drift sensor only")
     resources = build_resources(env)
-    run_pipeline(instance, resources, first_day, training_days, drift_days=0)
+    run_pipeline(instance, resources, first_day, training_days, drift_days=0, asset_config=asset_config)
     assets = load_assets()
-    sensors = {"drift": drift_retrain_sensor, "volume": volume_retrain_sensor}
-    cursors: dict[str, str | None] = dict.fromkeys(sensors)
+    watched = _sensors(sensors)
+    cursors: dict[str, str | None] = dict.fromkeys(watched)
     result = ScenarioResult(first_day + dt.timedelta(days=training_days))
+    quiet = console_config()
+    if ingest_upfront:
+        ingest(instance, resources, result.first_monitored_day, result.first_monitored_day + dt.timedelta(days=monitored_days - 1))
     for offset in range(monitored_days):
-        day = (result.first_monitored_day + dt.timedelta(days=offset)).isoformat()
-        tags = {RANGE_START: day, RANGE_END: day}
-        quiet = console_config()
-        dg.materialize(assets, instance=instance, resources=resources, selection=list(DAILY_ASSETS), tags=tags, run_config=quiet)
-        drift = dg.materialize(
-            assets, instance=instance, resources=resources, selection=["drift_report", "batch_scores"], partition_key=day,
-            run_config=quiet,
-        )
-        for event in drift.get_asset_materialization_events():
-            if event.asset_key.to_user_string() == "drift_report":
-                result.share_drifted[day] = float(event.materialization.metadata["share_drifted"].value)
-        for name, sensor in sensors.items():
+        today = result.first_monitored_day + dt.timedelta(days=offset)
+        day = today.isoformat()
+        if not ingest_upfront:
+            ingest(instance, resources, today, today)
+        monitoring = ["drift_report"] if ingest_upfront else ["drift_report", "batch_scores"]
+        drift = dg.materialize(assets, instance=instance, resources=resources, selection=monitoring, partition_key=day, run_config=quiet)
+        result.share_drifted[day] = float(_metadata(drift, "drift_report")["share_drifted"])
+        matured = today - dt.timedelta(days=MATURITY_DAYS)
+        if "performance" in watched and matured >= result.first_monitored_day:
+            measured = dg.materialize(
+                assets, instance=instance, resources=resources, selection=["matured_performance"],
+                partition_key=matured.isoformat(), run_config=quiet,
+            )
+            metadata = _metadata(measured, "matured_performance")
+            result.matured[matured.isoformat()] = {k: float(metadata[k]) for k in ("average_precision", "recall_at_budget", "n_fraud")}
+        for name, sensor in watched.items():
             started = time.perf_counter()
             tick = sensor(dg.build_sensor_context(instance=instance, cursor=cursors[name]))
             result.tick_seconds.setdefault(name, []).append(time.perf_counter() - started)
             if isinstance(tick, dg.SensorResult):
                 cursors[name] = tick.cursor
                 if tick.run_requests and name not in result.fired:
-                    result.fired[name] = dt.date.fromisoformat(day)
+                    result.fired[name] = today
+                    result.request_tags[name] = dict(tick.run_requests[0].tags)
                     result.reasons[name] = tick.run_requests[0].tags["fraudshield/reason"]
+        if stop_when_fired in result.fired:
+            break
     return result
+
+
+def run_retrain(
+    instance: dg.DagsterInstance,
+    resources: Mapping[str, object],
+    tags: Mapping[str, str],
+    as_of: dt.date,
+    window: Mapping[str, object] | None = None,
+    evaluation: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """Executes `retrain_job` itself, with a request's tags and a training window ending at `as_of`.
+
+    `window` and `evaluation` are launchpad config of `training_set` and `evaluation_report`.
+
+    Returns the evaluation report's metadata (the gate's decision and both models' metrics) plus
+    the new version and the run id.
+    """
+    from fraudshield_pipeline.definitions import stage_definitions
+
+    ops = {"training_set": {"config": {**(window or {}), "as_of": as_of.isoformat()}}, **({"evaluation_report": {"config": dict(evaluation)}} if evaluation else {})}
+    job = dg.Definitions.merge(stage_definitions(), dg.Definitions(resources=dict(resources))).get_job_def("retrain_job")
+    result = job.execute_in_process(
+        instance=instance, tags=dict(tags), run_config={**console_config(), "ops": ops}
+    )
+    storage = resources["storage"]
+    record = json.loads(storage.read_text(sorted(storage.list_keys("reports/promotions/"))[-1]))  # this run's decision
+    return {
+        **_metadata(result, "evaluation_report"),
+        "model_version": str(_metadata(result, "trained_model")["model_version"]),
+        "run_id": result.run_id,
+        "challenger_metrics": record["challenger_metrics"],
+        "champion_metrics": record["champion_metrics"],
+    }
+
+
+def run_fraud_strategy_scenario(
+    instance: dg.DagsterInstance,
+    env: Mapping[str, str],
+    first_day: dt.date,
+    training_days: int,
+    change: dt.date,
+    max_monitored_days: int = 40,
+    retrain: bool = True,
+    evaluation: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """A change of fraud strategy after a champion was trained, caught by matured labels.
+
+    Monitors day by day until the performance sensor requests a retrain. With `retrain`, then
+    ingests until the training window (train, gap, test, maturity: 35 days) lies after the
+    change, runs `retrain_job` with the sensor's tags, and finally runs it once more with a
+    deliberately worse challenger: the same post-change holdout, but a four-week label-delay gap,
+    so that it trains on the weeks before the change (one day of data is not worse here: the new
+    pattern is that easy to learn).
+    """
+    from fraudshield_pipeline.resources.registry import CHAMPION
+
+    env = {**env, "FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START": change.isoformat()}
+    monitored = run_monitoring_scenario(
+        instance, env, first_day, training_days, max_monitored_days, sensors=("drift", "performance"), stop_when_fired="performance",
+        asset_config={"evaluation_report": evaluation} if evaluation else None,
+    )
+    outcome: dict[str, object] = {"change": change.isoformat(), "monitoring": monitored.to_json()}
+    if not retrain or "performance" not in monitored.fired:
+        return outcome
+    resources = build_resources(env)
+    registry = resources["registry"]
+    outcome["champion_before"] = registry.version_for_alias(CHAMPION).version
+    as_of = change + dt.timedelta(days=35)
+    ingest(instance, resources, monitored.fired["performance"] + dt.timedelta(days=1), as_of - dt.timedelta(days=1))
+    outcome["retrain"] = run_retrain(instance, resources, monitored.request_tags["performance"], as_of, evaluation=evaluation)
+    outcome["champion_after_retrain"] = registry.version_for_alias(CHAMPION).version
+    manual = {"fraudshield/trigger": "manual", "fraudshield/reason": "trained before the change (expected to be refused)"}
+    outcome["worse"] = run_retrain(instance, resources, manual, as_of, window={"gap_days": 28}, evaluation=evaluation)
+    outcome["champion_after_worse"] = registry.version_for_alias(CHAMPION).version
+    return outcome
+
+
+def run_stable_scenario(
+    instance: dg.DagsterInstance, env: Mapping[str, str], first_day: dt.date, training_days: int, monitored_days: int
+) -> dict[str, object]:
+    """A stable world: a champion, then `monitored_days` of drift monitoring with the drift sensor."""
+    result = run_monitoring_scenario(
+        instance, env, first_day, training_days, monitored_days, sensors=("drift",), ingest_upfront=True
+    )
+    return {"monitoring": result.to_json()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one scenario on the instance of DAGSTER_HOME and writes its outcome as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m fraudshield_pipeline.scenarios", description=main.__doc__)
+    parser.add_argument("scenario", choices=["stable", "fraud-strategy"])
+    parser.add_argument("--first-day", type=dt.date.fromisoformat, required=True)
+    parser.add_argument("--training-days", type=int, default=72)
+    parser.add_argument("--monitored-days", type=int, default=60, help="stable: days monitored; fraud-strategy: at most")
+    parser.add_argument("--change", type=dt.date.fromisoformat, help="fraud-strategy: the day the strategy changes")
+    parser.add_argument("--no-retrain", action="store_true", help="fraud-strategy: stop once the sensor fired")
+    parser.add_argument("--absolute-floor", type=float, help="the gate's average-precision floor (EvaluationConfig)")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    instance = dg.DagsterInstance.get()
+    if args.scenario == "stable":
+        outcome = run_stable_scenario(instance, os.environ, args.first_day, args.training_days, args.monitored_days)
+    else:
+        if args.change is None:
+            parser.error("fraud-strategy needs --change")
+        outcome = run_fraud_strategy_scenario(
+            instance, os.environ, args.first_day, args.training_days, args.change, args.monitored_days,
+            retrain=not args.no_retrain, evaluation={"absolute_floor": args.absolute_floor} if args.absolute_floor is not None else None,
+        )
+    outcome["seconds"] = round(time.perf_counter() - started, 1)
+    with open(args.out, "w") as handle:
+        json.dump(outcome, handle, indent=1, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -153,10 +153,15 @@ _CASHOUT_MEDIAN = 300.0
 _TAKEOVER_SPIKE = (2.5, 6.0)  # amount multiplier while an account is taken over
 _P_TAKEOVER_ONLINE = 0.75
 _P_TAKEOVER_ABROAD = 0.6
-# After the fraud strategy change: more, quieter episodes; fewer loud scenarios.
-_CHANGED_TERMINAL_FACTOR = 4.0  # 4x as many compromised terminals, each 4x as quiet
-_CHANGED_TAKEOVER_FACTOR = 3.0  # 3x as many account takeovers ...
-_CHANGED_TAKEOVER_TX_FACTOR = 0.8  # ... each a little less active
+# After the fraud strategy change: fewer loud scenarios; quieter compromised terminals; and many
+# more, short account takeovers whose purchases copy the card holder's habits (amount, category,
+# channel, country) but come in one quick burst a day: invisible to a model that learnt the old
+# patterns, learnable from velocity features by one retrained on the new labels.
+_CHANGED_TERMINAL_FACTOR = 2.0  # 2x as many compromised terminals, each 2x as quiet
+_CHANGED_TAKEOVER_FACTOR = 5.0  # 5x as many account takeovers ...
+_CHANGED_TAKEOVER_DAYS = 3  # ... each drained within 1-3 days ...
+_CHANGED_TAKEOVER_TX_FACTOR = 2.7  # ... in one burst of about 4 purchases a day ...
+_BURST_GAP_MEAN_S = 90.0  # ... a minute or two apart
 _CHANGED_LOUD_FACTOR = 0.2
 
 # RNG streams: [seed, day ordinal (0 for the population), stream].
@@ -444,7 +449,7 @@ def _takeover_episodes(
     factor = _CHANGED_TAKEOVER_FACTOR if stealthy else 1.0
     k = rng.poisson(config.account_takeover_rate * config.transactions_per_day * factor)
     customer = rng.integers(0, config.n_customers, k)
-    lo, hi = _duration_bounds(config.account_takeover_days)
+    lo, hi = (1, _CHANGED_TAKEOVER_DAYS) if stealthy else _duration_bounds(config.account_takeover_days)
     end = start + rng.integers(lo, hi + 1, k)
     tx_factor = _CHANGED_TAKEOVER_TX_FACTOR if stealthy else 1.0
     rate = config.account_takeover_tx_per_day * tx_factor * rng.uniform(0.5, 1.5, k)
@@ -550,7 +555,7 @@ def _takeovers(
 ) -> _Rows:
     """Extra transactions by fraudsters on taken-over accounts."""
     customers, rates, stealth = [], [], []
-    _, hi = _duration_bounds(config.account_takeover_days)
+    hi = max(_duration_bounds(config.account_takeover_days)[1], _CHANGED_TAKEOVER_DAYS)
     for start in range(ordinal - hi + 1, ordinal + 1):
         customer, end, rate, episode_stealthy = _takeover_episodes(config, start)
         active = end > ordinal
@@ -585,6 +590,9 @@ def _takeovers(
         _P_FOREIGN_ONLINE,
     )
     s_time = _time_of_day(rng, n, _HOURLY_CUM)
+    # ... but spend fast: a card's stealthy purchases of the day come in one burst, minutes
+    # apart (drawn last, so the days before the change keep their exact output).
+    s_time = np.where(stealthy, _bursts(rng, counts), s_time)
     channel = np.where(stealthy, s_channel, channel)
     merchant = np.where(stealthy, s_merchant, merchant)
     amount = np.where(stealthy, s_amount, amount)
@@ -592,6 +600,15 @@ def _takeovers(
     if holiday:
         amount = amount * config.drift.holiday_amount_factor
     return _Rows(customer, merchant, time, _cents(amount), channel, np.full(n, _ATO))
+
+
+def _bursts(rng: np.random.Generator, counts: np.ndarray) -> np.ndarray:
+    """Times of day of ``counts[i]`` events of card ``i``, in one burst starting at a usual hour."""
+    start = _time_of_day(rng, len(counts), _HOURLY_CUM)
+    gaps = rng.exponential(_BURST_GAP_MEAN_S * 1e6, int(counts.sum())).astype(np.int64) + 30_000_000
+    elapsed = np.cumsum(gaps)
+    before = np.concatenate([[0], elapsed])[np.cumsum(counts) - counts]  # elapsed before each burst
+    return np.minimum(np.repeat(start, counts) + elapsed - np.repeat(before, counts), _US_PER_DAY - 1)
 
 
 def _card_testing(config: SimulationConfig, pop: _Population, ordinal: int) -> _Rows:

@@ -1,6 +1,10 @@
 """Scenarios with known ground truth, from the simulator's drift knobs, run through Dagster."""
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
@@ -8,6 +12,7 @@ import pytest
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.storage import table_key
 from fraudshield_pipeline.runner import RANGE_END, RANGE_START, load_assets
+from fraudshield_pipeline_tests.instance_home import REPO_ROOT, make_home
 
 INGEST_TO_FEATURES = [
     "raw_transactions", "raw_labels", "validated_transactions", "validated_labels",
@@ -95,3 +100,99 @@ def test_stable_days_never_retrain_and_a_spending_shift_is_caught_within_a_day(t
     assert result.fired["drift"] >= shift, f"false alarm on stable data: {result.reasons}"
     assert result.delay_days("drift", shift) <= 1
     assert max(max(ticks) for ticks in result.tick_seconds.values()) < 1.0  # sensors read metadata only
+
+
+# The default calendar (partitions from 2026-09-01 to yesterday) is too short for a champion with
+# full feature history plus two months of monitoring: these scenarios run in their own process
+# on an instance of their own, with the daily partitions starting earlier.
+LONG_HISTORY_START = "2026-06-01"
+
+
+def run_scenario(tmp_path, *args: str, **env: str) -> tuple[dict, dict]:
+    home = make_home(tmp_path / "home")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("FRAUDSHIELD_", "MLFLOW_", "DAGSTER_"))},
+        "DAGSTER_HOME": str(home),
+        "FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"),
+        "FRAUDSHIELD_START_DATE": LONG_HISTORY_START,
+        **env,
+    }
+    out = tmp_path / "outcome.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "fraudshield_pipeline.scenarios", *args, "--first-day", LONG_HISTORY_START, "--out", str(out)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+    return json.loads(out.read_text()), env
+
+
+SMALL_WORLD = {"FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "1500", "FRAUDSHIELD_SIM_CUSTOMERS": "3000", "FRAUDSHIELD_SIM_MERCHANTS": "300"}
+
+
+@pytest.mark.slow
+def test_sixty_stable_days_never_trigger_a_drift_retrain(tmp_path):
+    """A champion trained on 72 days of full-history features, then 60 stable days, one at a time."""
+    outcome, _ = run_scenario(tmp_path, "stable", "--training-days", "72", "--monitored-days", "60", **SMALL_WORLD)
+    monitoring = outcome["monitoring"]
+    shares = monitoring["share_drifted"]
+    assert len(shares) == 60 and len(monitoring["tick_seconds"]["drift"]) == 60  # every day measured, every day decided
+    assert monitoring["fired"] == {}, f"false alarm on stable data: {monitoring['reasons']}"
+    print(f"60 stable days: drifted share {min(shares.values()):.2f}..{max(shares.values()):.2f}, "
+          f"{sum(v >= 0.3 for v in shares.values())} day(s) at or over 0.3, no retrain requested")
+
+
+# A smaller portfolio than production sees a few dozen frauds a day, so one day's average
+# precision swings widely: the performance sensor averages a week, with floors set below what
+# the champion scores on stable weeks of this world (0.18-0.26 AP, 0.47-0.54 recall at budget).
+FRAUD_STRATEGY_WORLD = {
+    "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "3000",
+    "FRAUDSHIELD_SIM_CUSTOMERS": "6000",
+    "FRAUDSHIELD_SIM_MERCHANTS": "600",
+    "FRAUDSHIELD_MATURED_WINDOW_DAYS": "7",
+    "FRAUDSHIELD_MIN_MATURED_AP": "0.12",
+    "FRAUDSHIELD_MIN_MATURED_RECALL": "0.35",
+}
+
+
+@pytest.mark.slow
+def test_a_fraud_strategy_change_is_caught_on_matured_labels_and_only_a_better_retrain_is_promoted(tmp_path):
+    """Inputs stay stable while fraud changes its ways; only matured labels can show the decay."""
+    from fraudshield_pipeline.resources.registry import CHAMPION
+    from fraudshield_pipeline.scenarios import MATURITY_DAYS
+
+    change = dt.date(2026, 8, 22)  # the champion is trained on data until 2026-08-11; monitoring starts 08-12
+    outcome, env = run_scenario(
+        tmp_path, "fraud-strategy", "--training-days", "72", "--change", change.isoformat(), "--monitored-days", "30",
+        "--absolute-floor", "0.15", **FRAUD_STRATEGY_WORLD,
+    )
+    monitoring = outcome["monitoring"]
+    assert "performance" in monitoring["fired"], monitoring["matured"]
+    fired = dt.date.fromisoformat(monitoring["fired"]["performance"])
+    # No false alarm on the weeks before the change, and nothing before the labels could show it.
+    assert change + dt.timedelta(days=MATURITY_DAYS) <= fired <= change + dt.timedelta(days=14), monitoring["matured"]
+    assert "matured-label performance" in monitoring["reasons"]["performance"]
+    assert "drift" not in monitoring["fired"], monitoring["share_drifted"]  # the inputs did not move
+    assert max(monitoring["share_drifted"].values()) < 0.3
+
+    # The retrain the sensor asked for, once its training window lies after the change.
+    retrain, worse = outcome["retrain"], outcome["worse"]
+    assert retrain["promoted"] is True, retrain["decision"]
+    assert outcome["champion_after_retrain"] == retrain["model_version"] != outcome["champion_before"]
+    decayed, fresh = retrain["champion_metrics"]["average_precision"], retrain["challenger_metrics"]["average_precision"]
+    assert fresh > decayed + 0.1, (fresh, decayed)  # on the same time-forward holdout after the change
+    # A stale challenger (trained on the weeks before the change, same holdout) is refused; the alias stays put.
+    assert worse["promoted"] is False
+    assert "FAIL: average_precision" in worse["decision"]
+    assert worse["challenger_metrics"]["average_precision"] < worse["champion_metrics"]["average_precision"]
+    assert outcome["champion_after_worse"] == retrain["model_version"]
+    print(f"fraud strategy change on {change}: performance sensor fired on {fired} ({(fired - change).days} days), "
+          f"drifted share at most {max(monitoring['share_drifted'].values()):.2f}; retrained AP {fresh:.3f} vs decayed "
+          f"champion {decayed:.3f}; stale challenger {worse['challenger_metrics']['average_precision']:.3f} refused")
+
+    registry = build_resources(env)["registry"]
+    assert registry.version_for_alias(CHAMPION).version == retrain["model_version"]
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    runs = {run.run_id: run for run in instance.get_runs(filters=dg.RunsFilter(job_name="retrain_job"))}
+    assert runs[retrain["run_id"]].tags["fraudshield/trigger"] == "performance"
+    assert runs[retrain["run_id"]].tags["fraudshield/reason"] == monitoring["reasons"]["performance"]
+    assert runs[worse["run_id"]].tags["fraudshield/trigger"] == "manual" and len(runs) == 2

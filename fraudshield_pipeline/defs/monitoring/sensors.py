@@ -30,6 +30,8 @@ VOLUME_THRESHOLD = int(os.environ.get("FRAUDSHIELD_RETRAIN_VOLUME", "100000"))
 MATURITY_DAYS = 7
 MIN_AVERAGE_PRECISION = float(os.environ.get("FRAUDSHIELD_MIN_MATURED_AP", "0.3"))
 MIN_RECALL_AT_BUDGET = float(os.environ.get("FRAUDSHIELD_MIN_MATURED_RECALL", "0.4"))
+# Days averaged: a week smooths the daily noise of a small portfolio's few frauds a day.
+MATURED_WINDOW_DAYS = int(os.environ.get("FRAUDSHIELD_MATURED_WINDOW_DAYS", "3"))
 HISTORY = 120
 
 
@@ -191,7 +193,7 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext):
     newest = sorted(observations)[-HISTORY:]
     cursor.update(observations={p: observations[p] for p in newest}, champion=champion)
     decision = performance_trigger(
-        [PerformanceObservation(p, *observations[p]) for p in newest], MIN_AVERAGE_PRECISION, MIN_RECALL_AT_BUDGET
+        [PerformanceObservation(p, *observations[p]) for p in newest], MIN_AVERAGE_PRECISION, MIN_RECALL_AT_BUDGET, MATURED_WINDOW_DAYS
     )
     if not decision.fire:
         return dg.SensorResult(skip_reason=decision.reason, cursor=json.dumps({**cursor, "pending": False}))
