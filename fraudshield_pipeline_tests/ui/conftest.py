@@ -15,6 +15,7 @@ Playwright never downloads a browser. Without it the tests skip, or fail when CI
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -158,22 +159,21 @@ def chromium_executable() -> str:
     return str(CHROMIUM)
 
 
-@pytest.fixture(scope="module")
-def dagster_ui(chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
-    root = tmp_path_factory.mktemp("dagster_ui")
+@contextlib.contextmanager
+def running_dagster_dev(root: Path, start_date: dt.date, transactions_per_day: int, extra_env: dict | None = None) -> Iterator[DagsterUI]:
+    """`dagster dev` (webserver + daemon) on a throwaway instance under `root`, stopped on exit."""
     home, data_dir = root / "dagster_home", root / "fraudshield_data"
     home.mkdir()
     data_dir.mkdir()
     (home / "dagster.yaml").write_text(instance_yaml(REPO_ROOT / "dagster.yaml", home))
-    start_date = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=UI_DAYS)
-
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FRAUDSHIELD_", "MLFLOW_"))}
     env.update(
         DAGSTER_HOME=str(home),
         FRAUDSHIELD_DATA_DIR=str(data_dir),
-        FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY=str(TRANSACTIONS_PER_DAY),
+        FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY=str(transactions_per_day),
         FRAUDSHIELD_START_DATE=start_date.isoformat(),
         PYTHONUNBUFFERED="1",
+        **(extra_env or {}),
     )
     port = _free_port()
     log_path = root / "dagster_dev.log"
@@ -188,6 +188,13 @@ def dagster_ui(chromium_executable: str, tmp_path_factory: pytest.TempPathFactor
         yield ui
     finally:
         _stop_process_group(process)
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
+    start_date = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=UI_DAYS)
+    with running_dagster_dev(tmp_path_factory.mktemp("dagster_ui"), start_date, TRANSACTIONS_PER_DAY) as ui:
+        yield ui
 
 
 @pytest.fixture(scope="module")
