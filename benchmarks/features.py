@@ -35,8 +35,6 @@ UTC = dt.timezone.utc
 
 def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], list[str], dict]:
     """Simulated days through the data contracts, straight to parquet: one file a day, never all in memory."""
-    from collections import deque
-
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -50,7 +48,7 @@ def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], li
     (root / "transactions").mkdir(parents=True, exist_ok=True)
     (root / "labels").mkdir(parents=True, exist_ok=True)
     tx_files, label_files = [], []
-    recent_ids: deque = deque(maxlen=120)  # labels refer to transactions of the last months
+    known_ids: list = []  # Arrow arrays: 10M ids as Python strings would take gigabytes
     stats = {"rows_in": 0, "rows_kept": 0, "rows_quarantined": 0, "validate_seconds": 0.0}
     for i in range(days):
         day_date = FIRST_DAY + dt.timedelta(days=i)
@@ -58,8 +56,9 @@ def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], li
         started = time.perf_counter()
         start = dt.datetime.combine(day_date, dt.time(), UTC)
         transactions = validate_transactions(day.transactions, start, start + dt.timedelta(days=1), f"simulator://{day_date}")
-        recent_ids.append(transactions.valid["transaction_id"])
-        labels = validate_labels(day.labels, pd.concat(list(recent_ids), ignore_index=True), f"simulator://{day_date}/labels")
+        known_ids.append(pa.array(transactions.valid["transaction_id"], type=pa.string()))
+        known = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(known_ids, type=pa.string())))
+        labels = validate_labels(day.labels, known, f"simulator://{day_date}/labels")
         stats["validate_seconds"] += time.perf_counter() - started
         for outcome in (transactions, labels):
             assert outcome.rows_accounted
@@ -74,6 +73,10 @@ def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], li
     return tx_files, label_files, stats
 
 
+def peak_rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def build(rows: int, days: int, root: Path, threads: int | None) -> dict:
     """Simulate, build features (chunked) and the training set; the timed core of part 1 and 2."""
     import duckdb
@@ -84,15 +87,20 @@ def build(rows: int, days: int, root: Path, threads: int | None) -> dict:
     started = time.perf_counter()
     tx_files, label_files, validation = simulate_to_parquet(rows, days, root)
     simulate_seconds = time.perf_counter() - started - validation["validate_seconds"]
+    rss_after_validation = peak_rss_mb()
     started = time.perf_counter()
     written = write_features_to_parquet(tx_files, label_files, FIRST_DAY, days, str(root / "tables" / "transaction_features"), threads=threads)
     feature_seconds = time.perf_counter() - started
+    rss_after_features = peak_rss_mb()
     started = time.perf_counter()
-    con = duckdb.connect(config={"memory_limit": "2GB"})
-    features = con.sql(f"SELECT * FROM read_parquet('{root}/tables/transaction_features/*.parquet')").to_arrow_table()
-    labels = con.sql(f"SELECT * FROM read_parquet('{root}/labels/*.parquet')").to_arrow_table()
+    # DuckDB scans the feature files itself (pruning to the window by row-group statistics) and
+    # spills past its limit: only the training set itself lands in Python's memory.
     as_of = dt.datetime.combine(FIRST_DAY + dt.timedelta(days=days), dt.time(), UTC)
-    training_set = build_training_set(features, labels, plan_window(as_of))
+    window = plan_window(as_of)
+    con = duckdb.connect()
+    labels = con.sql(f"SELECT * FROM read_parquet('{root}/labels/*.parquet')").to_arrow_table()
+    con.close()
+    training_set = build_training_set(f"{root}/tables/transaction_features/*.parquet", labels, window, memory_limit="1GB")
     training_seconds = time.perf_counter() - started
     return {
         "transactions": sum(written.values()),
@@ -101,6 +109,9 @@ def build(rows: int, days: int, root: Path, threads: int | None) -> dict:
         "feature_build_seconds": round(feature_seconds, 2),
         "training_set_seconds": round(training_seconds, 2),
         "training_set_rows": len(training_set),
+        "peak_rss_mb_validation": rss_after_validation,
+        "peak_rss_mb_features": rss_after_features,
+        "peak_rss_mb_training_set": peak_rss_mb(),
     }
 
 

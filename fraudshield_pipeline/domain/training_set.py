@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import CATEGORICAL_SOURCE_COLUMNS, FEATURES, KEY_COLUMNS
-from fraudshield_pipeline.domain.point_in_time import point_in_time_join
+from fraudshield_pipeline.domain.point_in_time import point_in_time_sql
 
 SPLIT = "split"
 FEATURE_NAMES = frozenset(f.name for f in FEATURES)
@@ -61,58 +61,56 @@ def plan_window(
     return TrainingWindow(train_start, validation_start, train_end, test_start, test_end, as_of)
 
 
-def build_training_set(features: pd.DataFrame | pa.Table, labels: pd.DataFrame | pa.Table, window: TrainingWindow) -> pd.DataFrame:
+def build_training_set(
+    features: pd.DataFrame | pa.Table | str,
+    labels: pd.DataFrame | pa.Table,
+    window: TrainingWindow,
+    memory_limit: str | None = None,
+) -> pd.DataFrame:
     """Point-in-time join of the window's labelled transactions to the feature views.
 
     The entity rows are the transactions of the train and test windows at their own event time;
     each view contributes its values as of that instant (Feast's semantics, see
     `domain.point_in_time`), and each row gets the label known at `as_of` and a split column.
+    `features` may be a parquet path or glob, which DuckDB then scans itself: with a
+    `memory_limit`, only the result is ever held in Python's memory.
     """
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.register("features", features)
+        if isinstance(features, str):
+            con.execute(f"CREATE TEMP VIEW features AS SELECT * FROM read_parquet('{features.replace(chr(39), chr(39) * 2)}')")
+        else:
+            con.register("features", features)
         con.register("labels", labels)
-        bounds = {
-            "as_of": window.as_of,
-            "train_start": window.train_start,
-            "validation_start": window.validation_start,
-            "train_end": window.train_end,
-            "test_start": window.test_start,
-            "test_end": window.test_end,
-        }
-        in_window = (
-            f"({s.EVENT_TIMESTAMP} >= $train_start AND {s.EVENT_TIMESTAMP} < $train_end) "
-            f"OR ({s.EVENT_TIMESTAMP} >= $test_start AND {s.EVENT_TIMESTAMP} < $test_end)"
-        )
+        feature_columns = [row[0] for row in con.execute("DESCRIBE features").fetchall()]
+        at = {name: f"TIMESTAMPTZ '{value.isoformat()}'" for name, value in asdict(window).items()}
         # Source context that is not itself a feature (the channel) rides along for slicing.
-        feature_columns = features.column_names if isinstance(features, pa.Table) else list(features.columns)
         context = [c for c in CATEGORICAL_SOURCE_COLUMNS if c in feature_columns and c not in FEATURE_NAMES]
-        keys = ", ".join(KEY_COLUMNS + tuple(context))
-        entities = con.sql(
-            f"SELECT {keys} FROM features WHERE {in_window} ORDER BY {s.EVENT_TIMESTAMP}, {s.TRANSACTION_ID}",
-            params={k: bounds[k] for k in ("train_start", "train_end", "test_start", "test_end")},
-        ).to_arrow_table()
-        joined = point_in_time_join(entities, features, con=con)
-        con.register("joined", joined)
+        ts = s.EVENT_TIMESTAMP
+        con.execute(
+            f"CREATE TEMP VIEW entities AS SELECT {', '.join(KEY_COLUMNS + tuple(context))} FROM features "
+            f"WHERE ({ts} >= {at['train_start']} AND {ts} < {at['train_end']}) "
+            f"OR ({ts} >= {at['test_start']} AND {ts} < {at['test_end']})"
+        )
+        con.execute(f"CREATE TEMP VIEW joined AS {point_in_time_sql(list(KEY_COLUMNS) + context, feature_columns)}")
         label_names = labels.column_names if isinstance(labels, pa.Table) else list(labels.columns)
         scenario = f"any_value(l.{s.FRAUD_SCENARIO}) FILTER (WHERE l.{s.IS_FRAUD} = 1)" if s.FRAUD_SCENARIO in label_names else "NULL"
         return con.execute(
             f"""
             WITH known AS (
               SELECT l.{s.TRANSACTION_ID}, max(l.{s.IS_FRAUD}) AS {s.IS_FRAUD}, {scenario} AS {s.FRAUD_SCENARIO}
-              FROM labels l WHERE l.{s.REPORTED_AT} < $as_of GROUP BY 1
+              FROM labels l WHERE l.{s.REPORTED_AT} < {at['as_of']} GROUP BY 1
             )
             SELECT j.*,
               CAST(coalesce(k.{s.IS_FRAUD}, 0) AS INTEGER) AS {s.IS_FRAUD},
               k.{s.FRAUD_SCENARIO},
-              CASE WHEN j.{s.EVENT_TIMESTAMP} >= $test_start THEN '{TEST}'
-                   WHEN j.{s.EVENT_TIMESTAMP} >= $validation_start THEN '{VALIDATION}'
+              CASE WHEN j.{ts} >= {at['test_start']} THEN '{TEST}'
+                   WHEN j.{ts} >= {at['validation_start']} THEN '{VALIDATION}'
                    ELSE '{TRAIN}' END AS {SPLIT}
             FROM joined j LEFT JOIN known k USING ({s.TRANSACTION_ID})
-            ORDER BY j.{s.EVENT_TIMESTAMP}, j.{s.TRANSACTION_ID}
-            """,
-            {k: bounds[k] for k in ("as_of", "test_start", "validation_start")},
+            ORDER BY j.{ts}, j.{s.TRANSACTION_ID}
+            """
         ).df()
     finally:
         con.close()

@@ -120,7 +120,7 @@ def run_scenario(tmp_path, *args: str, **env: str) -> tuple[dict, dict]:
     out = tmp_path / "outcome.json"
     done = subprocess.run(
         [sys.executable, "-m", "fraudshield_pipeline.scenarios", *args, "--first-day", LONG_HISTORY_START, "--out", str(out)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200,
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=3000,
     )
     assert done.returncode == 0, done.stderr[-5000:]
     return json.loads(out.read_text()), env

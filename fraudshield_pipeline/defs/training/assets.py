@@ -48,9 +48,9 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
             f"the training window starts {window.train_start:%Y-%m-%d}, within {lookback_days()} days of the first "
             f"feature partition {materialized[0]}: window features are incomplete there; ingest more history"
         )
-    features = storage.read_tables([table_key("transaction_features", d) for d in days]).to_pandas()
+    features = storage.read_tables([table_key("transaction_features", d) for d in days])  # Arrow: no pandas copy
     labels_days = [d for d in storage.partitions("validated_labels") if days[0] <= d < as_of.date().isoformat()]
-    labels = storage.read_tables([table_key("validated_labels", d) for d in labels_days]).to_pandas()
+    labels = storage.read_tables([table_key("validated_labels", d) for d in labels_days])
     frame = build_training_set(features, labels, window)
     summary = split_summary(frame)
     context.log.info(f"training set as of {as_of:%Y-%m-%d}:\n{summary}")
