@@ -98,6 +98,11 @@ def run_monitoring_scenario(
         raise ValueError("ingest_upfront suits the drift sensor only")
     resources = build_resources(env)
     run_pipeline(instance, resources, first_day, training_days, drift_days=0, asset_config=asset_config)
+    if resources["registry"].version_for_alias("champion") is None:
+        raise RuntimeError(
+            "the first model was refused by the gate (see evaluation_report's decision), so there is no champion to "
+            "monitor: a small simulated world needs a lower absolute_floor (--absolute-floor)"
+        )
     assets = load_assets()
     watched = _sensors(sensors)
     cursors: dict[str, str | None] = dict.fromkeys(watched)
@@ -212,11 +217,17 @@ def run_fraud_strategy_scenario(
 
 
 def run_stable_scenario(
-    instance: dg.DagsterInstance, env: Mapping[str, str], first_day: dt.date, training_days: int, monitored_days: int
+    instance: dg.DagsterInstance,
+    env: Mapping[str, str],
+    first_day: dt.date,
+    training_days: int,
+    monitored_days: int,
+    evaluation: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     """A stable world: a champion, then `monitored_days` of drift monitoring with the drift sensor."""
     result = run_monitoring_scenario(
-        instance, env, first_day, training_days, monitored_days, sensors=("drift",), ingest_upfront=True
+        instance, env, first_day, training_days, monitored_days, sensors=("drift",), ingest_upfront=True,
+        asset_config={"evaluation_report": evaluation} if evaluation else None,
     )
     return {"monitoring": result.to_json()}
 
@@ -235,14 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     instance = dg.DagsterInstance.get()
+    evaluation = {"absolute_floor": args.absolute_floor} if args.absolute_floor is not None else None
     if args.scenario == "stable":
-        outcome = run_stable_scenario(instance, os.environ, args.first_day, args.training_days, args.monitored_days)
+        outcome = run_stable_scenario(instance, os.environ, args.first_day, args.training_days, args.monitored_days, evaluation)
     else:
         if args.change is None:
             parser.error("fraud-strategy needs --change")
         outcome = run_fraud_strategy_scenario(
             instance, os.environ, args.first_day, args.training_days, args.change, args.monitored_days,
-            retrain=not args.no_retrain, evaluation={"absolute_floor": args.absolute_floor} if args.absolute_floor is not None else None,
+            retrain=not args.no_retrain, evaluation=evaluation,
         )
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     with open(args.out, "w") as handle:
