@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -298,6 +299,13 @@ def view_features(view: FeatureViewSpec, source_columns: Sequence[str] | None = 
     return [spec for spec in specs if spec.entity == view.entity]
 
 
+def spill_directory() -> str:
+    """Where DuckDB spills past its memory limit: the system temp dir, never the working directory."""
+    import tempfile
+
+    return str(Path(tempfile.gettempdir()) / "fraudshield-duckdb-spill")
+
+
 def write_features_to_parquet(
     transaction_files: Sequence[str],
     label_files: Sequence[str],
@@ -315,15 +323,13 @@ def write_features_to_parquet(
     and DuckDB spills past `memory_limit`, so memory stays bounded however long the history.
     Returns rows written per output file.
     """
-    from pathlib import Path
-
     def files(paths: Sequence[str]) -> str:
         return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
-    con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": False})
+    con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": False, "temp_directory": spill_directory()})
     try:
         con.execute("SET TimeZone = 'UTC'")
         if threads:

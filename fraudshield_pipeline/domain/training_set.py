@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.features import CATEGORICAL_SOURCE_COLUMNS, FEATURES, KEY_COLUMNS
+from fraudshield_pipeline.domain.features import CATEGORICAL_SOURCE_COLUMNS, FEATURES, KEY_COLUMNS, spill_directory
 from fraudshield_pipeline.domain.point_in_time import point_in_time_sql
 
 SPLIT = "split"
@@ -75,7 +75,7 @@ def build_training_set(
     `features` may be a parquet path or glob, which DuckDB then scans itself: with a
     `memory_limit`, only the result is ever held in Python's memory.
     """
-    con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
+    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": spill_directory()} if memory_limit else {})
     try:
         con.execute("SET TimeZone = 'UTC'")
         if isinstance(features, str):

@@ -10,6 +10,9 @@ import pandas as pd
 from pydantic import Field, PrivateAttr
 
 
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+
+
 class FeastFeatureStore(dg.ConfigurableResource):
     """A Feast repository whose registry lives under `repo_dir`; online store sqlite or Redis."""
 
@@ -31,7 +34,10 @@ class FeastFeatureStore(dg.ConfigurableResource):
         if self.online_store == "redis":
             if not self.redis_connection_string:
                 raise ValueError("online_store=redis needs redis_connection_string (FRAUDSHIELD_REDIS_URL)")
-            online = {"type": "redis", "connection_string": self.redis_connection_string}
+            # A scoring request must not wait out redis-py's default backoff (seconds) on a dead
+            # store: bounded socket timeouts here, one quick retry in `store()`.
+            extra = [f"{k}={v}" for k, v in REDIS_TIMEOUTS.items() if f"{k}=" not in self.redis_connection_string]
+            online = {"type": "redis", "connection_string": ",".join([self.redis_connection_string, *extra])}
         else:
             online = {"type": "sqlite", "path": str(repo / "online_store.db")}
         return RepoConfig(
@@ -50,6 +56,12 @@ class FeastFeatureStore(dg.ConfigurableResource):
             from feast import FeatureStore
 
             self._store = FeatureStore(config=self._config())
+            if self.online_store == "redis":
+                from redis.backoff import ConstantBackoff
+                from redis.retry import Retry
+
+                online = self._store._get_provider().online_store
+                online._get_client(self._store.config.online_store).set_retry(Retry(ConstantBackoff(0.05), 1))
         return self._store
 
     def apply(self) -> list[str]:

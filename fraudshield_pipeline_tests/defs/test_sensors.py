@@ -19,12 +19,15 @@ def instance():
         yield instance
 
 
-def report_drift(instance, day: str, share: float, status: str = "measured", drifted=()) -> None:
+def report_drift(instance, day: str, share: float, status: str = "measured", drifted=(), prediction: float = 0.0) -> None:
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
             asset_key="drift_report",
             partition=day,
-            metadata={"status": status, "share_drifted": share, "prediction_drifted": False, "drifted_columns": list(drifted)},
+            metadata={
+                "status": status, "share_drifted": share, "prediction_drift_score": prediction,
+                "prediction_drifted": prediction >= 0.1, "drifted_columns": list(drifted),
+            },
         )
     )
 
@@ -70,6 +73,18 @@ def test_drift_of_a_key_feature_counts_even_when_the_share_is_low(instance):
     report_drift(instance, "2026-10-02", 0.1, drifted=["amount", "hour_of_day"])
     requests, _, _ = tick(drift_retrain_sensor, instance, None)
     assert len(requests) == 1 and requests[0].tags["fraudshield/reason"].startswith("feature or prediction drift")
+
+
+def test_score_drift_counts_only_beyond_the_prediction_threshold(instance):
+    # Evidently flags 0.1; stable worlds move their score distribution that much day to day.
+    for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+        report_drift(instance, day, 0.1, prediction=0.15)
+    requests, cursor, reason = tick(drift_retrain_sensor, instance, None)
+    assert requests == [], reason
+    report_drift(instance, "2026-10-04", 0.1, prediction=0.25)
+    report_drift(instance, "2026-10-05", 0.1, prediction=0.3)
+    requests, _, _ = tick(drift_retrain_sensor, instance, cursor)
+    assert len(requests) == 1
 
 
 def test_drift_sensor_ignores_reports_without_a_champion(instance):

@@ -100,3 +100,25 @@ def test_optional_columns_drop_out_of_the_feature_set():
     names = model_feature_names(frame.columns)
     assert s.MERCHANT_CATEGORY not in names and "is_online" not in names and list(built.columns[4:]) == names
     assert lookback_days(7) == 37
+
+
+def test_chunked_parquet_build_equals_the_in_memory_build(tmp_path):
+    from fraudshield_pipeline.domain.features import write_features_to_parquet
+
+    config = SimulationConfig(n_customers=500, n_merchants=50, transactions_per_day=400)
+    days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(20)]
+    simulated = [simulate_day(config, d) for d in days]
+    tx_files, label_files = [], []
+    for i, day in enumerate(simulated):
+        tx_files.append(str(tmp_path / f"tx{i}.parquet"))
+        label_files.append(str(tmp_path / f"labels{i}.parquet"))
+        day.transactions.to_parquet(tx_files[-1])
+        day.labels.to_parquet(label_files[-1])
+    written = write_features_to_parquet(tx_files, label_files, days[0], len(days), str(tmp_path / "out"), chunk_days=3)
+    chunked = pd.read_parquet(tmp_path / "out").sort_values([s.EVENT_TIMESTAMP, s.TRANSACTION_ID]).reset_index(drop=True)
+    start = dt.datetime(2026, 9, 1, tzinfo=UTC)
+    whole = build_features(
+        pd.concat([d.transactions for d in simulated]), pd.concat([d.labels for d in simulated]), start, start + dt.timedelta(days=20)
+    )
+    assert len(written) == 7 and sum(written.values()) == len(whole) > 7000
+    pd.testing.assert_frame_equal(chunked, whole.reset_index(drop=True), check_exact=False, rtol=1e-9, check_dtype=False)

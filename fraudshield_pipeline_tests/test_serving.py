@@ -1,0 +1,98 @@
+"""The serving path never scores from missing features: it fails fast, with a reason."""
+
+import datetime as dt
+import socket
+import time
+
+import pandas as pd
+import pytest
+
+from fraudshield_pipeline.domain import schema as s
+from fraudshield_pipeline.domain.features import build_features, model_feature_names
+from fraudshield_pipeline.domain.online import StaleOnlineState, entity_states, to_us
+from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_days
+
+UTC = dt.timezone.utc
+FIRST = dt.date(2026, 9, 1)
+DAYS = 20
+
+
+@pytest.fixture(scope="module")
+def world():
+    config = SimulationConfig(seed=3, n_customers=800, n_merchants=80, transactions_per_day=800)
+    return simulate_days(config, [FIRST + dt.timedelta(days=i) for i in range(DAYS + 1)])
+
+
+@pytest.fixture(scope="module")
+def booster(world):
+    from fraudshield_pipeline.domain.train import train_xgboost
+
+    start = dt.datetime.combine(FIRST, dt.time(), UTC)
+    features = build_features(world.transactions, world.labels, start, start + dt.timedelta(days=DAYS))
+    labelled = features.merge(world.labels[[s.TRANSACTION_ID, s.IS_FRAUD]], how="left", on=s.TRANSACTION_ID)
+    labelled[s.IS_FRAUD] = labelled[s.IS_FRAUD].fillna(0).astype(int)
+    cut = labelled[s.EVENT_TIMESTAMP].quantile(0.7)
+    train, valid = labelled[labelled[s.EVENT_TIMESTAMP] < cut], labelled[labelled[s.EVENT_TIMESTAMP] >= cut]
+    return train_xgboost(train, valid, model_feature_names(features.columns), {"tree_method": "hist"}, max_rounds=20).booster
+
+
+def store(tmp_path, **kwargs):
+    from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
+
+    feature_store = FeastFeatureStore(repo_dir=str(tmp_path / "feast"), tables_uri=str(tmp_path / "tables"), **kwargs)
+    feature_store.apply()
+    return feature_store
+
+
+def arriving(world) -> dict:
+    next_day = pd.Timestamp(dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC))
+    return world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= next_day].iloc[0].to_dict()
+
+
+def materialize(feature_store, world, as_of: dt.datetime) -> None:
+    from fraudshield_pipeline.feature_repo import CUSTOMER_STATE, MATERIALIZED_UNTIL_US, MERCHANT_STATE, STORE_ID, STORE_KEY, STORE_STATUS
+
+    history = world.transactions[world.transactions[s.EVENT_TIMESTAMP] < pd.Timestamp(as_of)]
+    customers, merchants = entity_states(history, world.labels, as_of)
+    feature_store.write_online(CUSTOMER_STATE, customers.to_pandas())
+    feature_store.write_online(MERCHANT_STATE, merchants.to_pandas())
+    status = {STORE_KEY: [STORE_ID], s.EVENT_TIMESTAMP: [pd.Timestamp(as_of)], "labels_as_of_us": [to_us(as_of)], MATERIALIZED_UNTIL_US: [to_us(as_of)]}
+    feature_store.write_online(STORE_STATUS, pd.DataFrame(status))
+
+
+def test_a_store_never_materialized_refuses_to_score(tmp_path, world, booster):
+    from fraudshield_pipeline.serving import FraudScorer
+
+    scorer = FraudScorer(store(tmp_path), booster, "test")
+    with pytest.raises(StaleOnlineState, match="never materialized"):
+        scorer.score(arriving(world))
+
+
+def test_a_store_a_day_behind_refuses_to_score_and_a_fresh_one_scores(tmp_path, world, booster):
+    from fraudshield_pipeline.serving import FraudScorer
+
+    feature_store = store(tmp_path)
+    scorer = FraudScorer(feature_store, booster, "test")
+    today = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC)
+    materialize(feature_store, world, today - dt.timedelta(days=1))
+    with pytest.raises(StaleOnlineState, match="materialize online_features"):
+        scorer.score(arriving(world))
+    materialize(feature_store, world, today)
+    decision = scorer.score(arriving(world))
+    assert 0.0 <= decision.score <= 1.0 and decision.features["customer_tx_count_30d"] >= 0
+
+
+def test_an_unreachable_online_store_fails_fast(tmp_path, world, booster):
+    from fraudshield_pipeline.serving import FraudScorer
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    scorer = FraudScorer(store(tmp_path, online_store="redis", redis_connection_string=f"127.0.0.1:{port}"), booster, "test")
+    with pytest.raises(Exception, match="(?i)connect|refused") as failure:
+        scorer.score(arriving(world))  # the first call also imports the Redis client
+    assert not isinstance(failure.value, (KeyError, TypeError, ValueError))  # the store's error, not a scoring bug
+    started = time.perf_counter()
+    with pytest.raises(type(failure.value)):
+        scorer.score(arriving(world))
+    assert time.perf_counter() - started < 3  # no retry loop holds the request
