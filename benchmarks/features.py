@@ -226,6 +226,7 @@ def main() -> None:
     parser.add_argument("--big-rows", type=int, default=10_000_000)
     parser.add_argument("--big-days", type=int, default=100)
     parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--skip-feast", action="store_true", help="leave out the (slow) Feast comparison")
     parser.add_argument("--feast-entity-rows", type=int, default=10**12, help="entity rows for the comparison (default: all)")
     parser.add_argument("--feast-batch-rows", type=int, default=100_000, help="entity rows per Feast call")
     parser.add_argument("--threads", type=int, default=None)
@@ -260,7 +261,11 @@ def main() -> None:
         started = time.perf_counter()  # from the parquet files, as Feast starts from them too
         ours = point_in_time_join(entity_rows, pq.read_table(features_path))
         duckdb_seconds = time.perf_counter() - started
-        feast = run_child("--child", "feast", "--feast-root", str(root), "--feast-batch-rows", str(args.feast_batch_rows))
+        feast = (
+            {"error": ["skipped (--skip-feast)"]}
+            if args.skip_feast
+            else run_child("--child", "feast", "--feast-root", str(root), "--feast-batch-rows", str(args.feast_batch_rows))
+        )
         names = [ref.split(":")[1] for ref in historical_refs(features.column_names)]
         if "error" in feast:
             identical, mismatches, speedup = False, -1, None
