@@ -119,6 +119,7 @@ def test_killed_training_leaves_no_alias_and_reruns_to_the_same_model(baseline, 
 def test_killed_promotion_keeps_the_old_champion_and_reruns_to_the_same_decision(baseline, tmp_path):
     world = tmp_path / "world"
     shutil.copytree(baseline["before"]["evaluation"], world)
+    assert registry(baseline["world"]).version_for_alias(CHAMPION) is not None  # the baseline promoted
     before = registry(world).version_for_alias(CHAMPION)
     killed = run_stage("evaluation", world, kill=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
