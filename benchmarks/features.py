@@ -20,7 +20,6 @@ The last line is JSON.
 import argparse
 import datetime as dt
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -36,7 +35,6 @@ UTC = dt.timezone.utc
 
 def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], list[str], dict]:
     """Simulated days through the data contracts, straight to parquet: one file a day, never all in memory."""
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -49,7 +47,6 @@ def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], li
     (root / "transactions").mkdir(parents=True, exist_ok=True)
     (root / "labels").mkdir(parents=True, exist_ok=True)
     tx_files, label_files = [], []
-    known_ids: list = []  # Arrow arrays: 10M ids as Python strings would take gigabytes
     stats = {"rows_in": 0, "rows_kept": 0, "rows_quarantined": 0, "validate_seconds": 0.0}
     for i in range(days):
         day_date = FIRST_DAY + dt.timedelta(days=i)
@@ -57,9 +54,8 @@ def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], li
         started = time.perf_counter()
         start = dt.datetime.combine(day_date, dt.time(), UTC)
         transactions = validate_transactions(day.transactions, start, start + dt.timedelta(days=1), f"simulator://{day_date}")
-        known_ids.append(pa.array(transactions.valid["transaction_id"], type=pa.string()))
-        known = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(known_ids, type=pa.string())))
-        labels = validate_labels(day.labels, known, f"simulator://{day_date}/labels")
+        # As in validated_snapshots: a day's labels must reference that day's validated transactions.
+        labels = validate_labels(day.labels, transactions.valid["transaction_id"], f"simulator://{day_date}/labels")
         stats["validate_seconds"] += time.perf_counter() - started
         for outcome in (transactions, labels):
             assert outcome.rows_accounted
@@ -179,11 +175,10 @@ def online_latency(root: Path, calls: int = 2_000) -> dict:
     import pandas as pd
 
     from fraudshield_pipeline.domain.features import model_feature_names
-    from fraudshield_pipeline.domain.online import entity_states, to_us
+    from fraudshield_pipeline.domain.online import entity_states
     from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
     from fraudshield_pipeline.domain.train import train_xgboost
-    from fraudshield_pipeline.domain.training_set import SPLIT
-    from fraudshield_pipeline.feature_repo import CUSTOMER_STATE, MATERIALIZED_UNTIL_US, MERCHANT_STATE, STORE_ID, STORE_KEY, STORE_STATUS
+    from fraudshield_pipeline.feature_repo import state_tables
     from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
     from fraudshield_pipeline.serving import FraudScorer
 
@@ -201,11 +196,7 @@ def online_latency(root: Path, calls: int = 2_000) -> dict:
     )
     store = FeastFeatureStore(repo_dir=str(root / "feast_online"), tables_uri=str(root / "tables"))
     store.apply()
-    customers, merchants = entity_states(transactions, labels, as_of)
-    store.write_online(CUSTOMER_STATE, customers.to_pandas())
-    store.write_online(MERCHANT_STATE, merchants.to_pandas())
-    status = {STORE_KEY: [STORE_ID], "event_timestamp": [pd.Timestamp(as_of)], "labels_as_of_us": [to_us(as_of)], MATERIALIZED_UNTIL_US: [to_us(as_of)]}
-    store.write_online(STORE_STATUS, pd.DataFrame(status))
+    store.write_state(state_tables(*entity_states(transactions, labels, as_of), as_of))
     config = SimulationConfig(n_customers=max(2_000, len(transactions) // 20), n_merchants=max(200, len(transactions) // 500), transactions_per_day=len(transactions) // days)
     arriving = simulate_day(config, as_of.date()).transactions.head(calls).to_dict("records")
     scorer = FraudScorer(store, model.booster, "benchmark")

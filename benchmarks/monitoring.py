@@ -71,29 +71,20 @@ def main() -> None:
     }))
 
 
-# The world and the sensor settings of the scenario test (fraudshield_pipeline_tests/defs/test_scenarios.py).
-FRAUD_STRATEGY_ENV = {
-    "FRAUDSHIELD_START_DATE": "2026-06-01",
-    "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "3000",
-    "FRAUDSHIELD_SIM_CUSTOMERS": "6000",
-    "FRAUDSHIELD_SIM_MERCHANTS": "600",
-    "FRAUDSHIELD_MATURED_WINDOW_DAYS": "7",
-    "FRAUDSHIELD_MIN_MATURED_AP": "0.12",
-    "FRAUDSHIELD_MIN_MATURED_RECALL": "0.35",
-}
-
-
 def fraud_strategy() -> dict:
+    """The scenario test's world and sensor settings, monitoring only (no retrain)."""
+    from fraudshield_pipeline.scenarios import FRAUD_STRATEGY_WORLD, LONG_HISTORY_START
+
     change = dt.date(2026, 8, 22)
     with tempfile.TemporaryDirectory(prefix="fraudshield-strategy-") as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("FRAUDSHIELD_", "MLFLOW_", "DAGSTER_"))},
-            **FRAUD_STRATEGY_ENV, "DAGSTER_HOME": str(home), "FRAUDSHIELD_DATA_DIR": str(Path(tmp) / "data"),
+            "FRAUDSHIELD_START_DATE": LONG_HISTORY_START, **FRAUD_STRATEGY_WORLD, "DAGSTER_HOME": str(home), "FRAUDSHIELD_DATA_DIR": str(Path(tmp) / "data"),
         }
         out = Path(tmp) / "outcome.json"
-        command = [sys.executable, "-m", "fraudshield_pipeline.scenarios", "fraud-strategy", "--first-day", "2026-06-01",
+        command = [sys.executable, "-m", "fraudshield_pipeline.scenarios", "fraud-strategy", "--first-day", LONG_HISTORY_START,
                    "--training-days", "72", "--change", change.isoformat(), "--monitored-days", "30", "--no-retrain",
                    "--absolute-floor", "0.15", "--out", str(out)]
         done = subprocess.run(command, cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True)

@@ -32,6 +32,23 @@ DAILY_ASSETS = (
 MATURITY_DAYS = 7
 
 
+# The default calendar (partitions from 2026-09-01 to yesterday) is too short for a champion with
+# full feature history plus months of monitoring: the long scenarios run in their own process,
+# with the daily partitions starting here (FRAUDSHIELD_START_DATE).
+LONG_HISTORY_START = "2026-06-01"
+# The fraud-strategy world: a smaller portfolio than production sees a few dozen frauds a day,
+# so one day's average precision swings widely; the performance sensor averages a week, with
+# floors set below what the champion scores on stable weeks of this world (0.18-0.26 AP,
+# 0.47-0.54 recall at budget).
+FRAUD_STRATEGY_WORLD = {
+    "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "3000",
+    "FRAUDSHIELD_SIM_CUSTOMERS": "6000",
+    "FRAUDSHIELD_SIM_MERCHANTS": "600",
+    "FRAUDSHIELD_MATURED_WINDOW_DAYS": "7",
+    "FRAUDSHIELD_MIN_MATURED_AP": "0.12",
+    "FRAUDSHIELD_MIN_MATURED_RECALL": "0.35",
+}
+
 @dataclass
 class ScenarioResult:
     first_monitored_day: dt.date

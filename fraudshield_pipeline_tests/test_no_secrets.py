@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline_tests.instance_home import REPO_ROOT

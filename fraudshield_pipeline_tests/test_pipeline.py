@@ -109,6 +109,7 @@ def test_serving_scores_the_next_day_with_the_offline_features(pipeline):
     from fraudshield_pipeline.domain.features import build_features, model_feature_names
     from fraudshield_pipeline.domain.train import predict
     from fraudshield_pipeline.serving import FraudScorer
+    from fraudshield_pipeline_tests.feature_parity import assert_same_features
 
     resources, store = pipeline["resources"], pipeline["resources"]["storage"]
     last_day = FIRST_DAY + dt.timedelta(days=DAYS - 1)
@@ -127,14 +128,8 @@ def test_serving_scores_the_next_day_with_the_offline_features(pipeline):
     offline = build_features(
         pd.concat([history, arriving], ignore_index=True), labels, start, start + dt.timedelta(days=1)
     ).set_index("transaction_id")
-    names = model_feature_names(offline.columns)
     assert (offline.loc[online.index, "customer_tx_count_30d"] > 0).sum() > 50
-    for name in names:
-        left, right = online[name], offline.loc[online.index, name]
-        if right.dtype == object:
-            assert left.tolist() == right.tolist(), name
-        else:
-            np.testing.assert_allclose(left.to_numpy(float), right.to_numpy(float), rtol=1e-9, atol=1e-9, err_msg=name)
+    assert_same_features(online, offline, model_feature_names(offline.columns))
     batch = predict(scorer.booster, offline.loc[online.index])
     np.testing.assert_allclose([d.score for d in decisions], batch, rtol=1e-6)
     assert {d.model_version for d in decisions} == {resources["registry"].version_for_alias(CHAMPION).version}

@@ -9,7 +9,7 @@ import pytest
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import build_features, model_feature_names
-from fraudshield_pipeline.domain.online import StaleOnlineState, entity_states, to_us
+from fraudshield_pipeline.domain.online import StaleOnlineState, entity_states
 from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_days
 
 UTC = dt.timezone.utc
@@ -50,14 +50,10 @@ def arriving(world) -> dict:
 
 
 def materialize(feature_store, world, as_of: dt.datetime) -> None:
-    from fraudshield_pipeline.feature_repo import CUSTOMER_STATE, MATERIALIZED_UNTIL_US, MERCHANT_STATE, STORE_ID, STORE_KEY, STORE_STATUS
+    from fraudshield_pipeline.feature_repo import state_tables
 
     history = world.transactions[world.transactions[s.EVENT_TIMESTAMP] < pd.Timestamp(as_of)]
-    customers, merchants = entity_states(history, world.labels, as_of)
-    feature_store.write_online(CUSTOMER_STATE, customers.to_pandas())
-    feature_store.write_online(MERCHANT_STATE, merchants.to_pandas())
-    status = {STORE_KEY: [STORE_ID], s.EVENT_TIMESTAMP: [pd.Timestamp(as_of)], "labels_as_of_us": [to_us(as_of)], MATERIALIZED_UNTIL_US: [to_us(as_of)]}
-    feature_store.write_online(STORE_STATUS, pd.DataFrame(status))
+    feature_store.write_state(state_tables(*entity_states(history, world.labels, as_of), as_of))
 
 
 def test_a_store_never_materialized_refuses_to_score(tmp_path, world, booster):

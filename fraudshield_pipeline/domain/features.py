@@ -253,8 +253,8 @@ def build_features(
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         # Arrow scans far faster than object-dtype pandas columns, and the SQL reads them thrice.
-        con.register("transactions", _arrow(transactions))
-        con.register("labels", _arrow(labels))
+        con.register("transactions", as_arrow(transactions))
+        con.register("labels", as_arrow(labels))
         frame = con.execute(
             feature_sql(source_columns, label_delay_days), {"start": _utc(start), "end": _utc(end)}
         ).df()
@@ -263,7 +263,7 @@ def build_features(
     return frame
 
 
-def _arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
+def as_arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
     return frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.features import FEATURE_VIEWS, FeatureViewSpec, view_features
+from fraudshield_pipeline.domain.features import FEATURE_VIEWS, FeatureViewSpec, as_arrow, view_features
 
 ROW_ORDER = "__entity_row"
 
@@ -59,7 +59,7 @@ def point_in_time_join(
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
     """Feature values of every view as of each entity row's event_timestamp."""
-    entity_table, feature_table = _arrow(entity_rows), _arrow(features)
+    entity_table, feature_table = as_arrow(entity_rows), as_arrow(features)
     own = con is None
     con = con or duckdb.connect()
     try:
@@ -74,6 +74,3 @@ def point_in_time_join(
         if own:
             con.close()
 
-
-def _arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
-    return frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)

@@ -59,6 +59,24 @@ def online_refs() -> list[str]:
     ]
 
 
+def state_tables(customers, merchants, as_of: dt.datetime) -> dict:
+    """The serving state as of `as_of`, one Arrow table per online view, with the store's status row.
+
+    `customers`, `merchants`: `domain.online.entity_states` for the same `as_of`.
+    """
+    import pyarrow as pa
+
+    status = pa.table(
+        {
+            STORE_KEY: [STORE_ID],
+            s.EVENT_TIMESTAMP: pa.array([as_of], pa.timestamp("us", tz="UTC")),
+            o.LABELS_AS_OF_US: [o.to_us(as_of)],
+            MATERIALIZED_UNTIL_US: [o.to_us(as_of)],
+        }
+    )
+    return {CUSTOMER_STATE: customers, MERCHANT_STATE: merchants, STORE_STATUS: status}
+
+
 def repo_objects(tables_uri: str, s3_endpoint_override: str | None = None) -> list:
     """Entities, sources and views; `tables_uri` is the root the storage resource writes tables under."""
     from feast import Entity, FeatureView, Field, FileSource

@@ -77,6 +77,11 @@ class FeastFeatureStore(dg.ConfigurableResource):
         self.store().write_to_online_store(view, rows)
         return len(rows)
 
+    def write_state(self, tables) -> None:
+        """Writes `feature_repo.state_tables` to the online store (the status row last)."""
+        for view, table in tables.items():
+            self.write_online(view, table.to_pandas())
+
     def online_features(self, entity_rows: list[dict], refs: list[str], full_names: bool = False) -> dict[str, list]:
         """Values per feature; `full_names` keys them `view__feature` (views share field names)."""
         response = self.store().get_online_features(features=refs, entity_rows=entity_rows, full_feature_names=full_names)

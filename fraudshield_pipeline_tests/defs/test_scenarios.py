@@ -12,6 +12,7 @@ import pytest
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.storage import table_key
 from fraudshield_pipeline.runner import RANGE_END, RANGE_START, load_assets
+from fraudshield_pipeline.scenarios import FRAUD_STRATEGY_WORLD, LONG_HISTORY_START
 from fraudshield_pipeline_tests.instance_home import REPO_ROOT, make_home
 
 INGEST_TO_FEATURES = [
@@ -102,10 +103,8 @@ def test_stable_days_never_retrain_and_a_spending_shift_is_caught_within_a_day(t
     assert max(max(ticks) for ticks in result.tick_seconds.values()) < 1.0  # sensors read metadata only
 
 
-# The default calendar (partitions from 2026-09-01 to yesterday) is too short for a champion with
-# full feature history plus two months of monitoring: these scenarios run in their own process
-# on an instance of their own, with the daily partitions starting earlier.
-LONG_HISTORY_START = "2026-06-01"
+# These scenarios run in their own process on an instance of their own, with the daily
+# partitions starting at LONG_HISTORY_START (see fraudshield_pipeline.scenarios).
 
 
 def run_scenario(tmp_path, *args: str, **env: str) -> tuple[dict, dict]:
@@ -143,19 +142,6 @@ def test_sixty_stable_days_never_trigger_a_drift_retrain(tmp_path):
     assert monitoring["fired"] == {}, f"false alarm on stable data: {monitoring['reasons']}"
     print(f"60 stable days: drifted share {min(shares.values()):.2f}..{max(shares.values()):.2f}, "
           f"{sum(v >= 0.3 for v in shares.values())} day(s) at or over 0.3, no retrain requested")
-
-
-# A smaller portfolio than production sees a few dozen frauds a day, so one day's average
-# precision swings widely: the performance sensor averages a week, with floors set below what
-# the champion scores on stable weeks of this world (0.18-0.26 AP, 0.47-0.54 recall at budget).
-FRAUD_STRATEGY_WORLD = {
-    "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "3000",
-    "FRAUDSHIELD_SIM_CUSTOMERS": "6000",
-    "FRAUDSHIELD_SIM_MERCHANTS": "600",
-    "FRAUDSHIELD_MATURED_WINDOW_DAYS": "7",
-    "FRAUDSHIELD_MIN_MATURED_AP": "0.12",
-    "FRAUDSHIELD_MIN_MATURED_RECALL": "0.35",
-}
 
 
 @pytest.mark.slow

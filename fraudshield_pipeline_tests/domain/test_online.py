@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,6 +15,7 @@ from fraudshield_pipeline.domain.online import (
     features_at,
 )
 from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_days
+from fraudshield_pipeline_tests.feature_parity import assert_same_features
 
 UTC = dt.timezone.utc
 FIRST = dt.date(2026, 9, 1)
@@ -43,18 +43,6 @@ def replay(transactions, customers, merchants):
         customer_state[tx[s.CUSTOMER_ID]] = customer.observe(t, tx[s.AMOUNT], tx[s.MERCHANT_ID])
         merchant_state[tx[s.MERCHANT_ID]] = merchant.observe(t)
     return pd.DataFrame(rows).set_index(s.TRANSACTION_ID)
-
-
-def assert_same_features(online: pd.DataFrame, offline: pd.DataFrame, names):
-    for name in names:
-        left, right = online[name], offline.loc[online.index, name]
-        if left.dtype == object or right.dtype == object:
-            assert left.tolist() == right.tolist(), name
-            continue
-        left, right = left.to_numpy(float), right.to_numpy(float)
-        assert np.array_equal(np.isnan(left), np.isnan(right)), f"{name}: null patterns differ"
-        ok = ~np.isnan(left)
-        np.testing.assert_allclose(left[ok], right[ok], rtol=1e-9, atol=1e-9, err_msg=name)
 
 
 def test_online_features_equal_offline_features_at_serving_time(world):

@@ -4,13 +4,11 @@
 import dagster as dg
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from fraudshield_pipeline.defs.metadata import partitioned_output
 from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import DEFAULT_LABEL_DELAY_DAYS, lookback_days
-from fraudshield_pipeline.domain.online import LABELS_AS_OF_US
 from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
 from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
 
@@ -72,29 +70,14 @@ def online_features(
     The state holds the recent events from which serving evaluates the same windows as
     `transaction_features` at the moment a transaction arrives (see `domain.online`).
     """
-    from fraudshield_pipeline.domain.online import entity_states, to_us
-    from fraudshield_pipeline.feature_repo import (
-        CUSTOMER_STATE,
-        MATERIALIZED_UNTIL_US,
-        MERCHANT_STATE,
-        STORE_ID,
-        STORE_KEY,
-        STORE_STATUS,
-    )
+    from fraudshield_pipeline.domain.online import entity_states
+    from fraudshield_pipeline.feature_repo import state_tables
 
     applied = feature_store.apply()
     last = max(context.partition_keys)
     _, as_of = keys_window(context.partition_keys)
     customers, merchants = entity_states(validated_transactions, validated_labels, as_of, DEFAULT_LABEL_DELAY_DAYS)
-    status = pd.DataFrame(
-        {
-            STORE_KEY: [STORE_ID],
-            s.EVENT_TIMESTAMP: [pd.Timestamp(as_of)],
-            LABELS_AS_OF_US: [to_us(as_of)],
-            MATERIALIZED_UNTIL_US: [to_us(as_of)],
-        }
-    )
-    tables = {CUSTOMER_STATE: customers, MERCHANT_STATE: merchants, STORE_STATUS: pa.Table.from_pandas(status, preserve_index=False)}
+    tables = state_tables(customers, merchants, as_of)
     for name, table in tables.items():
         storage.write_table(table_key(name, last), table)
     newest = storage.partitions("validated_transactions")[-1]
@@ -110,6 +93,5 @@ def online_features(
         # Never roll the online store back to an older day when an old partition is re-run.
         context.log.info(f"state as of {as_of:%Y-%m-%d} kept offline only: validated data exists up to {newest}")
         return dg.MaterializeResult(metadata={**metadata, "written_online": False})
-    for name, table in tables.items():
-        feature_store.write_online(name, table.to_pandas())
+    feature_store.write_state(tables)
     return dg.MaterializeResult(metadata={**metadata, "written_online": True})
