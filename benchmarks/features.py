@@ -47,7 +47,7 @@ def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], li
     (root / "transactions").mkdir(parents=True, exist_ok=True)
     (root / "labels").mkdir(parents=True, exist_ok=True)
     tx_files, label_files = [], []
-    stats = {"rows_in": 0, "rows_kept": 0, "rows_quarantined": 0, "validate_seconds": 0.0}
+    stats = {"rows_in": 0, "rows_kept": 0, "rows_quarantined": 0, "transactions_kept": 0, "validate_seconds": 0.0}
     for i in range(days):
         day_date = FIRST_DAY + dt.timedelta(days=i)
         day = simulate_day(config, day_date)
@@ -62,6 +62,7 @@ def simulate_to_parquet(rows: int, days: int, root: Path) -> tuple[list[str], li
             stats["rows_in"] += outcome.rows_in
             stats["rows_kept"] += len(outcome.valid)
             stats["rows_quarantined"] += len(outcome.quarantine)
+        stats["transactions_kept"] += len(transactions.valid)
         tx_files.append(str(root / "transactions" / f"{i:04d}.parquet"))
         label_files.append(str(root / "labels" / f"{i:04d}.parquet"))
         pq.write_table(pa.Table.from_pandas(transactions.valid, preserve_index=False), tx_files[-1])
@@ -221,7 +222,7 @@ def main() -> None:
     parser.add_argument("--feast-entity-rows", type=int, default=10**12, help="entity rows for the comparison (default: all)")
     parser.add_argument("--feast-batch-rows", type=int, default=100_000, help="entity rows per Feast call")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--child", choices=["big", "feast"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["big", "feast"], help="run one part alone in this process; prints its figures as JSON (the slow memory test runs 'big')")
     parser.add_argument("--feast-root", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "big":

@@ -16,7 +16,8 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.features import FEATURE_VIEWS, FeatureViewSpec, as_arrow, view_features
+from fraudshield_pipeline.domain.duck import as_arrow, query_frame
+from fraudshield_pipeline.domain.features import FEATURE_VIEWS, FeatureViewSpec, view_features
 
 ROW_ORDER = "__entity_row"
 
@@ -67,7 +68,7 @@ def point_in_time_join(
         con.register("entities", entity_table)
         con.register("features", feature_table)
         sql = point_in_time_sql(entity_table.column_names, feature_table.column_names, views)
-        return con.execute(sql).df()
+        return query_frame(con, sql)
     finally:
         con.unregister("entities")
         con.unregister("features")

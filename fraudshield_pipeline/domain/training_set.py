@@ -17,7 +17,8 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.features import CATEGORICAL_SOURCE_COLUMNS, FEATURES, KEY_COLUMNS, spill_directory
+from fraudshield_pipeline.domain.duck import query_frame, spill_directory
+from fraudshield_pipeline.domain.features import CATEGORICAL_SOURCE_COLUMNS, FEATURES, KEY_COLUMNS
 from fraudshield_pipeline.domain.point_in_time import point_in_time_sql
 
 SPLIT = "split"
@@ -96,7 +97,8 @@ def build_training_set(
         con.execute(f"CREATE TEMP VIEW joined AS {point_in_time_sql(list(KEY_COLUMNS) + context, feature_columns)}")
         label_names = labels.column_names if isinstance(labels, pa.Table) else list(labels.columns)
         scenario = f"any_value(l.{s.FRAUD_SCENARIO}) FILTER (WHERE l.{s.IS_FRAUD} = 1)" if s.FRAUD_SCENARIO in label_names else "NULL"
-        return con.execute(
+        return query_frame(
+            con,
             f"""
             WITH known AS (
               SELECT l.{s.TRANSACTION_ID}, max(l.{s.IS_FRAUD}) AS {s.IS_FRAUD}, {scenario} AS {s.FRAUD_SCENARIO}
@@ -110,8 +112,8 @@ def build_training_set(
                    ELSE '{TRAIN}' END AS {SPLIT}
             FROM joined j LEFT JOIN known k USING ({s.TRANSACTION_ID})
             ORDER BY j.{ts}, j.{s.TRANSACTION_ID}
-            """
-        ).df()
+            """,
+        )
     finally:
         con.close()
 
