@@ -2,7 +2,7 @@
 
 Used by the `fraudshield demo` command, the end-to-end tests and the benchmark, so all three
 exercise the same path. Each stage is one Dagster run, visible in the UI of that instance; the
-day-partitioned stages run as a single range run (the assets' single-run backfill policy).
+day-partitioned stages run as a single range run (range tags, as a backfill's runs use).
 """
 
 import datetime as dt

@@ -11,9 +11,11 @@ START_DATE = os.environ.get("FRAUDSHIELD_START_DATE", "2026-09-01")
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=START_DATE, timezone="UTC")
 
-# Backfills of day-by-day assets run as one run over the whole range: one process, one
-# DuckDB pass over the window, instead of hundreds of tiny runs.
-range_backfill = dg.BackfillPolicy.single_run()
+# Backfills of day-by-day assets run a month per run: one process and one DuckDB pass per month
+# instead of hundreds of tiny runs, while a run's memory stays bounded by a month (plus the
+# features' lookback) however long the backfill; the run queue spreads the months.
+MAX_DAYS_PER_RUN = 31
+range_backfill = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
 
 
 def day_start(partition_key: str) -> dt.datetime:

@@ -1,7 +1,7 @@
 """One parquet IO manager for every DataFrame asset, partitioned or not, local or S3.
 
 A partitioned asset may be materialized one day at a time (schedules, sensors) or a whole
-range in one run (backfills with a single-run policy); in a range run the asset returns a
+range in one run (a backfill runs up to a month per run); in a range run the asset returns a
 mapping of partition key to frame, as Dagster's own UPath IO managers expect.
 """
 

@@ -11,7 +11,7 @@ B. A full materialization launched from the UI succeeds. Everything is launched 
       box → "Materialize all…" → partition dialog "All" → "Launch backfill": one asset backfill
       over every partition of ingest/snapshots/features plus the unpartitioned
       training_set/trained_model/evaluation_report. Dagster orders it by dependencies; the
-      single-run backfill policy makes the partitioned part one run.
+      backfill policy (up to a month per run) splits the partitioned part into month-sized runs.
    2. Once evaluation_report is materialized (it may promote a champion): the lineage filtered with
       `group:"monitoring" and not key:"matured_performance"` (that asset waits for labels to
       mature) → "Materialize all…" → "Latest" → "Launch 1 run": drift_report and

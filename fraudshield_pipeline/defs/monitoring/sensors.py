@@ -148,17 +148,21 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext):
 
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def volume_retrain_sensor(context: dg.SensorEvaluationContext):
-    """Requests a retrain once enough transactions have matured since the champion's training data."""
-    cursor, records = _evidence(context, "validated_transactions", {"counted": {}})
+    """Requests a retrain once enough transactions have matured since the champion's training data.
+
+    Counts days whose features exist: only those can be trained on (a retrain requested while a
+    backfill has validated data but not yet built its features would fail).
+    """
+    cursor, records = _evidence(context, "transaction_features", {"counted": {}})
     if records is None:
-        return dg.SkipReason("no new validated partitions")
+        return dg.SkipReason("no new feature partitions")
     counted: dict[str, int] = cursor["counted"]
     for record in records:
         partition = record.asset_materialization.partition
         counted[partition] = int((_value(record, "partition_row_counts") or {}).get(partition, 0))
     cursor["counted"] = counted = {p: counted[p] for p in sorted(counted)[-HISTORY:]}
     if not counted:
-        return dg.SensorResult(skip_reason="no validated partitions yet", cursor=json.dumps(cursor))
+        return dg.SensorResult(skip_reason="no feature partitions yet", cursor=json.dumps(cursor))
     champion = _latest_value(context, "evaluation_report", "champion_version")
     trained_until = _trained_until(context, champion)
     newest = max(counted)
