@@ -42,6 +42,7 @@ class TrainedModel:
     best_iteration: int
     params: dict = field(default_factory=dict)
     validation_metrics: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"  # where XGBoost actually trained, e.g. "cuda:0"
 
 
 def vocabularies(frame: pd.DataFrame, feature_names: Sequence[str]) -> dict[str, list[str]]:
@@ -118,6 +119,7 @@ def train_xgboost(
         early_stopping_rounds=early_stopping_rounds,
         verbose_eval=False,
     )
+    device = trained_on(booster)
     best = int(booster.best_iteration)
     booster = booster[: best + 1]  # keep only the trees early stopping chose
     valid_scores = booster.predict(dvalid)
@@ -129,7 +131,13 @@ def train_xgboost(
             THRESHOLD_ATTR: repr(float(threshold)),
         }
     )
-    return TrainedModel(booster, list(feature_names), categories, float(threshold), best, params)
+    return TrainedModel(booster, list(feature_names), categories, float(threshold), best, params, device=device)
+
+
+def trained_on(booster) -> str:
+    """The device XGBoost ran on: asked for CUDA on a node without a GPU, it trains on the CPU
+    with only a warning, so the request alone says nothing about where training happened."""
+    return json.loads(booster.save_config())["learner"]["generic_param"]["device"]
 
 
 def model_contract(booster) -> tuple[list[str], dict[str, list[str]], float]:

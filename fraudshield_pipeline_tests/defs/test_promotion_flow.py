@@ -136,3 +136,33 @@ def test_published_protocol_seven_days_train_delay_test(training_set):
     cp = scored.scorecard.metrics["card_precision_at_100"]
     assert cp == pytest.approx(card_precision_at_k(holdout.assign(score=scored.scores), k=100, remove_known_compromised=True))
     assert holdout[s.EVENT_TIMESTAMP].dt.normalize().nunique() == 7 and 0 < cp <= 1
+
+
+def test_the_model_records_where_xgboost_really_trained(training_set):
+    """Asked for CUDA where there is no GPU, XGBoost trains on the CPU: the record must say so.
+
+    (On a GPU node the same call reports "cuda:0"; checked on an H100 with benchmarks/training.py.)
+    """
+    import warnings
+
+    import xgboost as xgb
+
+    train = training_set[training_set[SPLIT] == "train"]
+    validation = training_set[training_set[SPLIT] == "validation"]
+    names = model_feature_names(training_set.columns)
+    on_cpu = train_xgboost(train, validation, names, {"device": "cpu", "nthread": 2}, max_rounds=3)
+    assert on_cpu.device == "cpu"
+    if xgb.build_info().get("USE_CUDA") and _visible_gpu():
+        pytest.skip("a GPU is visible here: the fallback cannot be observed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # XGBoost's own "Device is changed from GPU to CPU"
+        asked_for_cuda = train_xgboost(train, validation, names, {"device": "cuda", "nthread": 2}, max_rounds=3)
+    assert asked_for_cuda.device == "cpu"
+
+
+def _visible_gpu() -> bool:
+    import shutil
+    import subprocess
+
+    smi = shutil.which("nvidia-smi")
+    return bool(smi) and subprocess.run([smi, "-L"], capture_output=True).returncode == 0

@@ -96,6 +96,11 @@ def trained_model(
     validation = training_set[training_set[SPLIT] == "validation"]
     feature_names = model_feature_names(training_set.columns)
     model = train_xgboost(train, validation, feature_names, compute.xgboost_params())
+    if not model.device.startswith(compute.device):
+        context.log.warning(
+            f"training asked for device={compute.device} but XGBoost ran on {model.device}: no GPU was visible "
+            "on this node (check the GPU capacity provider / node placement of the training step)"
+        )
     valid_scores = predict(model.booster, validation)
     metrics = evaluate_scores(validation.assign(score=valid_scores), threshold=model.threshold)
     data_version = content_hash(training_set)
@@ -114,6 +119,7 @@ def trained_model(
             "training_set_version": data_version,
             "code_version": code_version(),
             "lockfile_sha256": lockfile_hash(),
+            "training_device": model.device,
             **window,
         },
         inputs={
@@ -137,7 +143,8 @@ def trained_model(
             "training_set_version": data_version,
             "best_iteration": model.best_iteration,
             "threshold": model.threshold,
-            "device": compute.device,
+            "device": model.device,
+            "requested_device": compute.device,
             "validation_average_precision": metrics["average_precision"],
             "validation_roc_auc": metrics["roc_auc"],
             "train_rows": len(train),
