@@ -1,7 +1,8 @@
 """10M transactions through the data contracts and the feature build, within 4 GB.
 
 Runs the memory part of `benchmarks/features.py` in a process of its own, so that its peak RSS
-(`ru_maxrss`) is the figure: 10M simulated transactions over 100 days (100,000 a day) go day by
+is the figure (Linux's VmHWM: `ru_maxrss` would also carry this test process's own peak, which
+the kernel keeps across fork and exec, and after the year backfill that is gigabytes): 10M simulated transactions over 100 days (100,000 a day) go day by
 day through the same contracts as `validated_snapshots`, to parquet, then through the chunked
 feature build and the training set's point-in-time join. Memory must stay under the target and
 no row may be lost on the way.
