@@ -3,7 +3,7 @@
 365 days of about 10,000 simulated transactions go from raw to features in one asset backfill
 launched through the GraphQL API the UI uses, with the repository's dagster.yaml (queued run
 coordinator, at most 4 runs at once). The backfill policy runs up to a month per run, so the
-daemon has a dozen runs per stage to order by dependency (each month's features need the month
+daemon has many month-sized runs to order by dependency (each month's features need the month
 before) and the queue has more runs than it may start. The feature tables must equal a build of
 the same validated data done differently: week by week, parquet to parquet.
 """
