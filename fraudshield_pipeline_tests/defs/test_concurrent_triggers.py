@@ -19,7 +19,7 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import Queued
 from dagster._daemon.sensor import execute_sensor_iteration
 
 from fraudshield_pipeline.defs.jobs import RETRAIN_TAG
-from fraudshield_pipeline_tests.defs.test_sensors import report_drift, report_featured
+from fraudshield_pipeline_tests.defs.test_sensors import report_drift, report_row_counts
 from fraudshield_pipeline_tests.instance_home import REPO_ROOT, make_home
 
 RETRAIN_SENSORS = ("drift_retrain_sensor", "volume_retrain_sensor")
@@ -71,7 +71,7 @@ def last_ticks(instance) -> dict[str, object]:
 
 def trip_drift_and_volume(instance) -> None:
     for day in range(1, 12):  # 11 days of 30,000: four have matured past the 100,000 threshold
-        report_featured(instance, f"2026-10-{day:02d}", 30_000)
+        report_row_counts(instance, f"2026-10-{day:02d}", 30_000)
     report_drift(instance, "2026-10-10", 0.5)
     report_drift(instance, "2026-10-11", 0.6)
 
@@ -98,7 +98,7 @@ def test_drift_and_volume_on_the_same_day_queue_one_retrain(instance, workspace,
     run_queue(workspace)
     assert instance.get_run_by_id(retrain.run_id).status == dg.DagsterRunStatus.STARTING
     report_drift(instance, "2026-10-12", 0.7)
-    report_featured(instance, "2026-10-12", 30_000)
+    report_row_counts(instance, "2026-10-12", 30_000)
     tick_sensors(workspace)
     assert [r.run_id for r in retrains(instance)] == [retrain.run_id]
 

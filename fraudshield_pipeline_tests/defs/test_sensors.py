@@ -32,7 +32,7 @@ def report_drift(instance, day: str, share: float, status: str = "measured", dri
     )
 
 
-def report_featured(instance, day: str, rows: int, asset: str = "transaction_features") -> None:
+def report_row_counts(instance, day: str, rows: int, asset: str = "transaction_features") -> None:
     instance.report_runless_asset_event(
         dg.AssetMaterialization(asset_key=asset, partition=day, metadata={"partition_row_counts": {day: rows}})
     )
@@ -99,18 +99,18 @@ def report(instance, asset: str, metadata: dict, partition: str | None = None) -
 def test_volume_sensor_counts_matured_days_since_the_champions_training_data(instance):
     per_day = 30_000
     for day in range(1, 11):
-        report_featured(instance, f"2026-10-{day:02d}", per_day)
+        report_row_counts(instance, f"2026-10-{day:02d}", per_day)
     requests, cursor, reason = tick(volume_retrain_sensor, instance, None)
     assert requests == [] and f"{3 * per_day} newly labelled" in reason  # 10-01..10-03 matured by 10-10
-    report_featured(instance, "2026-10-02", per_day)  # a re-run day replaces its count, never adds
-    report_featured(instance, "2026-10-11", per_day)
+    report_row_counts(instance, "2026-10-02", per_day)  # a re-run day replaces its count, never adds
+    report_row_counts(instance, "2026-10-11", per_day)
     requests, cursor, _ = tick(volume_retrain_sensor, instance, cursor)
     assert len(requests) == 1 and requests[0].tags["fraudshield/trigger"] == "volume"
     assert requests[0].run_key == "volume:vNone:2026-10-11"
     # A champion trained on data until 10-03 resets the count to what matured after it.
     report(instance, "trained_model", {"model_version": "3", "trained_until": "2026-10-03"})
     report(instance, "evaluation_report", {"champion_version": "3"})
-    report_featured(instance, "2026-10-12", per_day)
+    report_row_counts(instance, "2026-10-12", per_day)
     requests, cursor, reason = tick(volume_retrain_sensor, instance, cursor)
     assert requests == [] and f"{2 * per_day} newly labelled" in reason and "v3" in reason
 
@@ -118,11 +118,11 @@ def test_volume_sensor_counts_matured_days_since_the_champions_training_data(ins
 def test_volume_sensor_waits_for_features_before_counting_a_day(instance):
     # A backfill mid-way: days validated but not yet featured cannot be trained on.
     for day in range(1, 12):
-        report_featured(instance, f"2026-10-{day:02d}", 30_000, asset="validated_transactions")
+        report_row_counts(instance, f"2026-10-{day:02d}", 30_000, asset="validated_transactions")
     requests, cursor, reason = tick(volume_retrain_sensor, instance, None)
     assert requests == [] and "no new feature partitions" in reason
     for day in range(1, 12):
-        report_featured(instance, f"2026-10-{day:02d}", 30_000)
+        report_row_counts(instance, f"2026-10-{day:02d}", 30_000)
     requests, _, _ = tick(volume_retrain_sensor, instance, cursor)
     assert len(requests) == 1 and requests[0].run_key == "volume:vNone:2026-10-11"
 
