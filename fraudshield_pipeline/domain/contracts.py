@@ -5,6 +5,12 @@ Two kinds of failure, treated differently on purpose:
   it is a broken upstream, and turning it into NULLs is how features silently die;
 - row-level violations (a negative amount, an unknown category, a duplicate id, ...) move the
   row to a quarantine table with the rule it broke. Rows in = rows kept + rows quarantined.
+
+Bounds protect the stages downstream: an amount is finite, >= 0 (zero-value authorisations are
+ordinary) and at most `DEFAULT_MAX_AMOUNT`; ids are non-blank; a label is not reported before its
+transaction happened. A landing zone (``landing/``) adds provenance columns (`PROVENANCE_COLUMNS`):
+the file and line a row came from and, where parsing already failed there, the rule and the raw
+text. Those rows are quarantined with that rule first, and the quarantine keeps the evidence.
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ from fraudshield_pipeline.domain import schema as s
 CONTRACT_VERSION = "1.0.0"
 QUARANTINE_RULE = "failed_rule"
 QUARANTINE_COLUMN = "failed_column"
+DEFAULT_MAX_AMOUNT = 10_000_000.0  # in the feed's currency: generous, but far from float overflow in sums
+
+# Provenance of a landed row (absent for the simulator): kept in quarantine, dropped from valid rows.
+SOURCE_FILE = "source_file"  # file name relative to the landing root
+SOURCE_LINE = "source_line"  # CSV: physical line number (the header is line 1); Parquet: row number from 1
+LANDING_RULE = "landing_rule"  # the rule the landing parser saw fail, e.g. "amount:unparseable", "malformed_record"
+RAW_VALUE = "raw_value"  # the text as it was in the file (the whole line for a malformed record)
+PROVENANCE_COLUMNS = (SOURCE_FILE, SOURCE_LINE, LANDING_RULE, RAW_VALUE)
+PROVENANCE_DTYPES = {SOURCE_FILE: "object", SOURCE_LINE: "int64", LANDING_RULE: "object", RAW_VALUE: "object"}
 
 _STRING = "object"
 _TIMESTAMP = "datetime64[us, UTC]"
@@ -55,6 +70,13 @@ def _length_between(series: pd.Series, low: int, high: int) -> pd.Series:
     return pd.Series(np.where(codes < 0, True, ok[np.maximum(codes, 0)]), index=series.index)
 
 
+def _not_blank(series: pd.Series) -> pd.Series:
+    """Ids made only of spaces are blank too (checked once per distinct value)."""
+    codes, uniques = pd.factorize(series)
+    ok = np.fromiter((str(u).strip() != "" for u in uniques), dtype=bool, count=len(uniques))
+    return pd.Series(np.where(codes < 0, True, ok[np.maximum(codes, 0)]), index=series.index)
+
+
 # String columns are declared `object` here: check_columns has already proved (at C speed) that
 # they hold only strings, so pandera need not test every value's type again in Python.
 class TransactionContract(pa.DataFrameModel):
@@ -62,14 +84,14 @@ class TransactionContract(pa.DataFrameModel):
     customer_id: object = pa.Field(nullable=False)
     merchant_id: object = pa.Field(nullable=False)
     event_timestamp: pd.DatetimeTZDtype = pa.Field(nullable=False, dtype_kwargs={"unit": "us", "tz": "UTC"})
-    amount: float = pa.Field(nullable=False, gt=0, lt=np.inf)
+    amount: float = pa.Field(nullable=False, ge=0, lt=np.inf)
     merchant_category: object | None = pa.Field(nullable=False, isin=list(s.MERCHANT_CATEGORIES))
     channel: object | None = pa.Field(nullable=False, isin=list(s.CHANNELS))
     country: object | None = pa.Field(nullable=True)
 
     @pa.check("transaction_id", "customer_id", "merchant_id", name="not_empty")
     def _ids_not_empty(cls, series: pd.Series) -> pd.Series:
-        return series.ne("")
+        return _not_blank(series)
 
     @pa.check("country", name="length_between(2, 3)")
     def _country_code(cls, series: pd.Series) -> pd.Series:
@@ -88,7 +110,7 @@ class LabelContract(pa.DataFrameModel):
 
     @pa.check("transaction_id", name="not_empty")
     def _id_not_empty(cls, series: pd.Series) -> pd.Series:
-        return series.ne("")
+        return _not_blank(series)
 
     class Config:
         strict = False
@@ -116,7 +138,7 @@ def check_columns(
 ) -> tuple[str, ...]:
     """Fail on a missing or retyped column before any row is touched; return unknown columns."""
     missing = [c for c in required if c not in frame.columns]
-    unknown = tuple(c for c in frame.columns if c not in expected)
+    unknown = tuple(c for c in frame.columns if c not in expected and c not in PROVENANCE_DTYPES)
     if missing:
         hint = f"; unexpected columns present: {list(unknown)} (renamed?)" if unknown else ""
         raise SchemaContractError(
@@ -137,20 +159,35 @@ def check_columns(
     return unknown
 
 
+def _landing_checks(frame: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
+    """Rows the landing parser already failed, each with its own rule: they go first."""
+    if LANDING_RULE not in frame.columns:
+        return []
+    rules = frame[LANDING_RULE]
+    return [
+        (str(rule), str(rule).partition(":")[0] if ":" in str(rule) else "", (rules == rule).to_numpy())
+        for rule in rules.dropna().unique()
+    ]
+
+
 def _split_by_contract(
     frame: pd.DataFrame, model: type[pa.DataFrameModel], extra_checks: list[tuple[str, str, np.ndarray]]
 ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """Run pandera lazily; every failing row goes to quarantine once, with its first failed rule."""
+    """Run pandera lazily; every failing row goes to quarantine once, with its first failed rule.
+
+    Valid rows lose the provenance columns (the validated schema is the canonical one); the
+    quarantine always has them, None where the source has no files (the simulator)."""
     columns = [c for c in model.to_schema().columns if c in frame.columns]
     schema = model.to_schema().select_columns(columns)
     first_failure = pd.Series(pd.NA, index=frame.index, dtype="object")
     failed_column = pd.Series(pd.NA, index=frame.index, dtype="object")
-    for rule, column, mask in extra_checks:
+    for rule, column, mask in _landing_checks(frame) + extra_checks:
         hit = mask & first_failure.isna().to_numpy()
         first_failure[hit] = rule
         failed_column[hit] = column
+    checked = frame[~first_failure.notna().to_numpy()] if first_failure.notna().any() else frame
     try:
-        schema.validate(frame, lazy=True)
+        schema.validate(checked, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         row_cases = cases[cases["index"].notna()]
@@ -166,46 +203,66 @@ def _split_by_contract(
         rows, first = rows[fresh], first[fresh]
         first_failure.iloc[rows] = (first["column"].astype(str) + ":" + first["check"].astype(str)).to_numpy()
         failed_column.iloc[rows] = first["column"].astype(str).to_numpy()
+    provenance = [c for c in PROVENANCE_COLUMNS if c in frame.columns]
     bad = first_failure.notna().to_numpy()
-    if not bad.any():  # the common case: no copy of a clean day
-        return frame, [frame.iloc[0:0].assign(**{QUARANTINE_RULE: pd.Series(dtype=object), QUARANTINE_COLUMN: pd.Series(dtype=object)})]
-    quarantine = frame[bad].copy()
+    quarantine = frame[bad].copy() if bad.any() else frame.iloc[0:0].copy()
+    for column in PROVENANCE_COLUMNS:
+        if column not in quarantine.columns:
+            quarantine[column] = pd.Series([None] * len(quarantine), index=quarantine.index, dtype=object)
     quarantine[QUARANTINE_RULE] = first_failure[bad].astype(str).to_numpy()
     quarantine[QUARANTINE_COLUMN] = failed_column[bad].astype(str).to_numpy()
-    return frame[~bad].reset_index(drop=True), [quarantine]
+    if not bad.any():  # the common case: no copy of a clean day
+        return (frame.drop(columns=provenance) if provenance else frame), [quarantine]
+    return frame[~bad].drop(columns=provenance).reset_index(drop=True), [quarantine]
 
 
 def validate_transactions(
-    frame: pd.DataFrame, day_start: dt.datetime, day_end: dt.datetime, source: str
+    frame: pd.DataFrame, day_start: dt.datetime, day_end: dt.datetime, source: str, max_amount: float = DEFAULT_MAX_AMOUNT
 ) -> ValidationOutcome:
-    """Contract for one day of transactions from `source` (a file or simulator URI)."""
+    """Contract for one day of transactions from `source` (a file or simulator URI); amounts above
+    `max_amount` are quarantined (a sum of absurd amounts is how `inf` reaches the features)."""
     unknown = check_columns(frame, EXPECTED_TRANSACTION_DTYPES, s.REQUIRED_TRANSACTION_COLUMNS, source)
     frame = _positional(frame)
     timestamps = frame[s.EVENT_TIMESTAMP]
     outside_day = (timestamps.isna() | (timestamps < day_start) | (timestamps >= day_end)).to_numpy()
     duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
+    amounts = frame[s.AMOUNT].to_numpy(dtype=float, na_value=np.nan)
+    too_large = np.isfinite(amounts) & (amounts > max_amount)  # inf keeps its own rule, less_than(inf)
     valid, quarantines = _split_by_contract(
         frame,
         TransactionContract,
         [
             (f"{s.EVENT_TIMESTAMP}:inside_partition_day", s.EVENT_TIMESTAMP, outside_day),
+            (f"{s.AMOUNT}:at_most_max_amount", s.AMOUNT, too_large),
             (f"{s.TRANSACTION_ID}:unique", s.TRANSACTION_ID, duplicated),
         ],
     )
     return _outcome(valid, quarantines, len(frame), unknown)
 
 
-def validate_labels(frame: pd.DataFrame, known_transaction_ids: pd.Series, source: str) -> ValidationOutcome:
-    """Contract for a label feed: every label must reference a known, validated transaction."""
+def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.DataFrame, source: str) -> ValidationOutcome:
+    """Contract for a label feed: every label must reference a known, validated transaction.
+
+    `known_transactions`: the validated ids, or the validated frame (ids and event times), which
+    also quarantines a label reported before its transaction happened."""
     unknown = check_columns(frame, EXPECTED_LABEL_DTYPES, REQUIRED_LABEL_COLUMNS, source)
     frame = _positional(frame)
-    unknown_tx = (~frame[s.TRANSACTION_ID].isin(known_transaction_ids)).to_numpy()
+    if isinstance(known_transactions, pd.DataFrame):
+        known_ids = known_transactions[s.TRANSACTION_ID]
+        happened = frame[s.TRANSACTION_ID].map(
+            known_transactions.drop_duplicates(s.TRANSACTION_ID).set_index(s.TRANSACTION_ID)[s.EVENT_TIMESTAMP]
+        )
+        before = (frame[s.REPORTED_AT] < happened).fillna(False).to_numpy(dtype=bool)
+    else:
+        known_ids, before = known_transactions, np.zeros(len(frame), dtype=bool)
+    unknown_tx = (~frame[s.TRANSACTION_ID].isin(known_ids)).to_numpy()
     duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
     valid, quarantines = _split_by_contract(
         frame,
         LabelContract,
         [
             (f"{s.TRANSACTION_ID}:references_known_transaction", s.TRANSACTION_ID, unknown_tx),
+            (f"{s.REPORTED_AT}:not_before_transaction", s.REPORTED_AT, before),
             (f"{s.TRANSACTION_ID}:unique", s.TRANSACTION_ID, duplicated),
         ],
     )

@@ -30,7 +30,11 @@ def test_clean_simulated_day_passes_entirely(clean):
 @pytest.mark.parametrize(
     ("mutate", "rule"),
     [
-        (lambda f: f.assign(amount=f[s.AMOUNT].where(f.index != 3, -5.0)), "amount:greater_than(0)"),
+        (lambda f: f.assign(amount=f[s.AMOUNT].where(f.index != 3, -5.0)), "amount:greater_than_or_equal_to(0)"),
+        (lambda f: f.assign(amount=f[s.AMOUNT].where(f.index != 3, -np.inf)), "amount:greater_than_or_equal_to(0)"),
+        (lambda f: f.assign(amount=f[s.AMOUNT].where(f.index != 3, 1e308)), "amount:at_most_max_amount"),
+        (lambda f: f.assign(amount=f[s.AMOUNT].where(f.index != 3, 10_000_000.01)), "amount:at_most_max_amount"),
+        (lambda f: f.assign(customer_id=f[s.CUSTOMER_ID].where(f.index != 3, "   ")), "customer_id:not_empty"),
         (lambda f: f.assign(amount=f[s.AMOUNT].where(f.index != 3, np.inf)), "amount:less_than(inf)"),
         (lambda f: f.assign(amount=f[s.AMOUNT].where(f.index != 3, np.nan)), "amount:not_nullable"),
         (lambda f: f.assign(merchant_category=f[s.MERCHANT_CATEGORY].where(f.index != 3, "5411")), "merchant_category:isin"),
@@ -64,3 +68,35 @@ def test_labels_for_unknown_transactions_are_quarantined(clean):
     labels = pd.concat([clean.labels, clean.labels.head(1).assign(transaction_id="T-UNKNOWN")], ignore_index=True)
     outcome = validate_labels(labels, clean.transactions[s.TRANSACTION_ID], "labels")
     assert outcome.rule_counts == {"transaction_id:references_known_transaction": 1}
+
+
+def test_zero_amounts_are_accepted_and_the_maximum_is_configurable(clean):
+    """Zero-value authorisations (card verification) are ordinary; the ceiling is a parameter."""
+    zero = clean.transactions.assign(amount=clean.transactions[s.AMOUNT].where(clean.transactions.index != 3, 0.0))
+    assert len(validate_transactions(zero, START, END, "sim").quarantine) == 0
+    capped = validate_transactions(clean.transactions, START, END, "sim", max_amount=100.0)
+    assert set(capped.rule_counts) == {"amount:at_most_max_amount"}
+    assert capped.rule_counts["amount:at_most_max_amount"] == int((clean.transactions[s.AMOUNT] > 100).sum()) > 0
+
+
+def test_label_reported_before_its_transaction_is_quarantined(clean):
+    tx = validate_transactions(clean.transactions, START, END, "sim").valid
+    labels = clean.labels.copy()
+    happened = labels[s.TRANSACTION_ID].map(tx.set_index(s.TRANSACTION_ID)[s.EVENT_TIMESTAMP])
+    labels.loc[0, s.REPORTED_AT] = happened.iloc[0] - pd.Timedelta(seconds=1)
+    outcome = validate_labels(labels, tx[[s.TRANSACTION_ID, s.EVENT_TIMESTAMP]], "labels")
+    assert outcome.rule_counts == {"reported_at:not_before_transaction": 1}
+    assert outcome.quarantine[s.TRANSACTION_ID].tolist() == [labels[s.TRANSACTION_ID].iloc[0]]
+
+
+def test_quarantine_has_provenance_columns_and_valid_rows_do_not(clean):
+    frame = clean.transactions.head(5).assign(
+        source_file="t.csv", source_line=range(2, 7), landing_rule=[None, "amount:unparseable", None, None, None],
+        raw_value=[None, "1,234.50", None, None, None],
+    )
+    outcome = validate_transactions(frame, START, END, "t.csv")
+    assert list(outcome.valid.columns) == list(clean.transactions.columns)
+    row = outcome.quarantine.iloc[0]
+    assert (row["failed_rule"], row["failed_column"], row["raw_value"], row["source_line"]) == ("amount:unparseable", "amount", "1,234.50", 3)
+    plain = validate_transactions(clean.transactions.head(5).assign(amount=-1.0), START, END, "sim").quarantine
+    assert {"source_file", "source_line", "raw_value"} <= set(plain.columns) and plain["source_file"].isna().all()

@@ -53,7 +53,7 @@ def validated_snapshots(
     for key in context.partition_keys:
         start, end = keys_window([key])
         tx = validate_transactions(raw_transactions[key], start, end, source=f"raw_transactions[{key}]")
-        lb = validate_labels(raw_labels[key], tx.valid[s.TRANSACTION_ID], source=f"raw_labels[{key}]")
+        lb = validate_labels(raw_labels[key], tx.valid[[s.TRANSACTION_ID, s.EVENT_TIMESTAMP]], source=f"raw_labels[{key}]")
         outcomes[key] = (tx, lb)
         for unknown in tx.unknown_columns:
             context.log.warning(f"raw_transactions[{key}]: unknown column '{unknown}' is not in the contract; ignored")
