@@ -21,6 +21,8 @@ from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.contracts import (
     EXPECTED_LABEL_DTYPES,
     EXPECTED_TRANSACTION_DTYPES,
+    PROVENANCE_COLUMNS,
+    PROVENANCE_DTYPES,
     QUARANTINE_RULE,
     SchemaContractError,
     validate_labels,
@@ -127,12 +129,14 @@ def assign_rows(frame: pd.DataFrame, column: str, rows: list[int], values: list[
 
 
 def assert_canonical(day) -> None:
-    assert list(day.transactions.columns) == [c for c in s.TRANSACTION_COLUMNS if c in day.transactions.columns]
+    """Canonical columns in schema order, then the provenance columns, all with their dtypes."""
+    canonical = [c for c in s.TRANSACTION_COLUMNS if c in day.transactions.columns]
+    assert list(day.transactions.columns) == canonical + list(PROVENANCE_COLUMNS)
     for column, dtype in day.transactions.dtypes.items():
-        assert str(dtype) == EXPECTED_TRANSACTION_DTYPES[column], column
-    assert list(day.labels.columns) == list(s.LABEL_COLUMNS)
+        assert str(dtype) == {**EXPECTED_TRANSACTION_DTYPES, **PROVENANCE_DTYPES}[column], column
+    assert list(day.labels.columns) == list(s.LABEL_COLUMNS) + list(PROVENANCE_COLUMNS)
     for column, dtype in day.labels.dtypes.items():
-        assert str(dtype) == EXPECTED_LABEL_DTYPES[column], column
+        assert str(dtype) == {**EXPECTED_LABEL_DTYPES, **PROVENANCE_DTYPES}[column], column
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,7 +148,7 @@ def test_committed_example_round_trips_through_the_contracts_with_zero_quarantin
     landed = read_day(files, read_mapping(files), day)
     assert_canonical(landed)
     assert list(landed.transactions.columns) == [
-        s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID, s.EVENT_TIMESTAMP, s.AMOUNT, s.CHANNEL, s.COUNTRY,
+        s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID, s.EVENT_TIMESTAMP, s.AMOUNT, s.CHANNEL, s.COUNTRY, *PROVENANCE_COLUMNS,
     ]  # fmt: skip
     assert landed.files == [f"transactions/{day}.csv", f"labels/{day}.csv"]
     assert landed.unknown_columns == {}
@@ -154,7 +158,8 @@ def test_committed_example_round_trips_through_the_contracts_with_zero_quarantin
     start, end = day_window(day)
     tx = validate_transactions(landed.transactions, start, end, landed.files[0])
     assert len(tx.quarantine) == 0 and len(tx.valid) == lines, tx.rule_counts
-    lb = validate_labels(landed.labels, tx.valid[s.TRANSACTION_ID], landed.files[1])
+    lb = validate_labels(landed.labels, tx.valid[[s.TRANSACTION_ID, s.EVENT_TIMESTAMP]], landed.files[1])
+    assert landed.records == {landed.files[0]: lines, landed.files[1]: len(landed.labels)}
     assert len(lb.quarantine) == 0 and len(lb.valid) == len(landed.labels) > 0, lb.rule_counts
 
 
@@ -190,9 +195,10 @@ def _latin1(tx: pd.DataFrame) -> bytes:
     return to_csv(assign_rows(tx, "terminal", [5], ["Café-7"]), encoding="latin-1")
 
 
-def _extra_field(tx: pd.DataFrame) -> bytes:
+def _extra_field(tx: pd.DataFrame, rows=(10,), extra=";surprise;again") -> bytes:
     lines = to_csv(tx).decode().splitlines()
-    lines[10] += ";surprise;again"
+    for row in rows:
+        lines[row] += extra
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -307,10 +313,17 @@ FAILURES = [
         [f"{TX}: [unreadable_file] the file is empty: not even a header row"],
     ),
     (
-        "row_with_extra_fields",
-        lambda tx, lb: zone(_extra_field(tx), lb),
+        "trailing_delimiter_on_every_data_row",
+        lambda tx, lb: zone(_extra_field(tx, range(1, len(tx) + 1), ";"), lb),
         None,
-        [f"{TX}: [unreadable_file] malformed CSV", "Expected 8 fields in line 11, saw 10"],
+        [f"{TX}: [malformed_record] {len(example.user_frames(DAY)[0])} of {len(example.user_frames(DAY)[0])} records do not split",
+         "first at line 2: 9 fields; a trailing delimiter?"],
+    ),
+    (
+        "headers_equal_after_trimming",
+        lambda tx, lb: zone(tx.rename(columns={"export_batch": "terminal "}), lb),
+        None,
+        [f"{TX}: [duplicate_column] column 'terminal'", "names 'terminal' twice (as 'terminal ', after trimming spaces)"],
     ),
     (
         "second_file_of_the_day_renamed_a_column",
@@ -367,15 +380,19 @@ def test_bad_inputs_fail_naming_file_column_and_rule(user_day, build, change, ex
 # ---------------------------------------------------------------------------------------------
 # Inputs handled row by row: every row in the file comes back
 # ---------------------------------------------------------------------------------------------
-def test_a_few_unparseable_amounts_stay_as_nan_for_the_contract_to_quarantine(user_day):
+def test_a_few_unparseable_amounts_are_quarantined_with_their_raw_text_file_and_line(user_day):
     tx, lb = user_day
-    bad = assign_rows(tx, "amount_eur", [7, 42], ["n/a", "12.3.4"])
+    bad = assign_rows(tx, "amount_eur", [7, 42], ["1,234.50", "12.3.4"])
     landed = read(zone(bad, lb))
     assert len(landed.transactions) == len(tx)
     assert landed.transactions[s.AMOUNT].isna().sum() == 2
     outcome = validate_transactions(landed.transactions, START, END, TX)
-    assert outcome.rule_counts == {"amount:not_nullable": 2}
+    assert outcome.rule_counts == {"amount:unparseable": 2}
     assert outcome.rows_accounted
+    quarantine = outcome.quarantine
+    assert quarantine["raw_value"].tolist() == ["1,234.50", "12.3.4"]
+    assert quarantine["source_file"].tolist() == [TX, TX] and quarantine["source_line"].tolist() == [9, 44]  # header = line 1
+    assert list(outcome.valid.columns) == [c for c in s.TRANSACTION_COLUMNS if c != s.MERCHANT_CATEGORY]
 
 
 def test_a_few_unparseable_timestamps_stay_as_nat_for_the_contract_to_quarantine(user_day):
@@ -385,7 +402,8 @@ def test_a_few_unparseable_timestamps_stay_as_nat_for_the_contract_to_quarantine
     assert len(landed.transactions) == len(tx)
     assert landed.transactions[s.EVENT_TIMESTAMP].isna().sum() == 1
     outcome = validate_transactions(landed.transactions, START, END, TX)
-    assert outcome.quarantine[QUARANTINE_RULE].tolist() == ["event_timestamp:inside_partition_day"]
+    assert outcome.quarantine[QUARANTINE_RULE].tolist() == ["event_timestamp:unparseable"]
+    assert outcome.quarantine["raw_value"].tolist() == ["31/02/2026 10:00:00"]
 
 
 def test_blank_values_are_kept_blank_not_failed(user_day):
@@ -427,7 +445,7 @@ def test_unknown_columns_are_reported_per_file_not_fatal(user_day):
     tx, lb = user_day
     landed = read(zone(tx.assign(terminal_city="Utrecht", risk_score="0.1"), lb.assign(analyst="ak")))
     assert landed.unknown_columns == {TX: ["terminal_city", "risk_score"], LB: ["analyst"]}
-    assert list(landed.transactions.columns) == [c for c in s.TRANSACTION_COLUMNS if c != s.MERCHANT_CATEGORY]
+    assert list(landed.transactions.columns) == [c for c in s.TRANSACTION_COLUMNS if c != s.MERCHANT_CATEGORY] + list(PROVENANCE_COLUMNS)
     assert len(landed.transactions) == len(tx)
 
 
@@ -553,14 +571,14 @@ def test_labels_from_the_transaction_files_with_delay_days(user_day):
     assert str(labels[s.REPORTED_AT].dtype) == "datetime64[us, UTC]"
 
 
-def test_a_few_unparseable_label_flags_become_minus_one_for_the_contract_to_quarantine(user_day):
+def test_a_few_unparseable_label_flags_are_quarantined_with_their_raw_text(user_day):
     tx, lb = user_day
     landed = read(zone(tx, lb.assign(fraud_flag=["maybe"] + ["Y"] * (len(lb) - 1))), mapping(set_key("max_unparseable_share", 0.5)))
     assert len(landed.labels) == len(lb)
     assert landed.labels[s.IS_FRAUD].tolist() == [-1] + [1] * (len(lb) - 1)
     valid = validate_transactions(landed.transactions, START, END, TX).valid
-    rules = validate_labels(landed.labels, valid[s.TRANSACTION_ID], LB).rule_counts
-    assert list(rules.values()) == [1] and next(iter(rules)).startswith("is_fraud:isin")
+    outcome = validate_labels(landed.labels, valid[s.TRANSACTION_ID], LB)
+    assert outcome.rule_counts == {"is_fraud:unparseable": 1} and outcome.quarantine["raw_value"].tolist() == ["maybe"]
 
 
 def test_optional_label_feed_may_be_absent(user_day):
@@ -593,7 +611,7 @@ def test_optional_label_feed_may_be_absent(user_day):
         (set_key("labels.values.is_fraud", {"Y": "fraud"}), "labels.values.is_fraud.Y must be 0 or 1"),
         (set_key("labels", None), "labels is required"),
         (set_key("version", 2), "version 2 is not supported"),
-        (set_key("trasactions", {}), "trasactions is not a known key (known: version, transactions, labels, max_unparseable_share); did you mean 'transactions'?"),
+        (set_key("trasactions", {}), "trasactions is not a known key (known: version, transactions, labels, max_unparseable_share, max_malformed_share, max_decompressed_mb); did you mean 'transactions'?"),
         (set_key("max_unparseable_share", 1.5), "max_unparseable_share must be a number in [0, 1)"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
@@ -633,6 +651,6 @@ def test_s3_prefix_reader(moto_s3, user_day):
     client.put_object(Bucket=bucket, Key=f"acme/landing/{TX}", Body=to_csv(tx))
     client.put_object(Bucket=bucket, Key=f"acme/landing/{LB}", Body=to_csv(lb, sep=","))
     client.put_object(Bucket=bucket, Key="acme/landing/transactions/2026-09-04.csv", Body=b"x")
-    files = S3PrefixReader(client, bucket, "acme/landing/")
+    files = S3PrefixReader(bucket, "acme/landing/", endpoint_url=moto_s3.endpoint_url, region=moto_s3.region, access_key="testing", secret_key="testing")
     landed = read_day(files, read_mapping(files), DAY)
     assert landed.files == [TX, LB] and len(landed.transactions) == len(tx)

@@ -1,0 +1,300 @@
+"""``mapping.yaml`` as pydantic models: validation and a JSON schema in one place.
+
+The models (`MappingFile` and its parts) are the file's schema: `mapping_json_schema()` is what
+``data/examples/landing/mapping.schema.json`` holds, for editors. ``mapping.py`` turns a valid
+file into the runtime `LandingMapping` and pydantic's errors into messages naming the key.
+
+Paths are confined to the landing root before anything is read: relative, ``/``-separated, inside
+the root after normalisation, and ``{date}`` is the only placeholder, with only strftime codes in
+its format (``{date:creds}`` or ``{date.__class__}`` are refused).
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import posixpath
+import re
+import string
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from fraudshield_pipeline.domain import schema as s
+from fraudshield_pipeline.domain.contracts import DEFAULT_MAX_AMOUNT
+
+DEFAULT_MAX_UNPARSEABLE_SHARE = 0.01
+DEFAULT_MAX_MALFORMED_SHARE = 0.01
+DEFAULT_MAX_DECOMPRESSED_MB = 1024
+ISO, EPOCH_S, EPOCH_MS = "iso", "epoch_seconds", "epoch_millis"
+FORMATS = ("csv", "parquet")
+_STRFTIME_SPEC = re.compile(r"(?:%-?[aAwdbBmyYHIpMSfzZjUWcxXGuV%]|[^%{}\\])*")
+_SAMPLE_DAY = dt.date(2026, 9, 3)
+
+
+def _at(key: str, text: str) -> ValueError:
+    """An error for a sub-key of the model being validated (a model validator's loc is the model)."""
+    return ValueError(f"@{key}@{text}")
+
+
+# --- field types -------------------------------------------------------------------------------
+def _name(value: Any) -> Any:
+    """A column name: YAML may read `2024` or `1.5` as numbers; booleans and lists are errors."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a string, got {value!r}")
+    return str(value)
+
+
+def _required_name(value: Any) -> Any:
+    if value is None:
+        raise ValueError("is required")
+    return _name(value)
+
+
+def _value_map(value: Any) -> Any:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("must map the user's values to canonical values")
+    return {str(k): v for k, v in value.items()}
+
+
+Name = Annotated[str | None, BeforeValidator(_name)]
+RequiredName = Annotated[str, BeforeValidator(_required_name)]
+ValueMap = Annotated[dict[str, Any], BeforeValidator(_value_map)]
+
+
+def _share(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ValueError(f"must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _timezone(value: Any) -> Any:
+    import pandas as pd
+
+    try:
+        pd.Timestamp("2026-01-01").tz_localize(str(value))
+    except Exception:
+        raise ValueError(f"'{value}' is not a known time zone (an IANA name such as 'UTC' or 'Europe/Amsterdam')") from None
+    return value
+
+
+Share = Annotated[float, BeforeValidator(_share)]
+TimeZone = Annotated[str | None, BeforeValidator(lambda v: v if v is None else _timezone(v))]
+
+
+def check_path(path: str) -> str:
+    """The path template, normalised; refused unless it stays inside the landing root."""
+    if "\\" in path or path.startswith("/") or re.match(r"^[A-Za-z]:", path) or "://" in path:
+        raise ValueError(f"'{path}' must be relative to the landing root ('/'-separated, no drive or scheme)")
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(path) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"'{path}' has an unknown placeholder ({error}); use {{date}} or {{date:%Y%m%d}}") from None
+    for name, spec, conv in fields:
+        if name != "date" or conv:
+            raise ValueError(f"'{path}' has an unknown placeholder ({{{name}}}); use {{date}} or {{date:%Y%m%d}}")
+        if spec and (not _STRFTIME_SPEC.fullmatch(spec) or "%" not in spec):
+            raise ValueError(f"'{path}' has {{date:{spec}}}: a date format takes strftime codes only, e.g. {{date:%Y%m%d}}")
+    if not fields:
+        raise ValueError(f"'{path}' must contain {{date}} (the partition day), or every day reads the same files")
+    normal = posixpath.normpath(path)
+    expanded = posixpath.normpath(normal.format(date=_SAMPLE_DAY))
+    if normal == ".." or normal.startswith("../") or expanded == ".." or expanded.startswith("../") or expanded.startswith("/"):
+        raise ValueError(f"'{path}' leaves the landing root: paths are relative to it and stay inside it")
+    return normal
+
+
+# --- the file's models -------------------------------------------------------------------------
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CsvModel(_Model):
+    """How a CSV feed is encoded."""
+
+    delimiter: str = Field(",", description="One character, or 'tab'.")
+    encoding: str = Field("utf-8", description="A Python codec name; a UTF-8 byte-order mark is skipped either way.")
+    decimal: str = Field(".", description="Decimal separator of numbers (',' for 12,50).")
+    thousands: str | None = Field(None, description="Thousands separator to remove ('.' for 1.234,50).")
+    multiline: bool = Field(False, description="Quoted fields may hold line breaks; otherwise one record per line.")
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _delimiter(cls, value: Any) -> Any:
+        value = {"tab": "\t", "\\t": "\t"}.get(value, value)
+        if not isinstance(value, str) or len(value) != 1:
+            raise ValueError(f"must be one character (or 'tab'), got {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"'{value}' is not a known encoding") from None
+        return value
+
+    @model_validator(mode="after")
+    def _separators(self) -> CsvModel:
+        if len(self.decimal) != 1 or (self.thousands is not None and len(self.thousands) != 1) or self.decimal == self.thousands:
+            raise _at("decimal", "and csv.thousands must be single, different characters")
+        return self
+
+
+class TimestampModel(_Model):
+    format: str = Field(ISO, description="iso | epoch_seconds | epoch_millis | a strftime pattern such as '%d/%m/%Y %H:%M'.")
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        if value not in (ISO, EPOCH_S, EPOCH_MS) and "%" not in value:
+            raise ValueError(f"'{value}' is not iso, epoch_seconds, epoch_millis or a strftime pattern such as '%d/%m/%Y %H:%M'")
+        return value
+
+
+Timestamp = Annotated[TimestampModel | None, BeforeValidator(lambda v: {"format": v} if isinstance(v, str) else v)]
+
+
+class TransactionColumns(_Model):
+    """Canonical column -> the user's column (the five required ones must be mapped)."""
+
+    transaction_id: RequiredName
+    customer_id: RequiredName
+    merchant_id: RequiredName
+    event_timestamp: RequiredName
+    amount: RequiredName
+    merchant_category: Name = None
+    channel: Name = None
+    country: Name = None
+
+
+class LabelColumns(_Model):
+    transaction_id: RequiredName
+    is_fraud: RequiredName
+    reported_at: RequiredName
+    fraud_scenario: Name = None
+
+
+class InlineLabelColumns(_Model):
+    is_fraud: RequiredName
+    reported_at: Name = None
+    fraud_scenario: Name = None
+
+
+class TransactionValues(_Model):
+    """Per column: the user's value -> the canonical value (others pass through to the contract)."""
+
+    merchant_category: ValueMap = {}
+    channel: ValueMap = {}
+    country: ValueMap = {}
+
+
+class LabelValues(_Model):
+    is_fraud: ValueMap = {}
+    fraud_scenario: ValueMap = {}
+
+    @field_validator("is_fraud")
+    @classmethod
+    def _flags(cls, table: dict[str, Any]) -> dict[str, Any]:
+        for user, canonical in table.items():
+            if canonical not in (0, 1) or isinstance(canonical, bool):
+                raise _at(user, f"must be 0 or 1, got {canonical!r}")
+        return table
+
+
+class _Feed(_Model):
+    path: str | None = Field(None, description="Glob relative to the landing root with {date} or {date:%Y%m%d}.")
+    format: str | None = Field(None, description="csv | parquet; default from the path's extension.")
+    csv: CsvModel = CsvModel()
+    timestamp: Timestamp = None
+    timezone: TimeZone = Field(None, description="Time zone of naive timestamps (aware ones are converted).")
+    ignore: list[RequiredName] = Field([], description="Columns present but unused: not reported as unknown.")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        return None if value is None else check_path(value)
+
+    @model_validator(mode="after")
+    def _format(self) -> _Feed:
+        if self.path is None:
+            return self
+        fmt = self.format
+        if fmt is None:
+            suffix = self.path.lower().rstrip("*").rsplit(".", 1)[-1]
+            fmt = {"csv": "csv", "gz": "csv", "txt": "csv", "parquet": "parquet", "pq": "parquet"}.get(suffix)
+            if fmt is None:
+                raise _at("format", "is required (csv or parquet): it cannot be told from the path")
+            object.__setattr__(self, "format", fmt)
+        if fmt not in FORMATS:
+            raise _at("format", f"'{fmt}' is not one of {', '.join(FORMATS)}")
+        return self
+
+
+class TransactionsModel(_Feed):
+    path: str = Field(description="Glob relative to the landing root with {date} or {date:%Y%m%d}.")
+    columns: TransactionColumns
+    values: TransactionValues = TransactionValues()
+    max_amount: float = Field(DEFAULT_MAX_AMOUNT, gt=0, allow_inf_nan=False, description="Larger amounts are quarantined.")
+
+
+class LabelsModel(_Feed):
+    """Either a separate feed (path, columns, ...) or labels inside the transaction files."""
+
+    columns: LabelColumns | None = None
+    values: LabelValues = LabelValues()
+    required: bool = Field(True, description="false: a day without a label file reads as no labels.")
+    from_transactions: InlineLabelColumns | None = None
+    delay_days: float | None = Field(None, description="reported_at = event time + delay where it is blank or unmapped.")
+
+    @field_validator("delay_days", mode="before")
+    @classmethod
+    def _delay(cls, value: Any) -> Any:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            raise ValueError(f"must be a number of days >= 0, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> LabelsModel:
+        if self.from_transactions is not None:
+            for key in ("path", "format", "csv", "columns", "ignore", "required"):
+                if key in self.model_fields_set:
+                    raise _at(key, "cannot be combined with labels.from_transactions (labels come from the transaction files)")
+            if self.from_transactions.reported_at is None and self.delay_days is None:
+                raise _at("from_transactions.reported_at", "is required unless labels.delay_days is given")
+            return self
+        if self.delay_days is not None:
+            raise _at("delay_days", "applies only with labels.from_transactions (a separate feed needs its reported_at column)")
+        if self.path is None:
+            raise _at("path", "is required (or labels.from_transactions for labels inside the transaction files)")
+        if self.columns is None:
+            raise _at("columns", "is required")
+        return self
+
+
+class MappingFile(_Model):
+    """mapping.yaml: where a day's files are, how they are encoded, which column is which."""
+
+    version: int = Field(1, description="Only 1.")
+    transactions: TransactionsModel
+    labels: LabelsModel
+    max_unparseable_share: Share = Field(DEFAULT_MAX_UNPARSEABLE_SHARE, description="Per column, before the file is 'retyped'.")
+    max_malformed_share: Share = Field(DEFAULT_MAX_MALFORMED_SHARE, description="Records quarantined as malformed before the file fails.")
+    max_decompressed_mb: float = Field(DEFAULT_MAX_DECOMPRESSED_MB, gt=0, description="Cap on a decompressed (gzip) file.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if value != 1 or isinstance(value, bool):
+            raise ValueError(f"{value!r} is not supported (only 1)")
+        return value
+
+
+def mapping_json_schema() -> dict[str, Any]:
+    """The JSON schema of mapping.yaml (data/examples/landing/mapping.schema.json), from the models."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "FraudShield landing mapping.yaml", **MappingFile.model_json_schema()}

@@ -1,0 +1,178 @@
+"""Where the landing zone's bytes live: any `pyarrow.fs` filesystem under a root, confined to it.
+
+A reader lists and reads files by name relative to the landing root (``/``-separated). `FsReader`
+wraps a `pyarrow.fs.FileSystem` (local, S3, or anything fsspec supports through
+`pyarrow.fs.PyFileSystem(FSSpecHandler(...))`); `open_landing(uri)` picks one from a URI.
+`DictFileReader` is an in-memory zone for tests and examples; any object with ``list_files`` and
+``read_bytes`` works.
+
+Confinement is checked twice: the mapping refuses paths that leave the root (``mapping.py``),
+and every reader refuses a name that is absolute, holds a ``..`` segment or (locally) resolves
+through a link to outside the root, before any byte is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import pyarrow.fs as pafs
+
+from fraudshield_pipeline.domain.landing.errors import RULE_OUTSIDE_ROOT, LandingError
+
+
+@runtime_checkable
+class FileReader(Protocol):
+    """The landing zone's files, by name relative to its root ('/'-separated)."""
+
+    def list_files(self, prefix: str) -> list[str]:
+        """Every file whose name starts with `prefix` (recursively; any order)."""
+        ...
+
+    def read_bytes(self, name: str) -> bytes: ...
+
+
+def confined(name: str) -> str:
+    """`name` if it is a plain relative name inside the root; `LandingError` otherwise (nothing read)."""
+    parts = name.split("/")
+    if not name or name.startswith("/") or "\\" in name or "\x00" in name or ".." in parts or re.match(r"^[A-Za-z]:", name):
+        raise LandingError(name, RULE_OUTSIDE_ROOT, "refused: names are relative to the landing root and stay inside it")
+    return posixpath.normpath(name)
+
+
+class DictFileReader:
+    """An in-memory landing zone: name -> bytes (tests, examples)."""
+
+    def __init__(self, files: Mapping[str, bytes | str]):
+        self.files = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in files.items()}
+
+    def list_files(self, prefix: str) -> list[str]:
+        return sorted(name for name in self.files if name.startswith(prefix))
+
+    def read_bytes(self, name: str) -> bytes:
+        return self.files[confined(name)]
+
+
+class FsReader:
+    """A landing zone under `root` on a `pyarrow.fs` filesystem."""
+
+    def __init__(self, filesystem: pafs.FileSystem, root: str):
+        self.root = root.rstrip("/")
+        self.fs = pafs.SubTreeFileSystem(self.root, filesystem) if self.root else filesystem
+        self._local = isinstance(filesystem, pafs.LocalFileSystem)
+
+    def list_files(self, prefix: str) -> list[str]:
+        folder = prefix.rpartition("/")[0]
+        if folder:
+            confined(folder)
+        selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
+        try:
+            infos = self.fs.get_file_info(selector)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        names = (info.path.lstrip("/") for info in infos if info.type == pafs.FileType.File)
+        return sorted(n for n in names if n.startswith(prefix))
+
+    def read_bytes(self, name: str) -> bytes:
+        name = confined(name)
+        if self._local:
+            real, root = os.path.realpath(os.path.join(self.root, name)), os.path.realpath(self.root)
+            if os.path.commonpath([real, root]) != root:
+                raise LandingError(name, RULE_OUTSIDE_ROOT, "refused: a link that leads outside the landing root")
+        with self.fs.open_input_stream(name, compression=None) as stream:  # .gz is decompressed later, with a cap
+            return stream.read()
+
+
+class LocalDirReader(FsReader):
+    """A landing zone in a local folder."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        super().__init__(pafs.LocalFileSystem(), os.path.abspath(os.fspath(root)))
+
+
+class S3PrefixReader(FsReader):
+    """A landing zone under ``s3://bucket/prefix/`` through `pyarrow.fs.S3FileSystem`."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        session_token: str | None = None,
+    ):
+        prefix = prefix.strip("/")
+        if prefix:
+            confined(prefix)
+        options: dict = {"region": region} if region else {}
+        if endpoint_url:
+            scheme, _, host = endpoint_url.partition("://")
+            options.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
+        if access_key and secret_key:
+            options.update(access_key=access_key, secret_key=secret_key, session_token=session_token)
+        super().__init__(pafs.S3FileSystem(**options), f"{bucket}/{prefix}" if prefix else bucket)
+
+
+def open_landing(uri: str, **s3_options) -> FsReader:
+    """A reader for a landing root: a local folder, ``s3://bucket/prefix`` (`S3PrefixReader`
+    keywords in `s3_options`), or any other fsspec URL (through pyarrow's fsspec handler)."""
+    if uri.startswith("s3://"):
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        return S3PrefixReader(bucket, prefix, **s3_options)
+    if "://" not in uri or uri.startswith("file://"):
+        return LocalDirReader(uri.removeprefix("file://"))
+    import fsspec
+
+    filesystem, root = fsspec.core.url_to_fs(uri)
+    return FsReader(pafs.PyFileSystem(pafs.FSSpecHandler(filesystem)), root)
+
+
+class HashingReader:
+    """Passes reads through and remembers each file's content hash: lineage without a second read."""
+
+    def __init__(self, files: FileReader):
+        self._files = files
+        self.hashes: dict[str, str] = {}
+
+    def list_files(self, prefix: str) -> list[str]:
+        return self._files.list_files(prefix)
+
+    def read_bytes(self, name: str) -> bytes:
+        data = self._files.read_bytes(confined(name))
+        self.hashes[name] = hashlib.sha256(data).hexdigest()[:16]
+        return data
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """`*` and `?` stay within one path segment, `**` crosses them, `[...]` is a character class."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1 : end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
