@@ -16,14 +16,21 @@ class LandingZoneSource(TransactionSource):
     s3: S3Resource | None = None
 
     def _reader(self):
-        from fraudshield_pipeline.domain.landing import LocalDirReader, S3PrefixReader
+        """The root through pyarrow.fs: S3 with the s3 resource's endpoint, region and credentials."""
+        from fraudshield_pipeline.domain.landing import open_landing
 
         if self.uri.startswith("s3://"):
             if self.s3 is None:
                 raise ValueError(f"{self.uri}: an S3 landing zone needs the s3 resource")
-            bucket, _, prefix = self.uri.removeprefix("s3://").partition("/")
-            return S3PrefixReader(self.s3.get_client(), bucket, prefix)
-        return LocalDirReader(self.uri)
+            return open_landing(
+                self.uri,
+                endpoint_url=self.s3.endpoint_url,
+                region=self.s3.region_name,
+                access_key=self.s3.aws_access_key_id,
+                secret_key=self.s3.aws_secret_access_key,
+                session_token=self.s3.aws_session_token,
+            )
+        return open_landing(self.uri)
 
     def load_day(self, day: dt.date) -> RawDay:
         from fraudshield_pipeline.domain.landing import read_day, read_mapping

@@ -2,10 +2,13 @@
 
 Random frames (column sets, dtypes, nulls, unicode, huge/negative/NaN/inf amounts, bad
 timestamps, duplicate ids) and random files for the landing zone (random cells, random bytes,
-truncated and bit-flipped real files, as CSV and Parquet). Whatever comes in, the result is one
-of: a clear error of the contract's own type naming the file/column/rule, or an outcome where
-every row is either kept (and satisfies the contract, and can be stored as parquet) or
-quarantined with its rule. Never another exception, never a lost or duplicated row.
+truncated and bit-flipped real files, damaged text: stray quotes and delimiters, cut lines, as
+CSV and Parquet). Whatever comes in, the result is one of: a clear error of the contract's own
+type naming the file/column/rule, or an outcome where every row is either kept (and satisfies
+the contract, and can be stored as parquet) or quarantined with its rule. Never another
+exception, never a lost, merged or duplicated record: the records of a file are counted here
+independently (non-empty physical lines after the header; Parquet metadata) and must equal rows
+kept + rows quarantined.
 """
 
 import csv
@@ -28,6 +31,7 @@ from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.contracts import (
     EXPECTED_LABEL_DTYPES,
     EXPECTED_TRANSACTION_DTYPES,
+    PROVENANCE_DTYPES,
     QUARANTINE_COLUMN,
     QUARANTINE_RULE,
     SchemaContractError,
@@ -188,9 +192,9 @@ def check_transactions(frame: pd.DataFrame) -> None:
     same_rows(frame, outcome, s.TRANSACTION_ID)
     valid = outcome.valid
     for column in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID):
-        assert valid[column].map(lambda v: isinstance(v, str) and v != "").all(), column
+        assert valid[column].map(lambda v: isinstance(v, str) and v.strip() != "").all(), column
     assert valid[s.TRANSACTION_ID].is_unique
-    assert (valid[s.AMOUNT] > 0).all() and np.isfinite(valid[s.AMOUNT]).all()
+    assert (valid[s.AMOUNT] >= 0).all() and (valid[s.AMOUNT] <= 10_000_000).all()
     assert ((valid[s.EVENT_TIMESTAMP] >= START) & (valid[s.EVENT_TIMESTAMP] < END)).all()
     if s.MERCHANT_CATEGORY in valid:
         assert valid[s.MERCHANT_CATEGORY].isin(s.MERCHANT_CATEGORIES).all()
@@ -241,6 +245,7 @@ PARQUET_MAPPING_TEXT = yaml.safe_dump(
      "transactions": {**yaml.safe_load(example.MAPPING)["transactions"], "path": "transactions/{date}*.parquet", "format": "parquet"}},
     sort_keys=False,
 )
+MULTILINE_MAPPING = load_mapping(example.MAPPING.replace('delimiter: ";"', 'delimiter: ";"\n    multiline: true'))
 USER_DAY = example.user_frames(DAY)
 USER_TX, USER_LB = USER_DAY[0].head(30).reset_index(drop=True), USER_DAY[1]
 EMPTY_LABELS = USER_LB.head(0).to_csv(index=False).encode()
@@ -281,17 +286,34 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(sep=";", index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).encode("utf-8", "surrogatepass")
 
 
+def physical_records(data: bytes) -> int | None:
+    """The records of a one-record-per-line CSV, counted without any CSV parser: non-empty lines
+    after the header (None when the bytes are not text, or gzip)."""
+    try:
+        lines = [line.removesuffix("\r") for line in data.decode("utf-8-sig").lstrip("\ufeff").split("\n")]
+    except UnicodeDecodeError:
+        return None
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    return sum(1 for line in lines[nonblank[0] + 1 :] if line) if nonblank else None
+
+
 def check_landing(files: dict[str, bytes], mapping, n_rows: int | None) -> None:
-    """read_day refuses with a LandingError naming file and rule, or every row reaches the contract."""
+    """read_day refuses with a LandingError naming file and rule, or every record reaches the contract."""
     try:
         day = read_day(DictFileReader(files), mapping, DAY)
     except LandingError as error:
         assert error.rule in RULES and (error.file in files or "{" not in error.file), error
         assert str(error).startswith(error.file), error
         return
-    assert {str(t) for t in day.transactions.dtypes} <= set(EXPECTED_TRANSACTION_DTYPES.values())
-    if n_rows is not None:
-        assert len(day.transactions) == n_rows  # nothing dropped or invented on the way in
+    assert {str(t) for t in day.transactions.dtypes} <= set(EXPECTED_TRANSACTION_DTYPES.values()) | set(PROVENANCE_DTYPES.values())
+    (name,) = [n for n in files if n.startswith("transactions/")]
+    counted = n_rows if n_rows is not None else physical_records(files[name]) if name.endswith(".csv") else pq.ParquetFile(io.BytesIO(files[name])).metadata.num_rows
+    if counted is not None:
+        assert len(day.transactions) == day.records[name] == counted  # nothing dropped, merged or invented
+    malformed = day.transactions[day.transactions["landing_rule"] == "malformed_record"]
+    if name.endswith(".csv") and len(malformed):
+        lines = files[name].decode("utf-8-sig").split("\n")
+        assert [lines[i - 1].removesuffix("\r") for i in malformed["source_line"]] == malformed["raw_value"].tolist()
     outcome = validate_transactions(day.transactions, START, END, TX)  # canonical: no schema error possible
     same_rows(day.transactions, outcome, s.TRANSACTION_ID)
     storable(outcome.valid)
@@ -303,7 +325,11 @@ def check_landing(files: dict[str, bytes], mapping, n_rows: int | None) -> None:
 @FUZZ
 @given(user_exports())
 def test_any_user_csv_export_is_read_quarantined_or_refused_clearly(frame):
-    check_landing({TX: to_csv(frame), LB: EMPTY_LABELS}, MAPPING, len(frame))
+    """One record per line (the default): a cell with a line break makes more physical records
+    than frame rows, each accounted for; declared multi-line, each frame row is one record."""
+    data = to_csv(frame)
+    check_landing({TX: data, LB: EMPTY_LABELS}, MAPPING, physical_records(data) if len(frame) else 0)
+    check_landing({TX: data, LB: EMPTY_LABELS}, MULTILINE_MAPPING, len(frame))
 
 
 @FUZZ
@@ -357,6 +383,40 @@ def test_random_or_damaged_bytes_as_a_csv_file(data):
 @given(damaged_files("parquet"))
 def test_random_or_damaged_bytes_as_a_parquet_file(data):
     check_landing({TX_PQ: data, LB: EMPTY_LABELS}, load_mapping(PARQUET_MAPPING_TEXT), None)
+
+
+@st.composite
+def damaged_text(draw) -> bytes:
+    """The real export with hand-editing accidents: a stray quote at the start, middle or end of a
+    field, a stray delimiter, a line cut short or joined to the next, a blank line."""
+    lines = to_csv(USER_TX).decode().split("\r\n")
+    for _ in range(draw(st.integers(1, 5))):
+        i = draw(st.integers(1, len(lines) - 2))
+        line = lines[i]
+        at = draw(st.integers(0, len(line)))
+        how = draw(st.sampled_from(["quote", "quote_field", "delimiter", "cut", "join", "blank"]))
+        if how == "quote":
+            lines[i] = line[:at] + '"' + line[at:]
+        elif how == "quote_field":
+            fields = line.split(";")
+            j = draw(st.integers(0, len(fields) - 1))
+            fields[j] = '"' + fields[j]
+            lines[i] = ";".join(fields)
+        elif how == "delimiter":
+            lines[i] = line[:at] + ";" + line[at:]
+        elif how == "cut":
+            lines[i] = line[:at]
+        elif how == "join":
+            lines[i : i + 2] = [line + lines[i + 1]]
+        else:
+            lines.insert(i, "")
+    return "\r\n".join(lines).encode()
+
+
+@FUZZ
+@given(damaged_text())
+def test_damaged_text_keeps_records_in_equal_to_kept_plus_quarantined(data):
+    check_landing({TX: data, LB: EMPTY_LABELS}, MAPPING, None)
 
 
 @FUZZ
