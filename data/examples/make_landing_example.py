@@ -37,16 +37,22 @@ REASON_CODES = {"compromised_terminal": "CT", "account_takeover": "ATO", "card_t
 OUT = Path(__file__).resolve().parent / "landing"
 
 MAPPING = """\
+# yaml-language-server: $schema=mapping.schema.json
 # mapping.yaml: how this landing zone's files map onto FraudShield's canonical schema.
-# Read by fraudshield_pipeline.domain.landing (load_mapping / read_day). Paths are relative to
-# the landing root (this folder, or an S3 prefix); {date} is the partition day as YYYY-MM-DD
-# ({date:%Y%m%d} gives 20260901). The files of a day hold the transactions of that UTC day.
+# Read by fraudshield_pipeline.domain.landing (load_mapping / read_day); its JSON schema is
+# mapping.schema.json beside it. Paths are relative to the landing root (this folder, or an S3
+# prefix) and stay inside it; {date} is the partition day as YYYY-MM-DD ({date:%Y%m%d} gives
+# 20260901; strftime codes only). The files of a day hold the transactions of that UTC day.
 version: 1
 
 # Share of a column's non-blank values that may fail to parse before the file is rejected as
-# "retyped" (at least one value is always tolerated). Unparseable values stay in their row as
-# missing values, and the snapshot contract quarantines the row with its rule.
+# "retyped" (at least one value is always tolerated). Unparseable values stay in their row with
+# their raw text, and the snapshot contract quarantines the row with the rule that failed.
 max_unparseable_share: 0.01
+# Share of a file's records (non-empty lines after the header) that may fail to split into the
+# header's fields: each is quarantined as malformed_record with its raw line; past it the file fails.
+max_malformed_share: 0.01
+max_decompressed_mb: 1024            # cap on a gzip file once decompressed
 
 transactions:
   path: "transactions/{date}*.csv"   # glob: several files per day are read and concatenated
@@ -55,6 +61,7 @@ transactions:
     delimiter: ";"                   # our export is semicolon-separated
     encoding: utf-8                  # a UTF-8 byte-order mark is skipped either way
     decimal: "."                     # amounts are written 12.34 (use "," for 12,34)
+    multiline: false                 # true only if quoted fields may hold line breaks
   columns:                           # canonical column: our column name
     transaction_id: tx_ref           # ids are always read as text (leading zeros kept)
     customer_id: card_hash
@@ -73,6 +80,7 @@ transactions:
       contactless: card_present
       ecom: online
   ignore: [export_batch]             # columns we know are unused (others are reported as unknown)
+  max_amount: 10000000               # larger amounts are quarantined (in the feed's currency)
 
 labels:
   # A separate chargeback feed: labels/<day>.csv holds the labels of <day>'s transactions.

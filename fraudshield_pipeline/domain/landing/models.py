@@ -61,8 +61,8 @@ def _value_map(value: Any) -> Any:
     return {str(k): v for k, v in value.items()}
 
 
-Name = Annotated[str | None, BeforeValidator(_name)]
-RequiredName = Annotated[str, BeforeValidator(_required_name)]
+Name = Annotated[str | None, BeforeValidator(_name, json_schema_input_type=str | int | float | None)]
+RequiredName = Annotated[str, BeforeValidator(_required_name, json_schema_input_type=str | int | float)]
 ValueMap = Annotated[dict[str, Any], BeforeValidator(_value_map)]
 
 
@@ -157,7 +157,10 @@ class TimestampModel(_Model):
         return value
 
 
-Timestamp = Annotated[TimestampModel | None, BeforeValidator(lambda v: {"format": v} if isinstance(v, str) else v)]
+Timestamp = Annotated[
+    TimestampModel | None,
+    BeforeValidator(lambda v: {"format": v} if isinstance(v, str) else v, json_schema_input_type=TimestampModel | str | None),
+]
 
 
 class TransactionColumns(_Model):
