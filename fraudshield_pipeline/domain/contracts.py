@@ -165,7 +165,7 @@ def _landing_checks(frame: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
         return []
     rules = frame[LANDING_RULE]
     return [
-        (str(rule), str(rule).partition(":")[0] if ":" in str(rule) else "", (rules == rule).to_numpy())
+        (str(rule), str(rule).partition(":")[0] if ":" in str(rule) else "record", (rules == rule).to_numpy())
         for rule in rules.dropna().unique()
     ]
 
@@ -252,7 +252,10 @@ def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.Data
         happened = frame[s.TRANSACTION_ID].map(
             known_transactions.drop_duplicates(s.TRANSACTION_ID).set_index(s.TRANSACTION_ID)[s.EVENT_TIMESTAMP]
         )
-        before = (frame[s.REPORTED_AT] < happened).fillna(False).to_numpy(dtype=bool)
+        if pd.api.types.is_datetime64_any_dtype(happened.dtype) and pd.api.types.is_datetime64_any_dtype(frame[s.REPORTED_AT].dtype):
+            before = (frame[s.REPORTED_AT] < happened).fillna(False).to_numpy(dtype=bool)
+        else:  # no known transaction at all (every label is then unknown) or a retyped column (refused above)
+            before = np.zeros(len(frame), dtype=bool)
     else:
         known_ids, before = known_transactions, np.zeros(len(frame), dtype=bool)
     unknown_tx = (~frame[s.TRANSACTION_ID].isin(known_ids)).to_numpy()

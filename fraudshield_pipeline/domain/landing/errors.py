@@ -38,7 +38,8 @@ class LandingError(SchemaContractError):
 
     def __init__(self, file: str, rule: str, detail: str, column: str | None = None, canonical: str | None = None):
         self.file, self.rule, self.column, self.canonical, self.detail = file, rule, column, canonical, detail
-        where = f"column '{column}' (canonical '{canonical}'): " if column is not None else ""
+        named = f" (canonical '{canonical}')" if canonical is not None else ""
+        where = f"column '{column}'{named}: " if column is not None else ""
         super().__init__(f"{file}: [{rule}] {where}{detail}")
 
 
