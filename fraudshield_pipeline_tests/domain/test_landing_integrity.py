@@ -283,3 +283,12 @@ def test_no_landing_module_is_over_400_lines():
     sizes = {p.name: len(p.read_text().splitlines()) for p in package.glob("*.py")}
     assert max(sizes.values()) <= 400, sizes
     assert not os.path.exists(package.with_suffix(".py"))
+
+
+def test_storage_errors_are_landing_errors_too(tmp_path):
+    class Broken(DictFileReader):
+        def read_bytes(self, name: str) -> bytes:
+            raise PermissionError(13, "denied")
+
+    with pytest.raises(LandingError, match=rf"{TX}: \[unreadable_file\] could not be read \(PermissionError\)"):
+        read_day(Broken({TX: b"", LB: b""}), load_mapping(example.MAPPING), DAY)

@@ -109,7 +109,10 @@ def _match(files: FileReader, feed: FeedMapping, day: dt.date, what: str) -> lis
     pattern = feed.pattern(day)
     prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
     regex = glob_regex(pattern)
-    names = sorted(n for n in files.list_files(prefix) if regex.match(n))
+    try:
+        names = sorted(n for n in files.list_files(prefix) if regex.match(n))
+    except OSError as error:  # permissions, a network error: named, never bare
+        raise LandingError(pattern, RULE_UNREADABLE, f"could not list the landing zone ({type(error).__name__})") from error
     if not names and feed.required:
         folder = prefix.rpartition("/")[0]
         nearby = sorted(files.list_files(f"{folder}/" if folder else ""))[:5]
@@ -119,7 +122,10 @@ def _match(files: FileReader, feed: FeedMapping, day: dt.date, what: str) -> lis
 
 
 def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMapping, wanted: Mapping[str, str], unknown) -> RawTable:
-    data = files.read_bytes(name)
+    try:
+        data = files.read_bytes(name)
+    except (OSError, KeyError) as error:
+        raise LandingError(name, RULE_UNREADABLE, f"could not be read ({type(error).__name__})") from error
     try:
         if feed.format == "parquet":
             table = read_parquet(data, name, section, dict(wanted))
