@@ -181,7 +181,7 @@ def summarize(
     level: float = 0.90,
     seed: int = 7,
     skipped: Sequence[str] = (),
-    extra_metrics: Sequence[str] = ("card_precision_at_100", "fraud_value_caught_share"),
+    extra_metrics: Sequence[str] = ("roc_auc", "card_precision_at_100", "fraud_value_caught_share"),
 ) -> BacktestResult:
     """The per-week table, the mean and worst-week deltas and the bootstrap interval."""
     rows = []
@@ -197,3 +197,84 @@ def summarize(
     compared = [w for w in weeks if CHAMPION in w.scores]
     low, high = bootstrap_mean_difference(compared, unit, n_boot, level, seed) if compared else (math.nan, math.nan)
     return BacktestResult(metric, table, low, high, level, unit, n_boot, tuple(skipped))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What refits a model on another window: features, `fit_on_window` arguments, train length."""
+
+    version: str
+    feature_names: list[str]
+    fit_kwargs: dict[str, Any]  # fit_on_window(**fit_kwargs): params, validation_fraction, seed, ...
+    train_days: int
+
+
+def run_backtest(
+    recipes: dict[str, Recipe],
+    week_windows: Callable[[int, int], Any],
+    load: Callable[[Any], pd.DataFrame | None],
+    fit: Callable[[pd.DataFrame, Recipe], Any],
+    weeks: int,
+    first_reports: pd.DataFrame | None = None,
+    daily_budget: int = 100,
+    k: int = 100,
+    known_models: dict[tuple[int, str], Any] | None = None,
+    skipped: Sequence[str] = (),
+    **summary: Any,
+) -> BacktestResult:
+    """Refits every recipe on every week's train window and scores it on that week's test window.
+
+    ``week_windows(i, train_days)`` plans week i's window (None when its data is not there);
+    ``load(window)`` returns the training set of a window (split column 'train'/'validation'/
+    'test'), or None when a partition is missing; ``fit(train_window_rows, recipe)`` returns a
+    booster (`train.fit_on_window`). Each week is scored with `protocol.protocol_metrics`
+    (``first_reports`` from `metrics.first_fraud_reports`); the bootstrap resamples the protocol
+    set's rows (known-compromised cards removed).
+    ``known_models[(week, name)]`` reuses an already-fitted booster (the registered challenger
+    on week 0). A week where a recipe cannot be fit (no fraud in its window) is skipped, with
+    the reason, for every model, so both are always compared on the same weeks.
+    """
+    from fraudshield_pipeline.domain.metrics import known_compromised_mask
+    from fraudshield_pipeline.domain.protocol import protocol_metrics
+    from fraudshield_pipeline.domain.train import model_contract, predict
+
+    known_models = dict(known_models or {})
+    skipped = list(skipped)
+    results: list[WeekScores] = []
+    cache: dict[Any, pd.DataFrame | None] = {}
+    for i in range(weeks):
+        frames = {}
+        for name, recipe in recipes.items():
+            window = week_windows(i, recipe.train_days)
+            if window is None:
+                break
+            if window not in cache:
+                cache[window] = load(window)
+            frames[name] = (window, cache[window])
+        if len(frames) < len(recipes) or any(frame is None for _, frame in frames.values()):
+            skipped.append(f"week {i}: features or labels of its window are not in storage")
+            continue
+        first_window, first_frame = frames[CHALLENGER] if CHALLENGER in frames else next(iter(frames.values()))
+        test = first_frame[first_frame["split"] == "test"]
+        label = f"{first_window.test_start:%Y-%m-%d}..{first_window.test_end:%Y-%m-%d}"
+        scores, metrics, failed = {}, {}, None
+        for name, recipe in recipes.items():
+            booster = known_models.get((i, name))
+            if booster is None:
+                frame = frames[name][1]
+                try:
+                    booster = fit(frame[frame["split"] != "test"], recipe)
+                except ValueError as error:
+                    failed = f"week {i} ({label}): {name} recipe cannot be fit: {error}"
+                    break
+            threshold = model_contract(booster)[2]
+            scores[name] = predict(booster, test)
+            metrics[name] = protocol_metrics(test.assign(score=scores[name]), first_reports, threshold, daily_budget, k)
+        if failed or len(test) == 0:
+            skipped.append(failed or f"week {i} ({label}): no test rows")
+            continue
+        kept = ~known_compromised_mask(test, first_reports) if first_reports is not None else np.ones(len(test), bool)
+        columns = [c for c in (s.CUSTOMER_ID, s.EVENT_TIMESTAMP, s.IS_FRAUD, s.AMOUNT) if c in test.columns]
+        rows = test.loc[kept, columns].reset_index(drop=True)
+        results.append(WeekScores(label, rows, {n: v[kept] for n, v in scores.items()}, metrics))
+    return summarize(results, skipped=skipped, **summary)
