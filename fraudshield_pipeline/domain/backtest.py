@@ -243,16 +243,20 @@ def run_backtest(
     results: list[WeekScores] = []
     cache: dict[Any, pd.DataFrame | None] = {}
     for i in range(weeks):
-        frames = {}
+        frames, missing = {}, None
         for name, recipe in recipes.items():
             window = week_windows(i, recipe.train_days)
             if window is None:
+                missing = f"week {i}: the {name} recipe's {recipe.train_days}-day train window starts before the oldest feature partition"
                 break
             if window not in cache:
                 cache[window] = load(window)
+            if cache[window] is None:
+                missing = f"week {i} (test {window.test_start:%Y-%m-%d}..{window.test_end:%Y-%m-%d}): a feature partition of its window is missing"
+                break
             frames[name] = (window, cache[window])
-        if len(frames) < len(recipes) or any(frame is None for _, frame in frames.values()):
-            skipped.append(f"week {i}: features or labels of its window are not in storage")
+        if missing:
+            skipped.append(missing)
             continue
         first_window, first_frame = frames[CHALLENGER] if CHALLENGER in frames else next(iter(frames.values()))
         test = first_frame[first_frame["split"] == "test"]

@@ -185,3 +185,18 @@ def _visible_gpu() -> bool:
 
     smi = shutil.which("nvidia-smi")
     return bool(smi) and subprocess.run([smi, "-L"], capture_output=True).returncode == 0
+
+
+def test_immature_test_labels_fail_the_evaluation_with_what_to_change(training_set, env):
+    """maturity_days: 0 leaves the test week without reported fraud: fail, naming window and fix."""
+    resources = build_resources(env)
+    immature = training_set.copy()
+    immature.loc[immature[SPLIT] == "test", s.IS_FRAUD] = 0  # what as_of = test_end gives: no chargeback in yet
+    resources["storage"].write_frame(table_key("training_set"), immature)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(load_assets(), instance=instance, resources=resources, selection=["evaluation_report"], raise_on_error=False)
+        assert not result.success
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        message = failure.step_failure_data.user_failure_data.description
+    assert message.startswith("the test window (2026-09-23") and "0 frauds" in message
+    assert "reported after as_of" in message and "maturity_days" in message

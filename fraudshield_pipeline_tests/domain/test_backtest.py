@@ -126,3 +126,55 @@ def test_one_bad_week_beyond_the_worst_week_tolerance_refuses_despite_a_good_mea
     decision = decide_promotion(challenger, champion, backtest=result)
     assert not decision.promote and result.mean_delta() == pytest.approx(0.055)
     assert [r for r in decision.reasons if r.startswith("FAIL")][0].startswith("FAIL: worst backtest week (week 3)")
+
+
+def synthetic_window(window, seed: int) -> pd.DataFrame:
+    """Rows of a window's train and test periods: fraud is visible in `signal`, not in `noise`."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for split, start, end in (("train", window.train_start, window.train_end), ("test", window.test_start, window.test_end)):
+        n = 150 * int((end - start).days)
+        y = (rng.random(n) < 0.08).astype(int)
+        parts.append(
+            pd.DataFrame(
+                {
+                    s.TRANSACTION_ID: [f"{split}{seed}-{i}" for i in range(n)],
+                    s.CUSTOMER_ID: rng.integers(0, 300, n).astype(str),
+                    s.EVENT_TIMESTAMP: pd.Timestamp(start) + pd.to_timedelta(np.sort(rng.random(n)) * (end - start).total_seconds(), unit="s"),
+                    s.AMOUNT: rng.lognormal(3, 1, n),
+                    "signal": y * 1.5 + rng.normal(0, 1, n),
+                    "noise": rng.normal(0, 1, n),
+                    s.IS_FRAUD: y,
+                    "split": split,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_run_backtest_refits_each_recipe_per_week_and_skips_weeks_without_history():
+    from fraudshield_pipeline.domain.backtest import Recipe, run_backtest
+    from fraudshield_pipeline.domain.train import fit_on_window
+
+    as_of = dt.datetime(2026, 11, 1, tzinfo=UTC)
+    settings = {"max_rounds": 15, "early_stopping_rounds": 5}
+    recipes = {CHALLENGER: Recipe("2", ["signal"], settings, 7), CHAMPION: Recipe("1", ["noise"], settings, 7)}
+    loads, fits = [], []
+
+    def week_windows(i, train_days):
+        return None if i == 2 else plan_window(as_of - dt.timedelta(days=7 * i), train_days, 7, 7, 7)
+
+    def load(window):
+        loads.append(window)
+        return synthetic_window(window, seed=len(loads))
+
+    def fit(rows, recipe):
+        fits.append(recipe.version)
+        assert rows["split"].eq("train").all()  # the test week is never trained on
+        return fit_on_window(rows, recipe.feature_names, {"nthread": 1}, **recipe.fit_kwargs).booster
+
+    result = run_backtest(recipes, week_windows, load, fit, weeks=3, n_boot=100)
+    assert len(loads) == 2 and fits == ["2", "1", "2", "1"]  # same window shared by both recipes
+    assert result.weeks["test_window"].tolist() == ["2026-10-18..2026-10-25", "2026-10-11..2026-10-18"]
+    assert (result.weeks["delta"] > 0.15).all() and 0.05 < result.ci_low < result.ci_high
+    assert result.skipped == ("week 2: the challenger recipe's 7-day train window starts before the oldest feature partition",)

@@ -45,17 +45,17 @@ def evaluation_report(
     from fraudshield_pipeline.domain.reports import curves_png, evaluation_markdown, metrics_table, png_markdown
     from fraudshield_pipeline.domain.training_set import SPLIT
 
+    window = evaluation_window(context, training_set, storage)
+    try:
+        require_frauds(training_set, SPLIT, window)
+    except WindowWithoutFraudError as error:
+        raise dg.Failure(str(error)) from error
     challenger = registry.version_for_alias(CHALLENGER)
     if challenger is None:
         raise dg.Failure("no model version has the alias 'challenger': materialize trained_model first")
     champion = registry.version_for_alias(CHAMPION)
     if champion is not None and champion.version == challenger.version:
         champion = None  # re-evaluating the champion itself: nothing to compare against
-    window = evaluation_window(context, training_set, storage)
-    try:
-        require_frauds(training_set, SPLIT, window)
-    except WindowWithoutFraudError as error:
-        raise dg.Failure(str(error)) from error
     first_reports = card_first_reports(storage)
     if first_reports is None:
         context.log.warning("no labels/transactions partitions in storage: known-compromised cards cannot be removed by report date")
