@@ -8,6 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from fraudshield_pipeline.defs.evaluation.history import card_first_reports, evaluation_window, records_table, rolling_backtest
+from fraudshield_pipeline.defs.metadata import markdown_table
 from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION, ModelRegistry
 from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
@@ -135,7 +136,7 @@ def evaluation_report(
             "champion_version": record["champion_version_after"] or "none",
             "promoted": decision.promote,
             "decision": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
-            "metrics": records_table(table),
+            "metrics": markdown_table(table),
             "fraud_scenarios": records_table(cards[0].scenarios),
             **({"backtest_weeks": records_table(backtest.weeks)} if backtest is not None and len(backtest.weeks) else {}),
             **({"backtest_mean_delta": round(backtest.mean_delta(), 4)} if backtest is not None and backtest.compared_weeks() else {}),
