@@ -12,7 +12,16 @@ Rules, in order:
 4. with a champion: no key slice may collapse. A key slice is a ``(slice, value)`` row present
    in both scorecards' slice frames with at least ``min_slice_support`` fraud cases in both and
    a number for ``slice_metric`` in both; it collapses when
-   ``challenger < slice_collapse_ratio * champion``.
+   ``challenger < slice_collapse_ratio * champion``. Slices marked "too small to judge"
+   (`protocol.judge_slices`: fewer than ``min_slice_support`` frauds or ``min_slice_genuine``
+   genuine rows) never enter; fraud scenarios are judged the same way on their recall at the
+   alert budget (`protocol.scenario_metrics`);
+5. optional (``max_value_regression`` set): the share of fraud value caught at the budget may
+   drop at most that much against the champion.
+
+With a rolling backtest (`backtest.BacktestResult`), rule 3 compares the recipes week by week
+instead of the single test week: the mean difference over weeks within ``max_regression`` and
+the worst week within ``max_worst_week_regression``; the bootstrap interval is reported.
 
 With no champion the first challenger that passes rules 1-2 is promoted. A champion whose main
 metric is missing/NaN cannot be regressed against: rule 3 is reported as skipped.
