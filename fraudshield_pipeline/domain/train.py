@@ -1,7 +1,10 @@
-"""XGBoost training on a time-ordered split: imbalance-aware, early-stopped, seeded.
+"""XGBoost training: imbalance-aware, seeded, and fitted on the whole train window.
 
-`model_matrix` is the single conversion from feature rows to model input, used by training,
-evaluation, batch scoring and online serving alike.
+`fit_on_window` is the one training recipe (the pipeline's challenger and every backtest fold):
+the number of boosting rounds and the alert threshold are chosen on a time-ordered validation
+split (the last part of the window), then the model is refitted on the whole window with that
+number of rounds. `model_matrix` is the single conversion from feature rows to model input, used
+by training, evaluation, batch scoring and online serving alike.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from fraudshield_pipeline.domain.features import FEATURES
 CATEGORY_ATTR = "fraudshield_categories"
 FEATURES_ATTR = "fraudshield_features"
 THRESHOLD_ATTR = "fraudshield_threshold"
+SPW_EXPONENT = "scale_pos_weight_exponent"
 _CATEGORICAL = {f.name for f in FEATURES if f.dtype == "category"}
 
 DEFAULT_PARAMS = {
@@ -30,6 +34,9 @@ DEFAULT_PARAMS = {
     "colsample_bytree": 0.8,
     "min_child_weight": 1.0,
     "max_cat_to_onehot": 1,
+    # Not an XGBoost parameter: scale_pos_weight = (negatives / positives) ** exponent, computed on
+    # the window trained on. Recorded instead of the weight, so a recipe replays on another window.
+    SPW_EXPONENT: 0.5,
 }
 
 
@@ -43,6 +50,11 @@ class TrainedModel:
     params: dict = field(default_factory=dict)
     validation_metrics: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"  # where XGBoost actually trained, e.g. "cuda:0"
+    rounds: int = 0  # boosting rounds of the final booster
+    # How rounds and threshold were chosen: the split's bounds and sizes (see `fit_on_window`).
+    validation: dict[str, object] = field(default_factory=dict)
+    # What replays this fit on another window: `fit_on_window(rows, names, compute, **recipe)`.
+    recipe: dict[str, object] = field(default_factory=dict)
 
 
 def vocabularies(frame: pd.DataFrame, feature_names: Sequence[str]) -> dict[str, list[str]]:
@@ -91,6 +103,10 @@ def train_xgboost(
     early_stopping_rounds: int = 30,
     overrides: Mapping[str, object] | None = None,
 ) -> TrainedModel:
+    """Early-stopped on `validation` and kept that way (no refit): for callers that hold their own split.
+
+    The pipeline's recipe is `fit_on_window`, which also trains on the validation part.
+    """
     import xgboost as xgb
 
     from fraudshield_pipeline.domain.metrics import optimal_threshold
@@ -102,13 +118,7 @@ def train_xgboost(
             f"cannot train: {positives} fraud cases in train and {int(validation[s.IS_FRAUD].sum())} in validation; "
             "widen the training window or wait for labels to mature"
         )
-    params = {
-        **DEFAULT_PARAMS,
-        **compute_params,
-        "seed": seed,
-        "scale_pos_weight": float(np.sqrt((len(train) - positives) / positives)),
-        **(overrides or {}),
-    }
+    params = xgboost_params(train[s.IS_FRAUD], compute_params, overrides, seed)
     dtrain = xgb.DMatrix(model_matrix(train, feature_names, categories), label=train[s.IS_FRAUD], enable_categorical=True)
     dvalid = xgb.DMatrix(model_matrix(validation, feature_names, categories), label=validation[s.IS_FRAUD], enable_categorical=True)
     booster = xgb.train(
@@ -124,6 +134,151 @@ def train_xgboost(
     booster = booster[: best + 1]  # keep only the trees early stopping chose
     valid_scores = booster.predict(dvalid)
     threshold = optimal_threshold(validation[s.IS_FRAUD].to_numpy(), valid_scores)
+    _store_contract(booster, feature_names, categories, threshold)
+    return TrainedModel(booster, list(feature_names), categories, float(threshold), best, params, device=device, rounds=best + 1)
+
+
+def xgboost_params(
+    labels: pd.Series,
+    compute_params: Mapping[str, object],
+    params: Mapping[str, object] | None = None,
+    seed: int = 7,
+) -> dict:
+    """DEFAULT_PARAMS under `params` (recipe parameters), with the class weight resolved on `labels`.
+
+    The weight is (negatives / positives) ** exponent: 0.5 (the default) halves the imbalance on a
+    log scale, enough for the trees to find the rare class without inflating every fraud-like
+    score; an explicit `scale_pos_weight` in `params` wins.
+    """
+    merged = {**DEFAULT_PARAMS, **compute_params, "seed": seed, **(params or {})}
+    exponent = float(merged.pop(SPW_EXPONENT))
+    if "scale_pos_weight" not in (params or {}):
+        positives = int(labels.sum())
+        merged["scale_pos_weight"] = float(((len(labels) - positives) / max(positives, 1)) ** exponent)
+    return merged
+
+
+def split_window(
+    window_rows: pd.DataFrame, validation_fraction: float = 0.2, validation_start: object | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """(fit part, validation part, cutoff): the validation part is every row at or after the cutoff.
+
+    The cutoff is `validation_start` when given (the training set's own plan), else the point at
+    `1 - validation_fraction` of the rows' time span: a split in time, never a shuffle, so the
+    rounds and threshold are chosen on days after the ones they were fitted on, as in production.
+    """
+    if not 0 < validation_fraction < 1:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    times = window_rows[s.EVENT_TIMESTAMP]
+    if validation_start is None:
+        first, last = times.min(), times.max()
+        cutoff = first + (last - first) * (1 - validation_fraction)
+    else:
+        cutoff = pd.Timestamp(validation_start)
+    late = (times >= cutoff).to_numpy()
+    return window_rows[~late], window_rows[late], cutoff
+
+
+def fit_on_window(
+    window_rows: pd.DataFrame,
+    feature_names: Sequence[str],
+    compute_params: Mapping[str, object],
+    *,
+    params: Mapping[str, object] | None = None,
+    validation_fraction: float = 0.2,
+    validation_start: object | None = None,
+    seed: int = 7,
+    max_rounds: int = 400,
+    early_stopping_rounds: int = 30,
+) -> TrainedModel:
+    """The training recipe: choose rounds and threshold on the window's last part, refit on all of it.
+
+    1. Split the train window in time (`split_window`): fit part, then validation part.
+    2. Train on the fit part, early-stopped on the validation part's average precision: that
+       fixes the number of rounds; the F1-optimal threshold on the validation scores fixes the
+       alert threshold; the validation metrics are those of this out-of-time model.
+    3. Refit on the whole window (fit + validation) with exactly that number of rounds and the
+       same parameters and class weight, so the newest days, the closest to what the model will
+       score, are trained on. The threshold carries over: same parameters and weight, so the same
+       probability scale.
+    Nothing outside `window_rows` is read: the test window never influences any choice.
+    Raises ValueError naming the part without frauds (labels not matured, window too short).
+    """
+    import xgboost as xgb
+
+    from fraudshield_pipeline.domain.metrics import optimal_threshold
+
+    # One order for every caller (subsampling draws by row position): the same rows, the same model.
+    order = [c for c in (s.EVENT_TIMESTAMP, s.TRANSACTION_ID) if c in window_rows.columns]
+    window_rows = window_rows.sort_values(order, kind="stable")
+    fit, validation, cutoff = split_window(window_rows, validation_fraction, validation_start)
+    for part, rows in (("fit part", fit), ("validation part", validation)):
+        if len(rows) == 0 or int(rows[s.IS_FRAUD].sum()) == 0:
+            span = f"{rows[s.EVENT_TIMESTAMP].min()} .. {rows[s.EVENT_TIMESTAMP].max()}" if len(rows) else "empty"
+            raise ValueError(
+                f"cannot train: the train window's {part} ({span}, {len(rows)} rows, split at {cutoff}) holds no "
+                "reported fraud; widen the train window, move it back so its labels have matured, or wait for labels"
+            )
+    categories = vocabularies(window_rows, feature_names)
+    resolved = xgboost_params(window_rows[s.IS_FRAUD], compute_params, params, seed)
+    dfit = xgb.DMatrix(model_matrix(fit, feature_names, categories), label=fit[s.IS_FRAUD], enable_categorical=True)
+    dvalid = xgb.DMatrix(model_matrix(validation, feature_names, categories), label=validation[s.IS_FRAUD], enable_categorical=True)
+    chooser = xgb.train(
+        resolved, dfit, num_boost_round=max_rounds, evals=[(dvalid, "validation")],
+        early_stopping_rounds=early_stopping_rounds, verbose_eval=False,
+    )
+    rounds = int(chooser.best_iteration) + 1
+    valid_scores = chooser[:rounds].predict(dvalid)
+    y_valid = validation[s.IS_FRAUD].to_numpy()
+    threshold = float(optimal_threshold(y_valid, valid_scores))
+    dall = xgb.DMatrix(model_matrix(window_rows, feature_names, categories), label=window_rows[s.IS_FRAUD], enable_categorical=True)
+    booster = xgb.train(resolved, dall, num_boost_round=rounds, verbose_eval=False)
+    _store_contract(booster, feature_names, categories, threshold)
+    return TrainedModel(
+        booster,
+        list(feature_names),
+        categories,
+        threshold,
+        rounds - 1,
+        resolved,
+        validation_metrics=validation_scores(y_valid, valid_scores, threshold),
+        device=trained_on(booster),
+        rounds=rounds,
+        validation={
+            "cutoff": cutoff.isoformat(),
+            "fraction": validation_fraction,
+            "fit_rows": len(fit),
+            "fit_fraud": int(fit[s.IS_FRAUD].sum()),
+            "validation_rows": len(validation),
+            "validation_fraud": int(y_valid.sum()),
+            "window_rows": len(window_rows),
+        },
+        recipe={
+            "params": {**DEFAULT_PARAMS, **(params or {})},
+            "validation_fraction": validation_fraction,
+            "seed": seed,
+            "max_rounds": max_rounds,
+            "early_stopping_rounds": early_stopping_rounds,
+        },
+    )
+
+
+def validation_scores(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Average precision, ROC AUC, and precision/recall/alert rate at the chosen threshold."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    alerts = scores >= threshold
+    caught = int((alerts & (y == 1)).sum())
+    return {
+        "average_precision": float(average_precision_score(y, scores)),
+        "roc_auc": float(roc_auc_score(y, scores)) if 0 < y.sum() < len(y) else float("nan"),
+        "precision": caught / int(alerts.sum()) if alerts.any() else float("nan"),
+        "recall": caught / int(y.sum()),
+        "alert_rate": float(alerts.mean()),
+    }
+
+
+def _store_contract(booster, feature_names: Sequence[str], categories: Mapping[str, list[str]], threshold: float) -> None:
     booster.set_attr(
         **{
             CATEGORY_ATTR: json.dumps(categories),
@@ -131,7 +286,6 @@ def train_xgboost(
             THRESHOLD_ATTR: repr(float(threshold)),
         }
     )
-    return TrainedModel(booster, list(feature_names), categories, float(threshold), best, params, device=device)
 
 
 def trained_on(booster) -> str:

@@ -1,7 +1,10 @@
 """Time-forward training sets: labels only once matured, no shuffling across time.
 
 Timeline, oldest first, ending at `as_of` (the end of the newest feature partition):
-  [ train (last part = validation) ][ gap = label delay ][ test ][ label maturity ] as_of
+  [ train window (last part = validation) ][ gap = label delay ][ test ][ label maturity ] as_of
+The split column says 'train' or 'validation' for rows of the train window and 'test' for the test
+window. The model is trained on the whole train window ('train' + 'validation' rows): 'validation'
+only marks where rounds and threshold are chosen (`domain.train.fit_on_window`).
 The gap mimics production: when a model is trained, the newest week's labels are not in yet.
 A label counts only if it was reported before `as_of`; a transaction with no fraud report by
 then is genuine.

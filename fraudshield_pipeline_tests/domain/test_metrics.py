@@ -398,6 +398,7 @@ def test_importing_domain_modules_loads_neither_sklearn_nor_dagster():
     code = (
         "import sys\n"
         "import fraudshield_pipeline.domain.metrics, fraudshield_pipeline.domain.promotion\n"
+        "import fraudshield_pipeline.domain.protocol, fraudshield_pipeline.domain.backtest\n"
         "bad = sorted(m for m in ('sklearn', 'dagster') if m in sys.modules)\n"
         "assert not bad, bad\n"
     )

@@ -2,6 +2,7 @@
 
 
 import datetime as dt
+import json
 import os
 
 import dagster as dg
@@ -24,7 +25,7 @@ class TrainingWindowConfig(dg.Config):
     gap_days: int = Field(default=7, ge=0, description="As long as the label delay: labels not yet in at training time.")
     test_days: int = Field(default=7, ge=1)
     maturity_days: int = Field(default=7, ge=0, description="Test labels must be this old to count.")
-    validation_fraction: float = Field(default=0.2, gt=0, lt=1, description="Last part of the train window, for early stopping.")
+    validation_fraction: float = Field(default=0.2, gt=0, lt=1, description="Last part of the train window where rounds and threshold are chosen; the model is then refitted on the whole window.")
     as_of: str | None = Field(default=None, description="ISO date the window ends; default: end of the newest feature partition.")
 
 
@@ -83,36 +84,46 @@ def trained_model(
     registry: ModelRegistry,
     storage: ArtifactStore,
 ) -> dg.MaterializeResult:
-    """XGBoost on the train split, early-stopped on validation; registered in MLflow as challenger."""
+    """XGBoost fitted on the whole train window (rounds and threshold chosen on its last part); the challenger."""
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.features import model_feature_names
-    from fraudshield_pipeline.domain.metrics import evaluate_scores
     from fraudshield_pipeline.domain.provenance import code_version, lockfile_hash
-    from fraudshield_pipeline.domain.train import model_matrix, predict, train_xgboost
-    from fraudshield_pipeline.domain.training_set import SPLIT
+    from fraudshield_pipeline.domain.train import fit_on_window, model_matrix, predict
+    from fraudshield_pipeline.domain.training_set import SPLIT, TEST, VALIDATION
     from fraudshield_pipeline.domain.versioning import content_hash
 
-    train = training_set[training_set[SPLIT] == "train"]
-    validation = training_set[training_set[SPLIT] == "validation"]
+    train = training_set[training_set[SPLIT] != TEST]  # the whole train window: fit part + validation part
+    validation = train[train[SPLIT] == VALIDATION]
     feature_names = model_feature_names(training_set.columns)
-    model = train_xgboost(train, validation, feature_names, compute.xgboost_params())
+    # The training set's own plan places the cutoff (TrainingWindowConfig.validation_fraction).
+    cutoff = validation[s.EVENT_TIMESTAMP].min() if len(validation) else None
+    try:
+        model = fit_on_window(train, feature_names, compute.xgboost_params(), validation_start=cutoff)
+    except ValueError as error:
+        raise dg.Failure(str(error)) from error
     if not model.device.startswith(compute.device):
         context.log.warning(
             f"training asked for device={compute.device} but XGBoost ran on {model.device}: no GPU was visible "
             "on this node (check the GPU capacity provider / node placement of the training step)"
         )
-    valid_scores = predict(model.booster, validation)
-    metrics = evaluate_scores(validation.assign(score=valid_scores), threshold=model.threshold)
+    metrics = model.validation_metrics
     data_version = content_hash(training_set)
     window = {
         "train_start": str(train[s.EVENT_TIMESTAMP].min()),
-        "train_end": str(validation[s.EVENT_TIMESTAMP].max()),
+        "train_end": str(train[s.EVENT_TIMESTAMP].max()),
     }
     registered = registry.log_training(
         run_name=f"train-{context.run.run_id[:8]}",
         booster=model.booster,
         example=model_matrix(validation.head(50), feature_names, model.categories),
-        params={**model.params, "best_iteration": model.best_iteration, "threshold": model.threshold, "features": feature_names},
+        params={
+            **model.params,
+            "best_iteration": model.best_iteration,
+            "rounds": model.rounds,
+            "threshold": model.threshold,
+            "validation_cutoff": model.validation["cutoff"],
+            "features": feature_names,
+        },
         metrics={f"validation_{k}": v for k, v in metrics.items() if v == v},
         tags={
             "dagster_run_id": context.run.run_id,
@@ -120,6 +131,7 @@ def trained_model(
             "code_version": code_version(),
             "lockfile_sha256": lockfile_hash(),
             "training_device": model.device,
+            "recipe": json.dumps(model.recipe, sort_keys=True),
             **window,
         },
         inputs={
@@ -142,13 +154,15 @@ def trained_model(
             "model_uri": registered.model_uri,
             "training_set_version": data_version,
             "best_iteration": model.best_iteration,
+            "rounds": model.rounds,
             "threshold": model.threshold,
+            "validation_split": dg.MetadataValue.json(model.validation),
             "device": model.device,
             "requested_device": compute.device,
             "validation_average_precision": metrics["average_precision"],
             "validation_roc_auc": metrics["roc_auc"],
             "train_rows": len(train),
-            "trained_until": validation[s.EVENT_TIMESTAMP].max().date().isoformat(),
+            "trained_until": train[s.EVENT_TIMESTAMP].max().date().isoformat(),
             "train_fraud": int(train[s.IS_FRAUD].sum()),
         }
     )
