@@ -209,6 +209,8 @@ class RedisServer:
 
 
 MODEL_NAME = "fraudshield-fraud-xgb"
+# The registered models the server creates and grants on: the feature-row model and its service model.
+MODEL_NAMES = (MODEL_NAME, f"{MODEL_NAME}-service")
 DB_BOOTSTRAP_SCRIPT = MLFLOW_SERVER_SCRIPT.parent / "db_bootstrap.py"
 
 
@@ -313,7 +315,7 @@ class MlflowServer:
             **self.aws_env,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION": self.artifact_root,
-            "FRAUDSHIELD_MLFLOW_MODELS": MODEL_NAME,
+            "FRAUDSHIELD_MLFLOW_MODELS": ",".join(MODEL_NAMES),
             "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(32),
             "MLFLOW_HOST": "127.0.0.1",
             "MLFLOW_PORT": str(self.port),
@@ -334,7 +336,9 @@ class MlflowServer:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"mlflow server not healthy after {timeout} s: {_tail(self.log)}")
+                error = TimeoutError(f"mlflow server not healthy after {timeout} s: {_tail(self.log)}")
+                self.stop()  # no fixture will: it never got the server
+                raise error
             time.sleep(0.5)
 
     def stop(self) -> None:

@@ -189,9 +189,9 @@ variable "credential_versions" {
 }
 
 variable "mlflow_registered_models" {
-  description = "Registered models the MLflow server creates and grants on: EDIT for the pipeline's user, READ for the scoring service's."
+  description = "Registered models the MLflow server creates and grants on: EDIT for the pipeline's user, READ for the scoring service's (the feature-row model and its transaction service model, `<name>-service`)."
   type        = list(string)
-  default     = ["fraudshield-fraud-xgb"]
+  default     = ["fraudshield-fraud-xgb", "fraudshield-fraud-xgb-service"]
 }
 
 # --- cache ------------------------------------------------------------------------------------

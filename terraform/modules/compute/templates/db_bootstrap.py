@@ -79,14 +79,16 @@ def hand_over(role):
     """Objects in `public` the master user created (an earlier deployment) go to the role."""
 
     def statements(cur):
-        cur.execute(
-            "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S') "
-            "AND pg_get_userbyid(c.relowner) = current_user"
-        )
         kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
-        for relname, relkind in cur.fetchall():
-            yield sql.SQL("ALTER {} public.{} OWNER TO {}").format(sql.SQL(kinds[relkind]), sql.Identifier(relname), sql.Identifier(role))
+        # Tables first: they take their serial columns' sequences along; then what is left.
+        for relkinds in ("rpvm", "S"):
+            cur.execute(
+                "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind::text = ANY(%s) AND pg_get_userbyid(c.relowner) = current_user",
+                (list(relkinds),),
+            )
+            for relname, relkind in cur.fetchall():
+                yield sql.SQL("ALTER {} public.{} OWNER TO {}").format(sql.SQL(kinds[relkind]), sql.Identifier(relname), sql.Identifier(role))
         cur.execute(
             "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
             "WHERE n.nspname = 'public' AND t.typtype = 'e' AND pg_get_userbyid(t.typowner) = current_user"

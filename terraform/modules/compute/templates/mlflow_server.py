@@ -55,7 +55,7 @@ users = {
     "scoring": (env["FRAUDSHIELD_MLFLOW_SCORING_USERNAME"], env.pop("FRAUDSHIELD_MLFLOW_SCORING_PASSWORD")),
 }
 assert len({username for username, _ in users.values()}) == len(users), "admin, pipeline and scoring need distinct users"
-models = [m.strip() for m in env.get("FRAUDSHIELD_MLFLOW_MODELS", "fraudshield-fraud-xgb").split(",") if m.strip()]
+models = [m.strip() for m in env.get("FRAUDSHIELD_MLFLOW_MODELS", "fraudshield-fraud-xgb,fraudshield-fraud-xgb-service").split(",") if m.strip()]
 
 # The auth app reads its configuration from a file; the admin password stays in the environment
 # (MLFLOW_AUTH_ADMIN_PASSWORD), the auth database's password in this file, readable by us only.
