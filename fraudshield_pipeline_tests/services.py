@@ -208,17 +208,75 @@ class RedisServer:
             self.root = None
 
 
+MODEL_NAME = "fraudshield-fraud-xgb"
+# The registered models the server creates and grants on: the feature-row model and its service model.
+MODEL_NAMES = (MODEL_NAME, f"{MODEL_NAME}-service")
+DB_BOOTSTRAP_SCRIPT = MLFLOW_SERVER_SCRIPT.parent / "db_bootstrap.py"
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass
+class MlflowUsers:
+    """The MLflow server's users, with random passwords: admin, pipeline (EDIT), scoring (READ)."""
+
+    admin: tuple[str, str] = field(default_factory=lambda: ("mlflow-admin", _password()))
+    pipeline: tuple[str, str] = field(default_factory=lambda: ("fraudshield-pipeline", _password()))
+    scoring: tuple[str, str] = field(default_factory=lambda: ("fraudshield-scoring", _password()))
+
+    def server_env(self) -> dict[str, str]:
+        """What the mlflow task gets from Secrets Manager (terraform/pipeline.tf, mlflow_server_*)."""
+        return {
+            "MLFLOW_AUTH_ADMIN_USERNAME": self.admin[0],
+            "MLFLOW_AUTH_ADMIN_PASSWORD": self.admin[1],
+            "FRAUDSHIELD_MLFLOW_PIPELINE_USERNAME": self.pipeline[0],
+            "FRAUDSHIELD_MLFLOW_PIPELINE_PASSWORD": self.pipeline[1],
+            "FRAUDSHIELD_MLFLOW_SCORING_USERNAME": self.scoring[0],
+            "FRAUDSHIELD_MLFLOW_SCORING_PASSWORD": self.scoring[1],
+        }
+
+    def client_env(self, user: str) -> dict[str, str]:
+        """MLflow's client variables for `user` (pipeline, scoring or admin)."""
+        username, password = getattr(self, user)
+        return {"MLFLOW_TRACKING_USERNAME": username, "MLFLOW_TRACKING_PASSWORD": password}
+
+
+def bootstrap_database(postgres: "PostgresServer", roles: dict[str, tuple[str, str]], databases: dict[str, str]) -> None:
+    """The deployment's db_bootstrap.py against `postgres`: roles (dagster, mlflow) -> (name, password),
+    databases: DAGSTER_DB_NAME, MLFLOW_DB_NAME, MLFLOW_AUTH_DB_NAME."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DB_", "DAGSTER_", "MLFLOW_"))},
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(postgres.port),
+        "DB_MASTER_USERNAME": postgres.user,
+        "DB_MASTER_PASSWORD": postgres.password,
+        "DAGSTER_DB_USERNAME": roles["dagster"][0],
+        "DAGSTER_DB_PASSWORD": roles["dagster"][1],
+        "MLFLOW_DB_USERNAME": roles["mlflow"][0],
+        "MLFLOW_DB_PASSWORD": roles["mlflow"][1],
+        **databases,
+    }
+    subprocess.run([sys.executable, str(DB_BOOTSTRAP_SCRIPT)], env=env, check=True, capture_output=True, text=True, timeout=120)
+
+
 @dataclass
 class MlflowServer:
-    """The deployment's own MLflow launcher (terraform/.../mlflow_server.py) on loopback.
+    """The deployment's MLflow launcher (terraform/.../mlflow_server.py) on loopback, with the basic-auth app.
 
-    Backend: the database `mlflow` on the given PostgreSQL (created by the script, over TLS);
-    artifacts: `artifact_root` (s3://...), written by clients directly, as in production.
+    With `postgres`: db_bootstrap.py first creates MLflow's own role and its databases `mlflow`
+    and `mlflow_auth` (the master user only bootstraps), and the server logs in as that role over
+    TLS. Without: sqlite stores under `backend_dir`. Artifacts: `artifact_root` (s3://... or a
+    directory), written by clients directly, as in production. Clients authenticate with
+    `users.client_env("pipeline" | "scoring")`.
     """
 
-    postgres: PostgresServer
+    postgres: PostgresServer | None
     artifact_root: str
     aws_env: dict[str, str]
+    backend_dir: Path | None = None
+    users: MlflowUsers = field(default_factory=MlflowUsers)
     port: int = 0
     process: subprocess.Popen | None = None
     log: Path | None = None
@@ -227,15 +285,38 @@ class MlflowServer:
     def uri(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 120.0) -> "MlflowServer":
+    def _store_env(self) -> dict[str, str]:
+        if self.postgres is None:
+            assert self.backend_dir is not None, "sqlite stores need backend_dir"
+            return {
+                "MLFLOW_BACKEND_STORE_URI": f"sqlite:///{self.backend_dir / 'mlflow.db'}",
+                "MLFLOW_AUTH_DATABASE_URI": f"sqlite:///{self.backend_dir / 'mlflow_auth.db'}",
+            }
+        role = ("mlflow_app", _password())
+        bootstrap_database(
+            self.postgres,
+            {"dagster": ("dagster_app", _password()), "mlflow": role},
+            {"DAGSTER_DB_NAME": self.postgres.database, "MLFLOW_DB_NAME": "mlflow", "MLFLOW_AUTH_DB_NAME": "mlflow_auth"},
+        )
+        return {
+            "MLFLOW_DB_HOST": "127.0.0.1",
+            "MLFLOW_DB_PORT": str(self.postgres.port),
+            "MLFLOW_DB_USER": role[0],
+            "MLFLOW_DB_PASSWORD": role[1],
+        }
+
+    def start(self, timeout: float = 180.0) -> "MlflowServer":
         self.port = free_port()
         self.log = Path(tempfile.mkstemp(prefix="fraudshield-mlflow-", suffix=".log")[1])
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DAGSTER_PG_", "FRAUDSHIELD_"))},
-            **self.postgres.env(),
+            **self._store_env(),
+            **self.users.server_env(),
             **self.aws_env,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION": self.artifact_root,
+            "FRAUDSHIELD_MLFLOW_MODELS": ",".join(MODEL_NAMES),
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(32),
             "MLFLOW_HOST": "127.0.0.1",
             "MLFLOW_PORT": str(self.port),
             "MLFLOW_WORKERS": "1",
@@ -255,7 +336,9 @@ class MlflowServer:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"mlflow server not healthy after {timeout} s: {_tail(self.log)}")
+                error = TimeoutError(f"mlflow server not healthy after {timeout} s: {_tail(self.log)}")
+                self.stop()  # no fixture will: it never got the server
+                raise error
             time.sleep(0.5)
 
     def stop(self) -> None:

@@ -7,8 +7,8 @@
 - The GPU path: with FRAUDSHIELD_TRAINING_DEVICE=cuda, dagster-aws's ECS executor asks ECS for a
   GPU (container resourceRequirements) on the GPU capacity provider for trained_model only.
 - The whole pipeline once in the production profile (slow): data and the Feast registry on S3,
-  MLflow server on PostgreSQL with artifacts on S3, Feast online store on Redis, Dagster runs in
-  PostgreSQL.
+  MLflow server on PostgreSQL (its own role; basic-auth app, runs log as the pipeline's user)
+  with artifacts on S3, Feast online store on Redis, Dagster runs in PostgreSQL.
 """
 
 import datetime as dt
@@ -288,6 +288,8 @@ def test_whole_pipeline_in_the_production_profile(
         "FRAUDSHIELD_S3_PREFIX": PREFIX,
         "AWS_DEFAULT_REGION": TEST_REGION,
         "MLFLOW_TRACKING_URI": mlflow_server.uri,
+        # The MLflow server runs the basic-auth app: runs log and register as the pipeline's user.
+        **mlflow_server.users.client_env("pipeline"),
         "FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION": f"s3://{mlflow_server.bucket}/mlflow",
         "MLFLOW_S3_ENDPOINT_URL": moto_s3.endpoint_url,
         "FRAUDSHIELD_ONLINE_STORE": "redis",

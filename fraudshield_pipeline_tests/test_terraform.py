@@ -236,16 +236,33 @@ def _container_field(task_definition_body: str, field: str) -> list[str]:
     return [expression]
 
 
+def _services() -> dict[str, dict[str, str]]:
+    """The compute module's `services` local: service -> its attributes (expressions)."""
+    entries = attributes(COMPUTE_LOCALS["services"].strip()[1:-1])
+    return {name: attributes(entry.strip()[1:-1]) for name, entry in entries.items()}
+
+
 def test_every_task_definition_takes_environment_and_secrets_from_the_maps():
-    task_definitions = blocks(COMPUTE_TEXT, "resource", "aws_ecs_task_definition")
-    assert {labels[1] for labels, _ in task_definitions} >= {"service", "run"}
-    for labels, body in task_definitions:
-        for expression in _container_field(body, "environment"):
-            assert _derived_from(expression, "pipeline_environment"), f"{labels}: environment = {expression}"
-        for expression in _container_field(body, "secrets"):
-            assert _derived_from(expression, "pipeline_secrets"), f"{labels}: secrets = {expression}"
+    """Dagster's tasks get the pipeline's maps; MLflow and the database bootstrap their own secrets."""
+    task_definitions = {labels[1]: body for labels, body in blocks(COMPUTE_TEXT, "resource", "aws_ecs_task_definition")}
+    assert set(task_definitions) == {"service", "run", "db_bootstrap"}
+    assert _container_field(task_definitions["service"], "secrets") == [s["secrets"] for s in _services().values()]
+    for name, service in _services().items():
+        assert _derived_from(service["environment"], "pipeline_environment"), f"{name}: environment = {service['environment']}"
+        if name == "mlflow":
+            assert service["secrets"] == "local.mlflow_secrets"
+            assert not _derived_from(service["secrets"], "pipeline_secrets"), "MLflow must not get Dagster's or the pipeline's credentials"
+        else:
+            assert _derived_from(service["secrets"], "pipeline_secrets"), f"{name}: secrets = {service['secrets']}"
+    for expression in _container_field(task_definitions["run"], "environment"):
+        assert _derived_from(expression, "pipeline_environment"), f"run: environment = {expression}"
+    assert _container_field(task_definitions["run"], "secrets") == ["local.pipeline_secrets"]
+    bootstrap = _container_field(task_definitions["db_bootstrap"], "secrets")
+    assert bootstrap == ["local.db_bootstrap_secrets"] and not _derived_from(bootstrap[0], "pipeline_secrets")
     assert "var.pipeline_environment" in COMPUTE_LOCALS["pipeline_environment"]
     assert "var.pipeline_secrets" in COMPUTE_LOCALS["pipeline_secrets"]
+    assert "var.mlflow_secrets" in COMPUTE_LOCALS["mlflow_secrets"]
+    assert "var.db_bootstrap_secrets" in COMPUTE_LOCALS["db_bootstrap_secrets"]
 
 
 def test_compute_module_spells_no_pipeline_variable_itself():
@@ -414,3 +431,99 @@ def test_workspace_points_at_the_code_location():
     assert '"fraudshield_pipeline.definitions"' in command
     workspace = yaml.safe_load(_render(COMPUTE / "templates" / "workspace.yaml.tftpl", {"host": "code-server.x.internal", "port": 4000, "location_name": "fraudshield_pipeline"}))
     assert workspace["load_from"][0]["grpc_server"]["location_name"] == "fraudshield_pipeline"
+
+
+# --- who may move the champion: MLflow authentication and least-privilege credentials -----------------
+
+TEMPLATES = COMPUTE / "templates"
+CREDENTIALS_TEXT = read_dir(TERRAFORM / "modules" / "credentials")
+
+
+def _object(expression: str) -> dict[str, str]:
+    return attributes(resolve(expression, ROOT_LOCALS).strip()[1:-1])
+
+
+def _map_keys(local_name: str) -> set[str]:
+    """Keys of a root local map, `merge(local.a, {...})` included."""
+    expression = ROOT_LOCALS[local_name].strip()
+    if expression.startswith("merge("):
+        keys: set[str] = set()
+        for part in re.findall(r"local\.\w+|\{[^{}]*\}", expression[len("merge(") : -1]):
+            keys |= _map_keys(part.removeprefix("local.")) if part.startswith("local.") else object_keys(part)
+        return keys
+    return object_keys(expression)
+
+
+def _required_env(script: Path) -> set[str]:
+    """Variables a template reads without a default (env["X"], env.pop("X"))."""
+    text = script.read_text()
+    return set(re.findall(r'env\["(\w+)"\](?!\s*=[^=])', text)) | set(re.findall(r'env\.pop\("(\w+)"\)', text))
+
+
+def test_dagster_and_the_pipeline_do_not_use_the_database_master_user():
+    environment = _object(output_value("pipeline_environment"))
+    secrets = _object(output_value("pipeline_secrets"))
+    assert environment["DAGSTER_PG_USER"] == 'module.credentials.usernames["db-dagster"]'
+    assert secrets["DAGSTER_PG_PASSWORD"] == "module.credentials.dagster_db_secret_arn"
+    # The master user's secret reaches one task only: the database bootstrap.
+    users = [name for name, value in ROOT_LOCALS.items() if "master_user_secret_arn" in value or "module.database.username" in value]
+    assert users == ["db_bootstrap_secrets"], users
+    assert "DB_MASTER_PASSWORD" in _map_keys("db_bootstrap_secrets")
+
+
+def test_the_pipeline_gets_its_own_mlflow_user_and_the_dagster_services_none():
+    secrets = _object(output_value("pipeline_secrets"))
+    keys = _object(ROOT_LOCALS["pipeline_secret_json_keys"])
+    assert secrets["MLFLOW_TRACKING_USERNAME"] == secrets["MLFLOW_TRACKING_PASSWORD"] == "module.credentials.mlflow_pipeline_secret_arn"
+    assert (keys["MLFLOW_TRACKING_USERNAME"], keys["MLFLOW_TRACKING_PASSWORD"]) == ('"username"', '"password"')
+    services = _services()
+    for name in ("webserver", "daemon"):  # they never call MLflow
+        assert services[name]["secrets"] == "local.dagster_secrets"
+    assert '!startswith(s.name, "MLFLOW_")' in COMPUTE_LOCALS["dagster_secrets"]
+    assert services["code-server"]["secrets"] == "local.pipeline_secrets"
+
+
+def test_mlflow_server_requires_authentication_with_least_privilege_users():
+    script = (TEMPLATES / "mlflow_server.py").read_text()
+    assert '"--app-name",\n        "basic-auth"' in script
+    assert '"default_permission": "NO_PERMISSIONS"' in script
+    assert '"registered_model", model, "EDIT"' in script and '"registered_model", model, "READ"' in script
+    assert "DAGSTER_PG_" not in script, "MLflow logs in as its own database role"
+    # Every variable the script needs is one the mlflow task gets, secrets from Secrets Manager.
+    provided = _map_keys("mlflow_server_environment") | _map_keys("mlflow_server_secrets") | NON_SECRET
+    assert _required_env(TEMPLATES / "mlflow_server.py") <= provided, _required_env(TEMPLATES / "mlflow_server.py") - provided
+    secret_names = _map_keys("mlflow_server_secrets")
+    assert {"MLFLOW_DB_PASSWORD", "MLFLOW_AUTH_ADMIN_PASSWORD", "FRAUDSHIELD_MLFLOW_PIPELINE_PASSWORD",
+            "FRAUDSHIELD_MLFLOW_SCORING_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"} <= secret_names  # fmt: skip
+    assert not any("PASSWORD" in name or "SECRET" in name for name in _map_keys("mlflow_server_environment"))
+    assert "module.database" not in ROOT_LOCALS["mlflow_server_secrets"]
+
+
+def test_database_bootstrap_task_gets_everything_its_script_reads():
+    provided = _map_keys("db_bootstrap_environment") | _map_keys("db_bootstrap_secrets")
+    required = _required_env(TEMPLATES / "db_bootstrap.py")
+    assert required <= provided, required - provided
+    assert not any("PASSWORD" in name for name in _map_keys("db_bootstrap_environment"))
+    ((_, body),) = blocks(COMPUTE_TEXT, "resource", "aws_ecs_task_definition", "db_bootstrap")
+    assert "task_role_arn" not in attributes(body), "the bootstrap calls no AWS API"
+    assert 'file("${path.module}/templates/db_bootstrap.py")' in body
+    assert "db_bootstrap_command" in {labels[0] for labels, _ in blocks(ROOT, "output")}
+
+
+def test_credentials_are_generated_into_secrets_manager_never_written_in_code():
+    credentials = attributes(blocks(CREDENTIALS_TEXT, "locals")[0][1])["credentials"]
+    assert object_keys(credentials) == {"db-dagster", "db-mlflow", "mlflow-admin", "mlflow-pipeline", "mlflow-scoring"}
+    assert blocks(CREDENTIALS_TEXT, "ephemeral", "aws_secretsmanager_random_password", "this")
+    for _, body in blocks(CREDENTIALS_TEXT, "resource", "aws_secretsmanager_secret_version"):
+        attrs = attributes(body)
+        assert "secret_string_wo" in attrs and "secret_string" not in attrs, "write-only: never in the plan or the state"
+        assert "ephemeral.aws_secretsmanager_random_password" in attrs["secret_string_wo"]
+        assert "var.versions" in attrs["secret_string_wo_version"], "rotation: raise the version"
+    for _, body in blocks(CREDENTIALS_TEXT, "resource", "aws_secretsmanager_secret"):
+        assert attributes(body)["kms_key_id"] == "module.kms.arn"
+    # The ECS agent may read exactly the secrets the task definitions name, and decrypt them.
+    assert [attributes(b)["source"] for _, b in blocks(ROOT, "module", "credentials")] == ['"./modules/credentials"']
+    assert "module.credentials.kms_key_arn" in module_arguments("compute")["secrets_kms_key_arns"]
+    assert re.search(r'Sid\s*=\s*"ReadTaskSecrets"[^}]*Resource\s*=\s*local\.secret_arns', COMPUTE_TEXT)
+    for name in ("pipeline_secrets", "mlflow_secrets", "db_bootstrap_secrets"):
+        assert f"var.{name}" in COMPUTE_LOCALS["secret_arns"]

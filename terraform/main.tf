@@ -58,6 +58,14 @@ module "database" {
   log_retention_days    = var.log_retention_days
 }
 
+module "credentials" {
+  source = "./modules/credentials"
+
+  name       = local.name
+  account_id = data.aws_caller_identity.current.account_id
+  versions   = var.credential_versions
+}
+
 module "cache" {
   source = "./modules/cache"
 
@@ -115,7 +123,13 @@ module "compute" {
   pipeline_environment      = local.pipeline_environment
   pipeline_secrets          = local.pipeline_secrets
   pipeline_secret_json_keys = local.pipeline_secret_json_keys
-  secrets_kms_key_arns      = [module.database.kms_key_arn, module.cache.kms_key_arn]
+  secrets_kms_key_arns      = [module.database.kms_key_arn, module.cache.kms_key_arn, module.credentials.kms_key_arn]
+
+  # The MLflow server (basic-auth app) and the one-off database bootstrap task.
+  mlflow_environment       = local.mlflow_server_environment
+  mlflow_secrets           = local.mlflow_server_secrets
+  db_bootstrap_environment = local.db_bootstrap_environment
+  db_bootstrap_secrets     = local.db_bootstrap_secrets
 
   storage_kms_key_arn  = module.storage.kms_key_arn
   data_bucket_arn      = module.storage.data_bucket_arn

@@ -60,3 +60,21 @@ output "database_endpoint" {
   description = "RDS PostgreSQL endpoint (private)."
   value       = "${module.database.address}:${module.database.port}"
 }
+
+output "mlflow_credentials" {
+  description = "MLflow users -> ARN of the Secrets Manager secret (JSON username / password) holding them: pipeline (EDIT on the registered models, given to runs), scoring (READ: pass it to the scoring service as MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD), admin (operators)."
+  value = {
+    pipeline = module.credentials.mlflow_pipeline_secret_arn
+    scoring  = module.credentials.mlflow_scoring_secret_arn
+    admin    = module.credentials.mlflow_admin_secret_arn
+  }
+}
+
+output "db_bootstrap_command" {
+  description = "Runs the database bootstrap task (roles of Dagster and MLflow, their databases and passwords): after the first apply and after rotating a database role's password."
+  value = join(" ", [
+    "aws ecs run-task --cluster ${module.compute.cluster_name} --launch-type FARGATE",
+    "--task-definition ${module.compute.db_bootstrap_task_definition_arn}",
+    "--network-configuration 'awsvpcConfiguration={subnets=[${join(",", module.network.private_subnet_ids)}],securityGroups=[${module.network.app_security_group_id}],assignPublicIp=DISABLED}'",
+  ])
+}

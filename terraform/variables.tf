@@ -180,6 +180,20 @@ variable "db_backup_retention_days" {
   default     = 14
 }
 
+# --- credentials (modules/credentials) ---------------------------------------------------------
+
+variable "credential_versions" {
+  description = "Password version per credential (db-dagster, db-mlflow, mlflow-admin, mlflow-pipeline, mlflow-scoring, mlflow-flask-secret-key; default 1): increase one by one to rotate it (README, Credentials)."
+  type        = map(number)
+  default     = {}
+}
+
+variable "mlflow_registered_models" {
+  description = "Registered models the MLflow server creates and grants on: EDIT for the pipeline's user, READ for the scoring service's (the feature-row model and its transaction service model, `<name>-service`)."
+  type        = list(string)
+  default     = ["fraudshield-fraud-xgb", "fraudshield-fraud-xgb-service"]
+}
+
 # --- cache ------------------------------------------------------------------------------------
 
 variable "cache_node_type" {

@@ -238,13 +238,13 @@ resource "aws_iam_role_policy" "execution" {
           Resource = [for g in aws_cloudwatch_log_group.this : "${g.arn}:*"]
         },
         {
-          Sid      = "ReadPipelineSecrets"
+          Sid      = "ReadTaskSecrets"
           Effect   = "Allow"
           Action   = ["secretsmanager:GetSecretValue"]
-          Resource = [for name in sort(keys(var.pipeline_secrets)) : var.pipeline_secrets[name]]
+          Resource = local.secret_arns
         },
         {
-          Sid       = "DecryptPipelineSecrets"
+          Sid       = "DecryptTaskSecrets"
           Effect    = "Allow"
           Action    = ["kms:Decrypt"]
           Resource  = var.secrets_kms_key_arns

@@ -29,8 +29,30 @@ locals {
       valueFrom = contains(keys(var.pipeline_secret_json_keys), name) ? "${var.pipeline_secrets[name]}:${var.pipeline_secret_json_keys[name]}::" : var.pipeline_secrets[name]
     }
   ]
-  # MLflow needs only the database password of the pipeline's secrets.
-  mlflow_secrets = [for s in local.pipeline_secrets : s if s.name == "DAGSTER_PG_PASSWORD"]
+  # The webserver and the daemon never call MLflow: they do not get the pipeline's MLflow user.
+  dagster_secrets = [for s in local.pipeline_secrets : s if !startswith(s.name, "MLFLOW_")]
+
+  # The MLflow server and the database bootstrap have their own database roles and secrets; the
+  # bootstrap task is the only one that gets the RDS master user.
+  mlflow_environment = [for name in sort(keys(var.mlflow_environment)) : { name = name, value = var.mlflow_environment[name] }]
+  mlflow_secrets = [
+    for name in sort(keys(var.mlflow_secrets)) : {
+      name      = name
+      valueFrom = var.mlflow_secrets[name].json_key == null ? var.mlflow_secrets[name].arn : "${var.mlflow_secrets[name].arn}:${var.mlflow_secrets[name].json_key}::"
+    }
+  ]
+  db_bootstrap_environment = [for name in sort(keys(var.db_bootstrap_environment)) : { name = name, value = var.db_bootstrap_environment[name] }]
+  db_bootstrap_secrets = [
+    for name in sort(keys(var.db_bootstrap_secrets)) : {
+      name      = name
+      valueFrom = var.db_bootstrap_secrets[name].json_key == null ? var.db_bootstrap_secrets[name].arn : "${var.db_bootstrap_secrets[name].arn}:${var.db_bootstrap_secrets[name].json_key}::"
+    }
+  ]
+  secret_arns = distinct(concat(
+    [for name in sort(keys(var.pipeline_secrets)) : var.pipeline_secrets[name]],
+    [for name in sort(keys(var.mlflow_secrets)) : var.mlflow_secrets[name].arn],
+    [for name in sort(keys(var.db_bootstrap_secrets)) : var.db_bootstrap_secrets[name].arn],
+  ))
 
   # Root filesystems are read-only; /tmp is a writable per-task volume.
   scratch_environment = [
@@ -64,7 +86,10 @@ locals {
   ]
   write_dagster_config = "mkdir -p \"$DAGSTER_HOME\" && printf '%s\\n' \"$DAGSTER_INSTANCE_YAML\" > \"$DAGSTER_HOME/dagster.yaml\" && printf '%s\\n' \"$DAGSTER_WORKSPACE_YAML\" > \"$DAGSTER_HOME/workspace.yaml\""
 
-  health_check = templatefile("${path.module}/templates/health_check.py.tftpl", { grpc_port = 0 })
+  # Dagster's containers log in as DAGSTER_PG_*, MLflow's as MLFLOW_DB_* (and answer on /health).
+  dagster_db   = { host = "DAGSTER_PG_HOST", port = "DAGSTER_PG_PORT", database = "DAGSTER_PG_DB", user = "DAGSTER_PG_USER", password = "DAGSTER_PG_PASSWORD" }
+  mlflow_db    = { host = "MLFLOW_DB_HOST", port = "MLFLOW_DB_PORT", database = "MLFLOW_DB_NAME", user = "MLFLOW_DB_USER", password = "MLFLOW_DB_PASSWORD" }
+  health_check = templatefile("${path.module}/templates/health_check.py.tftpl", { grpc_port = 0, http_port = 0, db = local.dagster_db })
 
   # --- services ------------------------------------------------------------------------------------
   services = {
@@ -78,7 +103,7 @@ locals {
       port          = var.ports.webserver
       command       = ["sh", "-c", "${local.write_dagster_config} && exec dagster-webserver -h 0.0.0.0 -p ${var.ports.webserver} -w \"$DAGSTER_HOME/workspace.yaml\""]
       environment   = concat(local.pipeline_environment, local.scratch_environment, local.dagster_config_environment)
-      secrets       = local.pipeline_secrets
+      secrets       = local.dagster_secrets
       health_check  = local.health_check
     }
     # Exactly one daemon: a deployment stops the old task before starting the new one.
@@ -92,7 +117,7 @@ locals {
       port          = 0
       command       = ["sh", "-c", "${local.write_dagster_config} && exec dagster-daemon run -w \"$DAGSTER_HOME/workspace.yaml\""]
       environment   = concat(local.pipeline_environment, local.scratch_environment, local.dagster_config_environment)
-      secrets       = local.pipeline_secrets
+      secrets       = local.dagster_secrets
       health_check  = local.health_check
     }
     code-server = {
@@ -106,7 +131,7 @@ locals {
       command       = ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", tostring(var.ports.code_server), "-m", "fraudshield_pipeline.definitions", "--location-name", local.location_name]
       environment   = concat(local.pipeline_environment, local.scratch_environment, [{ name = "DAGSTER_CURRENT_IMAGE", value = var.image }])
       secrets       = local.pipeline_secrets
-      health_check  = templatefile("${path.module}/templates/health_check.py.tftpl", { grpc_port = var.ports.code_server })
+      health_check  = templatefile("${path.module}/templates/health_check.py.tftpl", { grpc_port = var.ports.code_server, http_port = 0, db = local.dagster_db })
     }
     mlflow = {
       image         = var.mlflow_image
@@ -117,16 +142,18 @@ locals {
       max_percent   = 200
       port          = var.ports.mlflow
       command       = ["python", "-c", file("${path.module}/templates/mlflow_server.py")]
-      environment = concat(local.pipeline_environment, local.scratch_environment, [
+      # Of the pipeline's variables only the non-secret ones (the artifact location); its own
+      # database role, users and auth app configuration come from mlflow_environment / _secrets.
+      environment = concat(local.pipeline_environment, local.scratch_environment, local.mlflow_environment, [
         { name = "MLFLOW_PORT", value = tostring(var.ports.mlflow) },
-        { name = "MLFLOW_SERVER_ALLOWED_HOSTS", value = "${local.mlflow_host},${local.mlflow_host}:${var.ports.mlflow},localhost,localhost:${var.ports.mlflow}" },
+        { name = "MLFLOW_SERVER_ALLOWED_HOSTS", value = "${local.mlflow_host},${local.mlflow_host}:${var.ports.mlflow},localhost,localhost:${var.ports.mlflow},127.0.0.1:${var.ports.mlflow}" },
       ])
       secrets      = local.mlflow_secrets
-      health_check = local.health_check
+      health_check = templatefile("${path.module}/templates/health_check.py.tftpl", { grpc_port = 0, http_port = var.ports.mlflow, db = local.mlflow_db })
     }
   }
 
-  log_groups = ["webserver", "daemon", "code-server", "mlflow", "run", "ecs-exec"]
+  log_groups = ["webserver", "daemon", "code-server", "mlflow", "run", "db-bootstrap", "ecs-exec"]
 }
 
 # --- logs ------------------------------------------------------------------------------------------
@@ -296,6 +323,48 @@ resource "aws_ecs_task_definition" "run" {
         awslogs-stream-prefix = "run"
         mode                  = "non-blocking"
         max-buffer-size       = "8m"
+      }
+    }
+  }])
+}
+
+# The database bootstrap: a one-off task, run after the first apply and after every rotation of
+# a database role's password (terraform/README.md, "Credentials"). It is the only task that gets
+# the RDS master user; it creates the roles of Dagster and MLflow and their databases, sets their
+# passwords from Secrets Manager and exits. No task role: it calls no AWS API.
+resource "aws_ecs_task_definition" "db_bootstrap" {
+  family                   = "${var.name}-db-bootstrap"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 256
+  memory                   = 512
+  execution_role_arn       = aws_iam_role.execution.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  volume {
+    name = "scratch"
+  }
+
+  container_definitions = jsonencode([{
+    name                   = "db-bootstrap"
+    image                  = var.image
+    essential              = true
+    command                = ["python", "-c", file("${path.module}/templates/db_bootstrap.py")]
+    environment            = concat(local.db_bootstrap_environment, local.scratch_environment)
+    secrets                = local.db_bootstrap_secrets
+    readonlyRootFilesystem = true
+    privileged             = false
+    mountPoints            = [{ sourceVolume = "scratch", containerPath = "/tmp", readOnly = false }]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this["db-bootstrap"].name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "db-bootstrap"
       }
     }
   }])

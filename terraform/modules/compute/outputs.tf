@@ -27,3 +27,8 @@ output "instance_yaml" {
   description = "The Dagster instance configuration the webserver and daemon run with."
   value       = local.instance_yaml
 }
+
+output "db_bootstrap_task_definition_arn" {
+  description = "The one-off database bootstrap task (run it after the first apply and after rotating a database role's password)."
+  value       = aws_ecs_task_definition.db_bootstrap.arn
+}

@@ -77,6 +77,26 @@ variable "pipeline_secret_json_keys" {
   default     = {}
 }
 
+variable "mlflow_environment" {
+  description = "The MLflow server's own variables: its database role and databases, its users' names, the registered models."
+  type        = map(string)
+}
+
+variable "mlflow_secrets" {
+  description = "The MLflow server's secrets: variable -> Secrets Manager ARN and JSON key (null: the whole string)."
+  type        = map(object({ arn = string, json_key = string }))
+}
+
+variable "db_bootstrap_environment" {
+  description = "Variables of the database bootstrap task (host, databases, role names)."
+  type        = map(string)
+}
+
+variable "db_bootstrap_secrets" {
+  description = "Secrets of the database bootstrap task (the RDS master user and the roles' passwords): variable -> ARN and JSON key."
+  type        = map(object({ arn = string, json_key = string }))
+}
+
 variable "secrets_kms_key_arns" {
   description = "KMS keys the pipeline secrets are encrypted with (the execution role decrypts through Secrets Manager)."
   type        = list(string)
