@@ -136,7 +136,7 @@ def frame_table(
     records = []
     for row in frame.itertuples(index=False, name=None):
         cells = {c: _cell(v, kinds[c], digits) for c, v in zip(frame.columns, row)}
-        records.append(dg.TableRecord({c: v for c, v in cells.items() if v is not None}))
+        records.append(dg.TableRecord(cells))  # every record names every column; None shows empty
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
@@ -156,3 +156,12 @@ def image_markdown(url: str, alt: str, link: str | None = None) -> dg.MetadataVa
     "[Show Markdown]") whose image is served from `url`."""
     text = f"![{alt}]({url})" + (f"\n\n[{alt}: open full size]({link or url})" if url else "")
     return dg.MetadataValue.md(text)
+
+
+def top_features_table(booster, n: int = 10) -> dg.MetadataValue:
+    """The model's top features by total gain, with each one's share of all gain."""
+    from fraudshield_pipeline.domain.importance import top_features
+
+    rows = pd.DataFrame(top_features(booster, n), columns=["feature", "total_gain", "gain_share"])
+    rows.insert(1, "share", [bar(v, 1.0) for v in rows["gain_share"]])
+    return frame_table(rows, descriptions={"gain_share": "fraction (0-1) of the model's total gain", "share": "bar: gain share"})
