@@ -48,7 +48,7 @@ def demo(args: argparse.Namespace) -> int:
     from fraudshield_pipeline.resources.profiles import build_resources, data_dir
     from fraudshield_pipeline.runner import run_pipeline
 
-    first_day = dt.date.fromisoformat(args.start or START_DATE)
+    first_day = dt.date.fromisoformat(args.start) if args.start else demo_start(args.days, dt.date.fromisoformat(START_DATE))
     per_day = os.environ.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "6000")
     print(f"FraudShield main job: {args.days} simulated days from {first_day} (~{per_day} transactions/day)")
     print(f"Dagster instance: {home}/dagster.yaml; data under {data_dir(os.environ)}\n")
@@ -85,29 +85,43 @@ def demo(args: argparse.Namespace) -> int:
     print(f"  tables and reports   {root / 'store'}")
     print(f"  MLflow               {root / 'mlflow'}  (mlflow ui --backend-store-uri sqlite:///{root / 'mlflow' / 'mlflow.db'})")
     print(f"  Feast registry       {root / 'feast'}")
-    print(f"  evaluation report    {evaluation.get('report')}")
-    print("\nOpen the Dagster UI on this same instance (these runs are listed there):")
-    print("  uv run fraudshield ui        # = DAGSTER_HOME=$PWD dagster dev -w workspace.yaml, on http://127.0.0.1:3000")
+    print(f"  evaluation report    {evaluation.get('report')}  (served by the MLflow UI)")
+    print("\nOpen the Dagster UI on this same instance (these runs are listed under their jobs there),")
+    print("with the MLflow UI beside it, which serves the drift and evaluation reports the asset pages link to:")
+    print("  uv run fraudshield ui        # Dagster on http://127.0.0.1:3000, MLflow on http://127.0.0.1:5000")
     return 0
+
+
+def demo_start(days: int, partitions_start: dt.date, today: dt.date | None = None) -> dt.date:
+    """The first simulated day, so that the last one is yesterday (UTC): the data is then as fresh
+    as a nightly run leaves it, and the freshness policy and schedules judge it as they would in
+    production. Never before the partitions' start date."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    return max(partitions_start, today - dt.timedelta(days=days))
 
 
 @contextlib.contextmanager
 def _governance():
-    """The registry and store of this environment (EnvVars resolved), and the promotion history."""
+    """The registry and store of this environment (EnvVars resolved), and the Dagster instance
+    whose `champion` asset holds the history of every alias decision."""
     import dagster as dg
 
     from fraudshield_pipeline.resources.profiles import build_resources
 
+    if "DAGSTER_HOME" not in os.environ:
+        _use_repo_instance()
     resources = build_resources(os.environ)
     with dg.build_resources({"registry": resources["registry"], "storage": resources["storage"]}) as built:
-        history = [json.loads(built.storage.read_text(key)) for key in built.storage.list_keys("reports/promotions/")]
-        yield built.registry, built.storage, history
+        with dg.DagsterInstance.get() as instance:
+            yield built.registry, built.storage, instance
 
 
 def promotions(args: argparse.Namespace) -> int:
     _quiet_libraries()
-    with _governance() as (registry, _, history):
-        return _print_history(registry, history, args.limit)
+    with _governance() as (registry, _, instance):
+        from fraudshield_pipeline.defs.governance.assets import champion_history
+
+        return _print_history(registry, champion_history(instance), args.limit)
 
 
 def _print_history(registry, history, limit: int) -> int:
@@ -129,11 +143,12 @@ def _print_history(registry, history, limit: int) -> int:
 def rollback(args: argparse.Namespace) -> int:
     """Moves the champion alias back to the version that held it before, and records why."""
     _quiet_libraries()
-    with _governance() as (registry, storage, history):
-        return _rollback(registry, storage, history, args)
+    with _governance() as (registry, storage, instance):
+        return _rollback(registry, storage, instance, args)
 
 
-def _rollback(registry, storage, history, args: argparse.Namespace) -> int:
+def _rollback(registry, storage, instance, args: argparse.Namespace) -> int:
+    from fraudshield_pipeline.defs.governance.assets import champion_history, record_champion_event
     from fraudshield_pipeline.domain.governance import previous_champion, rollback_record
     from fraudshield_pipeline.resources.registry import CHAMPION
     from fraudshield_pipeline.resources.storage import report_key
@@ -142,7 +157,7 @@ def _rollback(registry, storage, history, args: argparse.Namespace) -> int:
     if current is None:
         print("no champion to roll back", file=sys.stderr)
         return 1
-    target = args.to_version or previous_champion(history, current.version)
+    target = args.to_version or previous_champion(champion_history(instance), current.version)
     if target is None:
         print(f"champion v{current.version} has no recorded predecessor; pass --to-version", file=sys.stderr)
         return 1
@@ -151,6 +166,7 @@ def _rollback(registry, storage, history, args: argparse.Namespace) -> int:
     record = rollback_record(current.version, target, args.reason)
     storage.write_text(report_key("promotions", f"{record['decided_at']}_rollback_v{target}.json"), json.dumps(record, indent=2))
     registry.set_version_tags(current.version, {"promotion": f"rolled back to v{target}"})
+    record_champion_event(instance, registry, record)  # the UI and the sensors read the champion here
     print(f"champion: v{current.version} -> v{target} ({args.reason})")
     return 0
 
@@ -172,9 +188,82 @@ SUMMARY_KEYS = (
 
 
 def ui(args: argparse.Namespace) -> int:
+    """Dagster's webserver and daemon (what `dagster dev` runs, without its deprecation notice) and,
+    for a local MLflow store, the MLflow UI that serves every report the asset pages link to."""
+    import signal
+    import subprocess
+    import time
+
+    started = time.perf_counter()
     _use_repo_instance()
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
-    os.execv(sys.executable, command)
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    workspace = str(REPO_ROOT / "workspace.yaml")
+    commands = {
+        "dagster-webserver": [str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", args.host, "-p", str(args.port)],
+        "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+    }
+    mlflow_url = None
+    if not args.no_mlflow and not os.environ.get("MLFLOW_TRACKING_URI", "").startswith("http"):
+        # profiles.data_dir's rule, without importing Dagster into this launcher (seconds on 2 cores).
+        root = Path(os.environ.get("FRAUDSHIELD_DATA_DIR") or REPO_ROOT / "data").resolve() / "mlflow"
+        root.mkdir(parents=True, exist_ok=True)
+        commands["mlflow ui"] = [
+            str(bin_dir / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+            "--host", args.host, "--port", str(args.mlflow_port), "--workers", "1",
+        ]
+        mlflow_url = f"http://{args.host}:{args.mlflow_port}"
+    processes = {name: subprocess.Popen(command, env=env, start_new_session=True) for name, command in commands.items()}
+
+    def stop(*_):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan the servers
+        for process in processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, stop)
+    url = f"http://{args.host}:{args.port}"
+    try:
+        if _wait_loaded(url, processes["dagster-webserver"], args.timeout):
+            print(f"Dagster UI ready at {url} in {time.perf_counter() - started:.1f} s", flush=True)
+            if mlflow_url:
+                print(f"MLflow UI (runs, models, reports) at {mlflow_url}", flush=True)
+        else:
+            print(f"Dagster UI not ready after {args.timeout} s", file=sys.stderr, flush=True)
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        failed = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
+        print(f"stopped: {failed}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop()
+
+
+def _wait_loaded(url: str, webserver, timeout: float) -> bool:
+    """Until the webserver answers GraphQL with the code location loaded (what a browser needs)."""
+    import time
+    import urllib.request
+
+    query = json.dumps({"query": "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }"}).encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and webserver.poll() is None:
+        try:
+            request = urllib.request.Request(f"{url}/graphql", data=query, headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=2) as response:
+                entries = json.loads(response.read())["data"]["workspaceOrError"]["locationEntries"]
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                return True
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,17 +271,20 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("demo", help="materialize the whole asset graph once on the embedded simulator")
     run.add_argument("--days", type=int, default=72, help="simulated days (default 72: 37 days of feature history before the training window)")
-    run.add_argument("--start", help="first day, ISO date (default: the partitions' start date)")
+    run.add_argument("--start", help="first day, ISO date (default: the calendar ends yesterday, UTC, as a nightly run's would)")
     run.add_argument("--transactions-per-day", type=int, help="simulator volume (default 6000)")
     run.add_argument("--drift-days", type=int, default=3, help="newest days to measure drift on (default 3)")
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log and library warnings")
     run.set_defaults(func=demo)
-    dev = commands.add_parser("ui", help="open the Dagster UI (dagster dev) on the repository's instance")
-    dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=3000)
+    dev = commands.add_parser("ui", help="open the Dagster UI (webserver + daemon) and the MLflow UI on the repository's instance")
+    dev.add_argument("--host", default="127.0.0.1", help="address the UIs listen on (default 127.0.0.1: this machine only)")
+    dev.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
+    dev.add_argument("--mlflow-port", type=int, default=5000, help="MLflow UI port (default 5000; reports link there)")
+    dev.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI (e.g. a tracking server runs elsewhere)")
+    dev.add_argument("--timeout", type=float, default=120, help="seconds to wait for the UI before reporting it not ready")
     dev.set_defaults(func=ui)
     listing = commands.add_parser("promotions", help="list every promotion, refusal and rollback, newest first")
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--limit", type=int, default=20, help="newest decisions shown (default 20)")
     listing.set_defaults(func=promotions)
     back = commands.add_parser("rollback", help="move the champion alias back to the previous champion")
     back.add_argument("--to-version", help="a specific registered version instead of the previous champion")

@@ -16,12 +16,16 @@ from fraudshield_pipeline import defs as defs_package
 
 def stage_definitions() -> dg.Definitions:
     """Assets, checks, jobs, schedules and sensors of every module under `defs/`, unbound."""
-    modules = [
-        importlib.import_module(info.name)
-        for info in pkgutil.walk_packages(defs_package.__path__, f"{defs_package.__name__}.")
-    ]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # load_definitions_from_modules is marked preview
+        # Dagster marks APIs this project chose deliberately as beta or preview (backfill
+        # policies, partition mappings, data versions, load_definitions_from_modules): a notice
+        # per definition on every code-server start is noise, not news. Other warnings still show.
+        for category in (dg.BetaWarning, dg.PreviewWarning):
+            warnings.simplefilter("ignore", category)
+        modules = [
+            importlib.import_module(info.name)
+            for info in pkgutil.walk_packages(defs_package.__path__, f"{defs_package.__name__}.")
+        ]
         return dg.load_definitions_from_modules(modules)
 
 

@@ -1,7 +1,9 @@
 """Materializes the whole asset graph once, stage by stage, on a Dagster instance.
 
 Used by the `fraudshield demo` command, the end-to-end tests and the benchmark, so all three
-exercise the same path. Each stage is one Dagster run, visible in the UI of that instance; the
+exercise the same path. Each stage is one run of the named job the schedules and sensors launch
+(`daily_ingestion_job`, `retrain_job`, `drift_monitoring_job`, `matured_performance_job`),
+restricted to the stage's assets, visible under that job in the UI of that instance; the
 day-partitioned stages run as a single range run (range tags, as a backfill's runs use).
 """
 
@@ -21,16 +23,21 @@ class Stage:
     name: str
     assets: tuple[str, ...]
     partitioned: bool
+    job: str = ""
 
 
+INGESTION, RETRAIN = "daily_ingestion_job", "retrain_job"
 STAGES = (
-    Stage("ingest", ("raw_transactions", "raw_labels"), True),
-    Stage("snapshots", ("validated_transactions", "validated_labels", "quarantined_transactions", "quarantined_labels"), True),
-    Stage("features", ("transaction_features", "online_features"), True),
-    Stage("training", ("training_set", "trained_model"), False),
-    Stage("evaluation", ("evaluation_report",), False),
+    Stage("ingest", ("raw_transactions", "raw_labels"), True, INGESTION),
+    Stage("snapshots", ("validated_transactions", "validated_labels", "quarantined_transactions", "quarantined_labels"), True, INGESTION),
+    Stage("features", ("transaction_features", "online_features"), True, INGESTION),
+    Stage("training", ("training_set", "trained_model"), False, RETRAIN),
+    Stage("evaluation", ("evaluation_report", "champion"), False, RETRAIN),
 )
-MONITORING = Stage("monitoring", ("drift_report", "batch_scores"), True)
+MONITORING = Stage("monitoring", ("drift_report", "batch_scores"), True, "drift_monitoring_job")
+MATURED = Stage("matured", ("matured_performance",), True, "matured_performance_job")
+# Days after a day ends before its labels count (the matured_performance asset's default).
+MATURITY_DAYS = 7
 
 
 @dataclass
@@ -51,6 +58,14 @@ def load_assets() -> list:
     from fraudshield_pipeline.definitions import stage_definitions
 
     return list(stage_definitions().assets or [])
+
+
+def load_jobs(resources: Mapping[str, object]) -> Callable[[str], dg.JobDefinition]:
+    """The code location's named jobs, bound to `resources` and run in one process."""
+    from fraudshield_pipeline.definitions import stage_definitions
+
+    defs = dg.Definitions.merge(stage_definitions(), dg.Definitions(resources=dict(resources), executor=dg.in_process_executor))
+    return defs.resolve_job_def
 
 
 def _metadata(result: dg.ExecuteInProcessResult, assets: Sequence[str]) -> dict[str, dict[str, object]]:
@@ -78,23 +93,20 @@ def run_pipeline(
     `console_log_level` only quiets the terminal; the instance's event log keeps every event.
     `asset_config` is launchpad config per asset, e.g. {"evaluation_report": {"absolute_floor": 0.2}}.
     """
-    assets = load_assets()
+    job = load_jobs(resources)
     last_day = first_day + dt.timedelta(days=days - 1)
     range_tags = {RANGE_START: first_day.isoformat(), RANGE_END: last_day.isoformat()}
     results = []
 
     def run(stage: Stage, tags: Mapping[str, str] | None = None, partition_key: str | None = None):
         ops = {name: {"config": dict(config)} for name, config in (asset_config or {}).items() if name in stage.assets}
-        result = dg.materialize(
-            assets,
+        return job(stage.job).execute_in_process(
             instance=instance,
-            resources=resources,
             run_config={**console_config(console_log_level), **({"ops": ops} if ops else {})},
-            selection=list(stage.assets),
+            asset_selection=[dg.AssetKey(a) for a in stage.assets],
             tags={"fraudshield/stage": stage.name, **(tags or {})},
             partition_key=partition_key,
         )
-        return result
 
     for stage in STAGES:
         if on_stage_start:
@@ -121,4 +133,23 @@ def run_pipeline(
         results.append(monitored)
         if on_stage:
             on_stage(monitored)
+
+    # The newest day whose labels have matured: scored by the champion, then measured, so the
+    # performance sensor has evidence from the first demo on.
+    matured_day = last_day - dt.timedelta(days=MATURITY_DAYS)
+    if drift_days and matured_day >= first_day:
+        if on_stage_start:
+            on_stage_start(MATURED)
+        started = time.perf_counter()
+        day = matured_day.isoformat()
+        measured = StageResult(MATURED.name, 0.0, [])
+        scored = run(Stage(MONITORING.name, ("batch_scores",), True, MONITORING.job), partition_key=day)
+        result = run(MATURED, partition_key=day)
+        measured.run_ids += [scored.run_id, result.run_id]
+        for asset, metadata in _metadata(result, MATURED.assets).items():
+            measured.metadata[f"{asset}[{day}]"] = metadata
+        measured.seconds = time.perf_counter() - started
+        results.append(measured)
+        if on_stage:
+            on_stage(measured)
     return results

@@ -24,6 +24,7 @@ EXPECTED_ASSETS = {
     "drift_report",
     "batch_scores",
     "matured_performance",
+    "champion",
 }
 HEAVY = ("xgboost", "mlflow", "feast", "evidently", "sklearn", "pandera")
 
@@ -39,12 +40,28 @@ def test_every_asset_job_schedule_and_sensor_resolves(definitions: dg.Definition
     for job in ("daily_ingestion_job", "drift_monitoring_job", "matured_performance_job", "retrain_job"):
         assert definitions.resolve_job_def(job).name == job
     assert {s.name for s in repository.schedule_defs} == {"daily_ingestion_job_schedule", "drift_monitoring_job_schedule", "matured_performance_schedule", "weekly_retrain_schedule"}
-    assert {s.name for s in repository.sensor_defs} == {"drift_retrain_sensor", "volume_retrain_sensor", "performance_retrain_sensor", "snapshot_freshness_sensor"}
+    assert {s.name for s in repository.sensor_defs} == {"drift_retrain_sensor", "volume_retrain_sensor", "performance_retrain_sensor"}
     assert set(repository.get_top_level_resources()) >= {"storage", "io_manager", "registry", "feature_store", "compute", "source"}
 
 
 def test_retrain_job_carries_the_concurrency_tag(definitions: dg.Definitions):
     assert definitions.resolve_job_def("retrain_job").tags["fraudshield/retrain"] == "true"
+
+
+def test_freshness_is_a_policy_on_the_validated_snapshot(definitions: dg.Definitions):
+    """FreshnessPolicy (Dagster 1.12+), evaluated by the daemon; no superseded checks or sensor."""
+    node = definitions.get_repository_def().asset_graph.get(dg.AssetKey("validated_transactions"))
+    assert node.freshness_policy is not None
+    checks = definitions.get_repository_def().asset_graph.asset_check_keys
+    assert checks and not [k for k in checks if "fresh" in k.name]
+
+
+def test_loading_the_code_location_prints_no_warning_of_ours():
+    """What `fraudshield ui`'s code servers print on start: nothing from this project."""
+    probe = "import warnings; warnings.simplefilter('always'); from fraudshield_pipeline.definitions import defs; defs()"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Warning" not in result.stderr, result.stderr[-3000:]
 
 
 

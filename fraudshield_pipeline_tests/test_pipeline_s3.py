@@ -77,7 +77,7 @@ def test_whole_pipeline_on_s3(s3_env: dict[str, str], moto_s3, tmp_path: Path):
     evaluation = by_stage["evaluation"]["evaluation_report"]
     version = evaluation["challenger_version"]
     assert f"reports/evaluation/v{version}.md" in keys
-    assert evaluation["report"] == f"s3://{bucket}/{PREFIX}/reports/evaluation/v{version}.md"
+    assert evaluation["report_file"] == f"s3://{bucket}/{PREFIX}/reports/evaluation/v{version}.md"
     assert any(k.startswith("reports/promotions/") and k.endswith(f"_v{version}.json") for k in keys)
     assert f"models/v{version}/drift_reference.parquet" in keys
     ap = evaluation["test_average_precision"]
@@ -85,7 +85,7 @@ def test_whole_pipeline_on_s3(s3_env: dict[str, str], moto_s3, tmp_path: Path):
 
     drift = by_stage["monitoring"][f"drift_report[{LAST_DAY}]"]
     assert drift["status"] == "measured", drift
-    assert drift["report"] == f"s3://{bucket}/{PREFIX}/reports/drift/{LAST_DAY}.html"
+    assert drift["report_file"] == f"s3://{bucket}/{PREFIX}/reports/drift/{LAST_DAY}.html"
     assert f"reports/drift/{LAST_DAY}.html" in keys
     assert [k for k in keys if k.startswith("reports/drift/")] == [f"reports/drift/{LAST_DAY}.html"]
 

@@ -1,15 +1,17 @@
-"""Jobs: the daily ingestion path and the retraining path."""
+"""Jobs: the daily ingestion path, monitoring, and the retraining path.
+
+`fraudshield demo` runs its stages as these same jobs (runner.py), so the Jobs page and the run
+timeline show, from the first run on, what the schedules and sensors will launch.
+"""
 
 import dagster as dg
 
-from fraudshield_pipeline.defs.partitions import daily_partitions
-
 RETRAIN_TAG = "fraudshield/retrain"
 
+# Partitioning is inferred from the selected (daily-partitioned) assets.
 daily_ingestion_job = dg.define_asset_job(
     "daily_ingestion_job",
     selection=dg.AssetSelection.groups("ingest", "snapshots", "features"),
-    partitions_def=daily_partitions,
     description="Ingest, validate and featurize days, and refresh the online store (one run for a whole range).",
 )
 
@@ -17,21 +19,19 @@ daily_ingestion_job = dg.define_asset_job(
 drift_monitoring_job = dg.define_asset_job(
     "drift_monitoring_job",
     selection=dg.AssetSelection.assets("drift_report", "batch_scores"),
-    partitions_def=daily_partitions,
     description="Score one day with the champion (challenger in shadow) and measure its drift.",
 )
 
 matured_performance_job = dg.define_asset_job(
     "matured_performance_job",
     selection=dg.AssetSelection.assets("matured_performance"),
-    partitions_def=daily_partitions,
     description="The champion's precision and recall on a day whose labels have matured.",
 )
 
 # The run queue limits runs with this tag to one at a time (dagster.yaml): two retrains never overlap.
 retrain_job = dg.define_asset_job(
     "retrain_job",
-    selection=dg.AssetSelection.groups("training", "evaluation"),
+    selection=dg.AssetSelection.groups("training", "evaluation", "governance"),
     tags={RETRAIN_TAG: "true"},
-    description="Build the training set, train a challenger, evaluate it and promote it through the gate.",
+    description="Build the training set, train a challenger, evaluate it, promote it through the gate and record the champion.",
 )

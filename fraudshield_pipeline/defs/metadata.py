@@ -70,5 +70,94 @@ def table_schema(frame: pd.DataFrame) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(str(c), str(t)) for c, t in frame.dtypes.items()])
 
 
-def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4f") -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame.to_markdown(floatfmt=floatfmt))
+# --- readable numbers and tables ----------------------------------------------------------------
+# The UI shows a float as Python prints it (0.16999999999999998) and a markdown table with pandas'
+# index and with `<missing>` swallowed as an HTML tag; typed table metadata avoids all three.
+
+DIGITS = 4
+
+
+def rounded(value: object, digits: int = DIGITS) -> object:
+    """A float rounded for reading (NaN and non-floats unchanged); numpy scalars become Python's."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return round(value, digits)
+    return value
+
+
+def rounded_dict(values: Mapping[str, object], digits: int = DIGITS) -> dict[str, object]:
+    return {key: rounded(value, digits) for key, value in values.items()}
+
+
+def _column_type(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "bool"
+    if pd.api.types.is_integer_dtype(series):
+        return "int"
+    if pd.api.types.is_float_dtype(series):
+        return "float"
+    return "string"
+
+
+def _cell(value: object, kind: str, digits: int) -> object:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if kind == "float":
+        return rounded(float(value), digits)
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return bool(value)
+    return str(value)
+
+
+def frame_table(
+    frame: pd.DataFrame,
+    descriptions: Mapping[str, str] | None = None,
+    digits: int = DIGITS,
+) -> dg.MetadataValue:
+    """A DataFrame as Dagster table metadata: typed columns (sortable in the UI), rounded floats,
+    no index numbers (a named index becomes a column), strings such as `<missing>` shown as text.
+
+    `descriptions` names the unit or meaning of a column; it shows in the column's header tooltip.
+    """
+    if frame.index.name is not None or not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index(names=frame.index.name or "name")
+    frame = frame.rename(columns=str)
+    kinds = {column: _column_type(frame[column]) for column in frame.columns}
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(c, kinds[c], description=(descriptions or {}).get(c)) for c in frame.columns]
+    )
+    records = []
+    for row in frame.itertuples(index=False, name=None):
+        cells = {c: _cell(v, kinds[c], digits) for c, v in zip(frame.columns, row)}
+        records.append(dg.TableRecord(cells))  # every record names every column; None shows empty
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+BAR_WIDTH = 20
+
+
+def bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
+    """A text bar, so a table column doubles as a small chart that renders everywhere."""
+    if not scale or value != value:
+        return ""
+    filled = max(0, min(width, round(width * value / scale)))
+    return "█" * filled + "·" * (width - filled)
+
+
+def image_markdown(url: str, alt: str, link: str | None = None) -> dg.MetadataValue:
+    """A small markdown entry (< 1000 characters, so the asset page shows it inline, not behind
+    "[Show Markdown]") whose image is served from `url`."""
+    text = f"![{alt}]({url})" + (f"\n\n[{alt}: open full size]({link or url})" if url else "")
+    return dg.MetadataValue.md(text)
+
+
+def top_features_table(booster, n: int = 10) -> dg.MetadataValue:
+    """The model's top features by total gain, with each one's share of all gain."""
+    from fraudshield_pipeline.domain.importance import top_features
+
+    rows = pd.DataFrame(top_features(booster, n), columns=["feature", "total_gain", "gain_share"])
+    rows.insert(1, "share", [bar(v, 1.0) for v in rows["gain_share"]])
+    return frame_table(rows, descriptions={"gain_share": "fraction (0-1) of the model's total gain", "share": "bar: gain share"})

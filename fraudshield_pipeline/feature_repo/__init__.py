@@ -77,6 +77,18 @@ def state_tables(customers, merchants, as_of: dt.datetime) -> dict:
     return {CUSTOMER_STATE: customers, MERCHANT_STATE: merchants, STORE_STATUS: status}
 
 
+def feature_store_yaml(settings: dict) -> str:
+    """`feature_store.yaml` for Feast's CLI and UI, from the settings the pipeline's own store uses
+    (`FeastFeatureStore.repo_settings`), so both always open the same registry and online store."""
+    import yaml
+
+    header = (
+        "# Written by the pipeline (FeastFeatureStore.write_repo_yaml) from the active profile; do not edit.\n"
+        "# feast -c <this folder> feature-views list | feast -c <this folder> ui\n"
+    )
+    return header + yaml.safe_dump(settings, sort_keys=False)
+
+
 def repo_objects(tables_uri: str, s3_endpoint_override: str | None = None) -> list:
     """Entities, sources and views; `tables_uri` is the root the storage resource writes tables under."""
     from feast import Entity, FeatureView, Field, FileSource

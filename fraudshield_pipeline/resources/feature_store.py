@@ -27,28 +27,50 @@ class FeastFeatureStore(dg.ConfigurableResource):
     def _config(self):
         from feast import RepoConfig
 
+        repo = Path(self.repo_dir)
+        repo.mkdir(parents=True, exist_ok=True)
+        return RepoConfig(**self.repo_settings(), repo_path=repo)
+
+    def repo_settings(self, redis_placeholder: str | None = None) -> dict:
+        """The repository's settings, as `RepoConfig` takes them and `feature_store.yaml` spells them.
+
+        `redis_placeholder` replaces the Redis connection string (which may hold a password) by an
+        environment reference such as `${FRAUDSHIELD_REDIS_URL}`, which Feast expands on reading.
+        """
         from fraudshield_pipeline.feature_repo import PROJECT
 
         repo = Path(self.repo_dir)
-        repo.mkdir(parents=True, exist_ok=True)
         if self.online_store == "redis":
             if not self.redis_connection_string:
                 raise ValueError("online_store=redis needs redis_connection_string (FRAUDSHIELD_REDIS_URL)")
             # A scoring request must not wait out redis-py's default backoff (seconds) on a dead
             # store: bounded socket timeouts here, one quick retry in `store()`.
+            connection = redis_placeholder or self.redis_connection_string
             extra = [f"{k}={v}" for k, v in REDIS_TIMEOUTS.items() if f"{k}=" not in self.redis_connection_string]
-            online = {"type": "redis", "connection_string": ",".join([self.redis_connection_string, *extra])}
+            online = {"type": "redis", "connection_string": ",".join([connection, *extra])}
         else:
-            online = {"type": "sqlite", "path": str(repo / "online_store.db")}
-        return RepoConfig(
-            project=PROJECT,
-            provider="local",
-            registry=self.registry_path or str(repo / "registry.db"),
-            online_store=online,
-            offline_store={"type": "duckdb"},
-            entity_key_serialization_version=3,
-            repo_path=repo,
-        )
+            online = {"type": "sqlite", "path": str((repo / "online_store.db").resolve())}
+        return {
+            "project": PROJECT,
+            "provider": "local",
+            "registry": self.registry_path or str((repo / "registry.db").resolve()),
+            "online_store": online,
+            "offline_store": {"type": "duckdb"},
+            "entity_key_serialization_version": 3,
+        }
+
+    def write_repo_yaml(self) -> str:
+        """`feature_store.yaml` in `repo_dir`, where Feast's own tools look for it
+        (`feast -c <repo_dir> feature-views list`, `feast -c <repo_dir> ui`); no secret in it."""
+        from fraudshield_pipeline.feature_repo import feature_store_yaml
+
+        path = Path(self.repo_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        target = path / "feature_store.yaml"
+        tmp = target.with_suffix(".yaml.tmp")
+        tmp.write_text(feature_store_yaml(self.repo_settings(redis_placeholder="${FRAUDSHIELD_REDIS_URL}")))
+        tmp.replace(target)
+        return str(target)
 
     def store(self):
         """One FeatureStore per resource instance: building one costs about a second."""
@@ -70,6 +92,7 @@ class FeastFeatureStore(dg.ConfigurableResource):
 
         objects = repo_objects(self.tables_uri, self.s3_endpoint_override)
         self.store().apply(objects)
+        self.write_repo_yaml()
         return [o.name for o in objects]
 
     def write_online(self, view: str, rows: pd.DataFrame) -> int:

@@ -4,6 +4,7 @@ Every switch has an embedded default, so a fresh clone runs with no configuratio
   FRAUDSHIELD_DATA_DIR         local stores (default: <repo>/data)
   FRAUDSHIELD_STORAGE          local | s3  (s3 needs FRAUDSHIELD_S3_BUCKET; AWS_* credentials)
   MLFLOW_TRACKING_URI          default: sqlite under the data dir
+  FRAUDSHIELD_MLFLOW_UI_URL    the MLflow UI a browser opens (links); default http://127.0.0.1:5000
   FRAUDSHIELD_ONLINE_STORE     sqlite | redis  (redis needs FRAUDSHIELD_REDIS_URL)
   FRAUDSHIELD_FEAST_REGISTRY   default: registry.db under the data dir; s3://... in production
   FRAUDSHIELD_TRAINING_DEVICE  cpu | cuda  (FRAUDSHIELD_GPU_CAPACITY_PROVIDER: the ECS GPU capacity)
@@ -132,6 +133,7 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
         "registry": ModelRegistry(
             tracking_uri=_env(env, "MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"),
             artifact_location=_env(env, "FRAUDSHIELD_MLFLOW_ARTIFACT_LOCATION", str(root / "mlflow" / "artifacts")),
+            ui_url=_env(env, "FRAUDSHIELD_MLFLOW_UI_URL"),  # links in the UI; see ModelRegistry.browser_url
         ),
         "feature_store": FeastFeatureStore(
             repo_dir=str(root / "feast"),

@@ -47,6 +47,14 @@ class ModelRegistry(dg.ConfigurableResource):
     connect_timeout_s: float = Field(
         default=10.0, description="How long the up-front reachability check of a tracking server waits."
     )
+    ui_url: str | None = Field(
+        default=None,
+        description=(
+            "Address of the MLflow UI a browser opens (FRAUDSHIELD_MLFLOW_UI_URL), the base of every run, "
+            "version and report link; default: an http(s) tracking URI without credentials, else "
+            "http://127.0.0.1:5000 (the MLflow UI `fraudshield ui` starts beside Dagster)."
+        ),
+    )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Fail a run at its start, in seconds and with a clear message, when the tracking server is
@@ -217,10 +225,68 @@ class ModelRegistry(dg.ConfigurableResource):
                 handle.write(content)
             self.client().log_artifact(run_id, local, str(target.parent) if str(target.parent) != "." else None)
 
-    def run_url(self, run_id: str) -> str:
-        if self.tracking_uri.startswith("http"):
-            return f"{_redacted(self.tracking_uri).rstrip('/')}/#/experiments/{self.experiment_id()}/runs/{run_id}"
-        return f"{_redacted(self.tracking_uri)} run {run_id}"
+    def log_report_run(
+        self, *, experiment_name: str, run_name: str, texts: Mapping[str, str], metrics: Mapping[str, float], tags: Mapping[str, str]
+    ) -> str:
+        """One MLflow run holding human-facing reports (e.g. a day's drift HTML), so the MLflow UI
+        serves them to a browser wherever the tracking server runs; returns the run id."""
+        client = self.client()
+        experiment = client.get_experiment_by_name(experiment_name)
+        experiment_id = experiment.experiment_id if experiment else self._create_experiment(experiment_name)
+        run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
+        for path, text in texts.items():
+            client.log_text(run.info.run_id, text, path)
+        for key, value in metrics.items():
+            if value == value:
+                client.log_metric(run.info.run_id, key, float(value))
+        client.set_terminated(run.info.run_id)
+        return run.info.run_id
+
+    def _create_experiment(self, name: str) -> str:
+        location = self.artifact_location
+        if location and "://" not in location:
+            location = (Path(location).resolve() / name).as_uri()
+        elif location:
+            location = f"{location.rstrip('/')}/{name}"
+        return self.client().create_experiment(name, artifact_location=location)
+
+    def browser_url(self) -> str:
+        """The MLflow UI's address for links (never credentials)."""
+        if self.ui_url:
+            return _without_credentials(self.ui_url).rstrip("/")
+        if self.tracking_uri.startswith(("http://", "https://")):
+            return _without_credentials(self.tracking_uri).rstrip("/")
+        return DEFAULT_UI_URL
+
+    def run_url(self, run_id: str, experiment_id: str | None = None, artifact: str | None = None) -> str:
+        """The run's page in the MLflow UI, or one of its artifacts (HTML and markdown render there)."""
+        experiment_id = experiment_id or self.client().get_run(run_id).info.experiment_id
+        url = f"{self.browser_url()}/#/experiments/{experiment_id}/runs/{run_id}"
+        return f"{url}/artifacts/{artifact}" if artifact else url
+
+    def artifact_file_url(self, run_id: str, path: str) -> str:
+        """The artifact's bytes as the MLflow server serves them (for an image shown inline)."""
+        from urllib.parse import urlencode
+
+        return f"{self.browser_url()}/get-artifact?{urlencode({'path': path, 'run_uuid': run_id})}"
+
+    def version_url(self, version: str) -> str:
+        from urllib.parse import quote
+
+        return f"{self.browser_url()}/#/models/{quote(self.model_name)}/versions/{version}"
+
+
+DEFAULT_UI_URL = "http://127.0.0.1:5000"
+
+
+def _without_credentials(uri: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=host))
 
 
 def _redacted(uri: str) -> str:

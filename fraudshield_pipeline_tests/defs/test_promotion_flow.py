@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from fraudshield_pipeline import cli
+from fraudshield_pipeline.defs.governance.assets import champion_history, current_champion
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import build_features, model_feature_names
 from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
@@ -82,7 +83,7 @@ def evaluate(resources, instance, floor=0.05):
         load_assets(),
         instance=instance,
         resources=resources,
-        selection=["evaluation_report"],
+        selection=["evaluation_report", "champion"],
         run_config={"ops": {"evaluation_report": {"config": {"absolute_floor": floor, "max_regression": 0.01}}}},
     )
     (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "evaluation_report"]
@@ -113,23 +114,34 @@ def test_better_challenger_promoted_worse_refused_then_rollback(training_set, wo
         assert registry.version_for_alias(CHAMPION).version == strong  # untouched by the refusal
         assert registry.get_version(worse).tags["promotion"] == "refusal"
 
+        # The champion asset recorded each decision: what the UI shows and the sensors read.
+        assert current_champion(instance) == strong
+        assert cli.main(["promotions"]) == 0
+        listing = capsys.readouterr().out
+        assert f"champion v{strong}" in listing and "refusal" in listing and listing.count("promotion ") == 2
+
+        assert cli.main(["rollback", "--reason", "test rollback"]) == 0
+        assert capsys.readouterr().out.startswith(f"champion: v{strong} -> v{weak}")
+        assert registry.version_for_alias(CHAMPION).version == weak
+        # The rollback is the current champion wherever Dagster is read: the asset's latest event
+        # (the asset page), the sensors' helper, and the history `fraudshield promotions` lists.
+        assert current_champion(instance) == weak
+        latest = instance.get_latest_materialization_event(dg.AssetKey("champion")).asset_materialization
+        assert latest.metadata["action"].value == "rollback" and latest.metadata["champion_version"].value == weak
+        assert [r["action"] for r in champion_history(instance)] == ["rollback", "refusal", "promotion", "promotion"]
+        assert cli.main(["promotions"]) == 0
+        assert capsys.readouterr().out.startswith(f"model {registry.model_name}: champion v{weak}")
+        records = [json.loads(storage.read_text(k)) for k in storage.list_keys("reports/promotions/")]
+        assert [r["action"] for r in sorted(records, key=lambda r: r["decided_at"])] == ["promotion", "promotion", "refusal", "rollback"]
+
     # Every version got a model card, attached to the registry version and stored beside it.
     for version in (weak, strong, worse):
         card = storage.read_text(model_key(version, "model_card.md"))
-        assert f"v{version}" in card and "Known limitations" in card
+        assert f"v{version}" in card and "Known limitations" in card and "Top features" in card
         assert registry.get_version(version).tags["model_card"].endswith("model_card.md")
         run_id = registry.get_version(version).run_id
         artifacts = {a.path for a in registry.client().list_artifacts(run_id, "evaluation")}
         assert {"evaluation/curves.png", "evaluation/report.md"} <= artifacts
-
-    assert cli.main(["promotions"]) == 0
-    listing = capsys.readouterr().out
-    assert f"champion v{strong}" in listing and "refusal" in listing and listing.count("promotion ") == 2
-
-    assert cli.main(["rollback", "--reason", "test rollback"]) == 0
-    assert registry.version_for_alias(CHAMPION).version == weak
-    records = [json.loads(storage.read_text(k)) for k in storage.list_keys("reports/promotions/")]
-    assert [r["action"] for r in sorted(records, key=lambda r: r["decided_at"])] == ["promotion", "promotion", "refusal", "rollback"]
 
 
 def test_published_protocol_seven_days_train_delay_test(training_set):

@@ -7,8 +7,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from fraudshield_pipeline.defs.evaluation.history import card_first_reports, evaluation_window, records_table, rolling_backtest
-from fraudshield_pipeline.defs.metadata import markdown_table
+from fraudshield_pipeline.defs.evaluation.history import card_first_reports, evaluation_window, rolling_backtest
+from fraudshield_pipeline.defs.metadata import frame_table, image_markdown, rounded
 from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION, ModelRegistry
 from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
@@ -42,8 +42,9 @@ def evaluation_report(
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.evaluate import WindowWithoutFraudError, inference_latency, prepare_holdout, require_frauds, score_model
     from fraudshield_pipeline.domain.governance import card_yaml, model_card
+    from fraudshield_pipeline.domain.importance import importance_markdown, top_features
     from fraudshield_pipeline.domain.promotion import PromotionPolicy, decide_promotion
-    from fraudshield_pipeline.domain.reports import curves_png, evaluation_markdown, metrics_table, png_markdown
+    from fraudshield_pipeline.domain.reports import curves_png, evaluation_markdown, metrics_table
     from fraudshield_pipeline.domain.training_set import SPLIT
 
     window = evaluation_window(context, training_set, storage)
@@ -115,6 +116,8 @@ def evaluation_report(
         f"Evaluation of model v{challenger.version}", table, decision.to_dict(), cards[0].slices, shown,
         scenarios=cards[0].scenarios, backtest=backtest,
     )
+    card["top_features"] = top_features(challenger_booster)
+    card_md += importance_markdown(card["top_features"])
     report_uri = storage.write_text(report_key("evaluation", f"v{challenger.version}.md"), report_md)
     storage.write_text(report_key("promotions", f"{record['decided_at']}_v{challenger.version}.json"), json.dumps(record, indent=2, default=str))
     card_uri = storage.write_text(model_key(challenger.version, "model_card.md"), card_md)
@@ -136,18 +139,30 @@ def evaluation_report(
             "champion_version": record["champion_version_after"] or "none",
             "promoted": decision.promote,
             "decision": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
-            "metrics": markdown_table(table),
-            "fraud_scenarios": records_table(cards[0].scenarios),
-            **({"backtest_weeks": records_table(backtest.weeks)} if backtest is not None and len(backtest.weeks) else {}),
+            "metrics": frame_table(table, descriptions=METRIC_UNITS),
+            "slices": frame_table(cards[0].slices),
+            "fraud_scenarios": frame_table(cards[0].scenarios),
+            **({"backtest_weeks": frame_table(backtest.weeks)} if backtest is not None and len(backtest.weeks) else {}),
             **({"backtest_mean_delta": round(backtest.mean_delta(), 4)} if backtest is not None and backtest.compared_weeks() else {}),
-            "curves": dg.MetadataValue.md(png_markdown(png, "precision-recall, ROC and score distributions")),
+            "curves": image_markdown(
+                registry.artifact_file_url(challenger.run_id, "evaluation/curves.png"),
+                "precision-recall, ROC and score distributions",
+                registry.run_url(challenger.run_id, artifact="evaluation/curves.png"),
+            ),
+            "report": dg.MetadataValue.url(registry.run_url(challenger.run_id, artifact="evaluation/report.md")),
+            "model_card_url": dg.MetadataValue.url(registry.run_url(challenger.run_id, artifact="model_card/model_card.md")),
             "model_card": dg.MetadataValue.md(card_md),
-            "report": dg.MetadataValue.path(report_uri),
-            **{f"test_{k}": float(v) for k, v in test_metrics.items() if k.removeprefix("all_") in _HEADLINE or k.startswith("latency")},
+            "report_file": dg.MetadataValue.path(report_uri),
+            **{f"test_{k}": rounded(float(v)) for k, v in test_metrics.items() if k.removeprefix("all_") in _HEADLINE or k.startswith("latency")},
+            "mlflow_run": dg.MetadataValue.url(registry.run_url(challenger.run_id)),
+            "model_version_url": dg.MetadataValue.url(registry.version_url(challenger.version)),
             "mlflow_run_id": challenger.run_id,
         }
     )
 
+
+# Units shown in the metrics table's column tooltips: every metric is a fraction (0-1) except value and latency.
+METRIC_UNITS = {"metric": "fractions 0-1 (average precision, AUC, precision@k, recall, F1, Brier score); fraud_value_* in the feed's currency; latency in ms"}
 
 _HEADLINE = (
     "average_precision", "roc_auc", "card_precision_at_100", "recall_at_budget", "precision", "recall", "f1", "brier",

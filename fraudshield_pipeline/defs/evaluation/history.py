@@ -105,24 +105,6 @@ def parse_window(window: dict[str, str]) -> dict[str, dt.datetime]:
     return {k: pd.Timestamp(v).to_pydatetime() for k, v in window.items() if k in ("train_start", "train_end", "test_start", "test_end", "as_of")}
 
 
-def records_table(frame: pd.DataFrame, digits: int = 4) -> dg.MetadataValue:
-    """A sortable UI table with rounded floats (the UI renders `MetadataValue.table` natively)."""
-    kinds = {"i": "int", "u": "int", "f": "float", "b": "bool"}
-    columns = [dg.TableColumn(str(c), kinds.get(frame[c].dtype.kind, "string")) for c in frame.columns]
-    records = []
-    for row in frame.to_dict("records"):
-        clean = {}
-        for key, value in row.items():
-            if isinstance(value, float):
-                clean[str(key)] = None if math.isnan(value) else round(value, digits)
-            elif hasattr(value, "item"):
-                clean[str(key)] = value.item()
-            else:
-                clean[str(key)] = value if isinstance(value, (int, bool, str)) or value is None else str(value)
-        records.append(dg.TableRecord(clean))
-    return dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))
-
-
 def rolling_backtest(context, config, window, versions, boosters, storage: ArtifactStore, compute, first_reports, training_set):
     """Refits each model's recipe on ``config.backtest_weeks`` consecutive weeks (see `domain.backtest`)."""
     import time

@@ -4,11 +4,17 @@
 import dagster as dg
 import pandas as pd
 
+from fraudshield_pipeline.defs.metadata import bar, frame_table, rounded
 from fraudshield_pipeline.defs.partitions import daily_partitions
 from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
 from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
 
 DRIFT_SHARE = 0.5
+# MLflow experiment of the daily drift reports: one run per day, the Evidently HTML its artifact,
+# so the MLflow UI serves the report wherever the tracking server runs (local or deployed).
+MONITORING_EXPERIMENT = "fraudshield-monitoring"
+DRIFT_HTML = "drift_report.html"
+CHART_COLUMNS = 12
 
 
 @dg.asset(
@@ -46,25 +52,61 @@ def drift_report(
         drift_share=DRIFT_SHARE,
     )
     report_uri = storage.write_text(report_key("drift", f"{context.partition_key}.html"), html)
-    top = sorted(summary.columns, key=lambda c: c.score / max(c.threshold, 1e-9), reverse=True)[:10]
+    run_id = registry.log_report_run(
+        experiment_name=MONITORING_EXPERIMENT,
+        run_name=f"drift-{context.partition_key}",
+        texts={DRIFT_HTML: html},
+        metrics={"share_drifted": summary.share_drifted, "prediction_drift_score": _prediction_score(summary)},
+        tags={"dagster_run_id": context.run.run_id, "partition": context.partition_key, "champion_version": champion.version},
+    )
     return dg.MaterializeResult(
         metadata={
+            "report": dg.MetadataValue.url(registry.run_url(run_id, artifact=DRIFT_HTML)),
             "status": "measured",
             "champion_version": champion.version,
-            "share_drifted": summary.share_drifted,
+            "share_drifted": rounded(summary.share_drifted),
             "n_drifted": summary.n_drifted,
             "n_features": summary.n_features,
             "dataset_drift": summary.dataset_drift,
-            "prediction_drift_score": summary.prediction.score if summary.prediction else float("nan"),
+            "prediction_drift_score": rounded(_prediction_score(summary)),
             "prediction_drifted": bool(summary.prediction and summary.prediction.drifted),
             "drifted_columns": dg.MetadataValue.json(summary.drifted_columns),
-            "top_columns": dg.MetadataValue.md(
-                pd.DataFrame([vars(c) for c in top]).to_markdown(index=False, floatfmt=".3f")
-            ),
+            "drift_by_feature": drift_chart(summary),
             "new_categories": dg.MetadataValue.json({k: v for k, v in summary.new_categories.items() if v}),
-            "max_null_rate": max(summary.null_rates.values(), default=0.0),
+            "max_null_rate": rounded(max(summary.null_rates.values(), default=0.0)),
             "unmeasured_columns": dg.MetadataValue.json(summary.unmeasured),
             "rows": len(current),
-            "report": dg.MetadataValue.path(report_uri),
+            "mlflow_run": dg.MetadataValue.url(registry.run_url(run_id)),
+            "report_file": dg.MetadataValue.path(report_uri),
         }
+    )
+
+
+def _prediction_score(summary) -> float:
+    return summary.prediction.score if summary.prediction else float("nan")
+
+
+def drift_chart(summary) -> dg.MetadataValue:
+    """The most drifted features (and the score) as a table whose bar column is a small chart:
+    each score over its own threshold, so 1.0 (half the bar) is the line between stable and drifted."""
+    columns = list(summary.columns) + ([summary.prediction] if summary.prediction else [])
+    top = sorted(columns, key=lambda c: c.score / max(c.threshold, 1e-9), reverse=True)[:CHART_COLUMNS]
+    rows = pd.DataFrame(
+        {
+            "feature": [c.column for c in top],
+            "drift": [bar(c.score / max(c.threshold, 1e-9), 2.0) for c in top],
+            "score_over_threshold": [c.score / max(c.threshold, 1e-9) for c in top],
+            "score": [c.score for c in top],
+            "threshold": [c.threshold for c in top],
+            "method": [c.method for c in top],
+            "drifted": [bool(c.drifted) for c in top],
+        }
+    )
+    return frame_table(
+        rows,
+        descriptions={
+            "drift": "bar: score / threshold, full bar = 2x the threshold, half = the threshold",
+            "score_over_threshold": "drift score / threshold: >= 1 drifted for distances (the default on references over 1000 rows); for p-value tests drifted is < 1",
+            "score": "drift score in the method's unit (normed Wasserstein distance, Jensen-Shannon distance, or p-value)",
+        },
     )

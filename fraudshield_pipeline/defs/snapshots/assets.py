@@ -7,6 +7,7 @@ import pandas as pd
 
 from fraudshield_pipeline.defs.metadata import partitioned_output
 from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
+from fraudshield_pipeline.defs.snapshots.checks import SNAPSHOT_FRESHNESS
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.resources.storage import ArtifactStore, snapshot_key, table_key
 
@@ -15,7 +16,9 @@ QUALITY_LOOKBACK_DAYS = 7  # earlier days compared against: volume baseline and 
 NULL_RATE_LIMITS = {s.COUNTRY: 0.2}  # other contract columns must never be null in the raw feed
 
 validated_outs = {
-    "validated_transactions": dg.AssetOut(description="Transactions that passed the contract, per UTC day.", kinds={"parquet", "pandera"}),
+    "validated_transactions": dg.AssetOut(
+        description="Transactions that passed the contract, per UTC day.", kinds={"parquet", "pandera"}, freshness_policy=SNAPSHOT_FRESHNESS
+    ),
     "validated_labels": dg.AssetOut(description="Labels that passed the contract and reference known transactions.", kinds={"parquet", "pandera"}),
     "quarantined_transactions": dg.AssetOut(description="Transactions that broke a contract rule, with the rule.", kinds={"parquet"}),
     "quarantined_labels": dg.AssetOut(description="Labels that broke a contract rule, with the rule.", kinds={"parquet"}),

@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from fraudshield_pipeline.defs.metadata import markdown_table, table_schema
+from fraudshield_pipeline.defs.metadata import frame_table, rounded, table_schema, top_features_table
 from fraudshield_pipeline.defs.partitions import day_start
 from fraudshield_pipeline.resources.compute import TrainingCompute, training_op_tags
 from fraudshield_pipeline.resources.registry import CHALLENGER, ModelRegistry
@@ -62,7 +62,7 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
         data_version=dg.DataVersion(combine_hashes([content_hash(frame)])),
         metadata={
             "window": dg.MetadataValue.json(window.to_metadata()),
-            "splits": markdown_table(summary.reset_index()),
+            "splits": frame_table(summary),
             "feature_partitions": dg.MetadataValue.json([days[0], days[-1]]),
             "feature_history_complete": history_complete,
             "content_hash": content_hash(frame),
@@ -150,17 +150,19 @@ def trained_model(
             "model_name": registered.name,
             "model_version": registered.version,
             "mlflow_run_id": registered.run_id,
-            "mlflow_run": dg.MetadataValue.text(registry.run_url(registered.run_id)),
+            "mlflow_run": dg.MetadataValue.url(registry.run_url(registered.run_id)),
+            "model_version_url": dg.MetadataValue.url(registry.version_url(registered.version)),
+            "top_features": top_features_table(model.booster),
             "model_uri": registered.model_uri,
             "training_set_version": data_version,
             "best_iteration": model.best_iteration,
             "rounds": model.rounds,
-            "threshold": model.threshold,
+            "threshold": rounded(model.threshold),
             "validation_split": dg.MetadataValue.json(model.validation),
             "device": model.device,
             "requested_device": compute.device,
-            "validation_average_precision": metrics["average_precision"],
-            "validation_roc_auc": metrics["roc_auc"],
+            "validation_average_precision": rounded(metrics["average_precision"]),
+            "validation_roc_auc": rounded(metrics["roc_auc"]),
             "train_rows": len(train),
             "trained_until": train[s.EVENT_TIMESTAMP].max().date().isoformat(),
             "train_fraud": int(train[s.IS_FRAUD].sum()),
