@@ -139,5 +139,6 @@ def test_permanent_errors_fail_clearly_and_leave_earlier_snapshots_intact(moto_s
     result = ingest_and_validate(env)
     assert not result.success
     text = failure_text(result)
-    assert f"s3://{missing}/{PREFIX}/tables/raw_" in text and "NoSuchBucket" in text
+    # The first object a run touches is the store's source marker (read before any table is written).
+    assert f"S3 ListObjectsV2 of s3://{missing}/{PREFIX}/source.json" in text and "NoSuchBucket" in text
     assert objects(moto_s3, bucket) == before

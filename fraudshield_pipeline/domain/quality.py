@@ -42,11 +42,20 @@ def volume_verdict(count: int, trailing: Sequence[int], low: float = 0.5, high: 
 
 
 def cross_partition_duplicates(ids_by_partition: Mapping[str, pd.Series]) -> dict[str, int]:
-    """For each partition, how many of its ids already appeared in an earlier partition."""
-    seen: set = set()
-    duplicates = {}
-    for partition in sorted(ids_by_partition):
-        ids = pd.Index(ids_by_partition[partition].dropna().unique())
-        duplicates[partition] = int(ids.isin(seen).sum()) if seen else 0
-        seen.update(ids)
-    return duplicates
+    """For each partition, how many of its distinct ids already appeared in an earlier partition.
+
+    One hash pass over every id (linear in the ids, whatever the number of partitions): each id's
+    first partition, then the distinct (partition, id) pairs that come after it.
+    """
+    order = sorted(ids_by_partition)
+    if not order:
+        return {}
+    columns = [ids_by_partition[p].dropna().to_numpy(dtype=object) for p in order]
+    partition = np.repeat(np.arange(len(order)), [len(c) for c in columns])
+    codes, uniques = pd.factorize(np.concatenate(columns) if columns else np.array([], dtype=object))
+    first = np.full(len(uniques), len(order))
+    np.minimum.at(first, codes, partition)
+    later = partition > first[codes]
+    pairs = np.unique(partition[later].astype(np.int64) * max(len(uniques), 1) + codes[later])
+    counts = np.bincount(pairs // max(len(uniques), 1), minlength=len(order))
+    return {p: int(counts[i]) for i, p in enumerate(order)}

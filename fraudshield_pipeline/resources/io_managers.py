@@ -3,6 +3,11 @@
 A partitioned asset may be materialized one day at a time (schedules, sensors) or a whole
 range in one run (a backfill runs up to a month per run); in a range run the asset returns a
 mapping of partition key to frame, as Dagster's own UPath IO managers expect.
+
+An output declared with `SNAPSHOT` metadata is stored as its snapshot: each partition's file is
+written once under its content hash (from the output's `content_hashes` metadata) and the table
+is that same file (see `ArtifactStore.publish_snapshot`); the snapshot URIs are added to the
+materialization, which is recorded only after they exist.
 """
 
 
@@ -11,8 +16,12 @@ from typing import get_origin
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 
-from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
+from fraudshield_pipeline.resources.storage import ArtifactStore, snapshot_key, table_key
+
+# Definition metadata of an output whose every version is kept as an immutable snapshot.
+SNAPSHOT = "fraudshield/content_addressed_snapshots"
 
 
 def table_name(asset_key: dg.AssetKey) -> str:
@@ -41,7 +50,18 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         for partition, frame in frames.items():
             if not isinstance(frame, pd.DataFrame):
                 raise TypeError(f"{name}: ParquetIOManager stores DataFrames, got {type(frame).__name__}")
-            self.store.write_frame(table_key(name, partition), frame)
+        hashes = _snapshot_hashes(context, name, frames) if context.definition_metadata.get(SNAPSHOT) else None
+        self.store.check_source()
+        snapshots = {}
+        for partition, frame in frames.items():
+            key = table_key(name, partition)
+            if hashes is None:
+                self.store.write_frame(key, frame)
+            else:
+                snapshot = snapshot_key(name, partition, hashes[partition])
+                self.store.publish_snapshot(key, snapshot, pa.Table.from_pandas(frame, preserve_index=False))
+                snapshots[partition] = self.store.uri(snapshot)
+            self.store.record_source()
         if len(frames) == 1:
             (partition, frame), = frames.items()
             metadata = {"dagster/row_count": len(frame), "uri": dg.MetadataValue.path(self.store.uri(table_key(name, partition)))}
@@ -50,6 +70,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             # range here; the assets attach each partition's own count (add_asset_metadata).
             folder = table_key(name, "*").rsplit("/", 1)[0]
             metadata = {"range_row_count": int(sum(len(f) for f in frames.values())), "uri": dg.MetadataValue.path(self.store.uri(folder))}
+        if snapshots:
+            metadata["snapshots"] = dg.MetadataValue.json(snapshots)
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | dict[str, pd.DataFrame]:
@@ -61,6 +83,18 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if _wants_mapping(context):
             return {p: self.store.read_tables([table_key(name, p)]).to_pandas() for p in partitions}
         return self.store.read_tables([table_key(name, p) for p in partitions]).to_pandas()
+
+
+def _snapshot_hashes(context: dg.OutputContext, name: str, frames: Mapping) -> dict[str, str]:
+    """Each partition's content hash, as the asset reported it; a snapshot is never written unaddressed."""
+    if None in frames:
+        raise ValueError(f"{name}: content-addressed snapshots are per partition; the asset is not partitioned")
+    reported = context.output_metadata.get("content_hashes")
+    hashes = dict(getattr(reported, "value", reported) or {})
+    missing = sorted(set(frames) - set(hashes))
+    if missing:
+        raise ValueError(f"{name}: no content hash in the output's `content_hashes` metadata for {missing}")
+    return {key: str(hashes[key]) for key in frames}
 
 
 def _wants_mapping(context: dg.InputContext) -> bool:

@@ -1,7 +1,8 @@
 """The one place that turns environment variables into resource instances.
 
 Every switch has an embedded default, so a fresh clone runs with no configuration:
-  FRAUDSHIELD_DATA_DIR         local stores (default: <repo>/data)
+  FRAUDSHIELD_DATA_DIR         local stores (default: <repo>/data for the simulator, <repo>/data/landing-<name>
+                               for a landing zone named <name>: each source has its own tables, models and features)
   FRAUDSHIELD_STORAGE          local | s3  (s3 needs FRAUDSHIELD_S3_BUCKET; AWS_* credentials)
   MLFLOW_TRACKING_URI          default: sqlite under the data dir
   FRAUDSHIELD_MLFLOW_UI_URL    the MLflow UI a browser opens (links); default http://127.0.0.1:5000
@@ -13,6 +14,7 @@ Values that may be secret are passed as `dagster.EnvVar`, resolved only when a r
 """
 
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -53,8 +55,30 @@ PRODUCTION_ENV_VARS = (
 SECRET_ENV_VARS = ("FRAUDSHIELD_REDIS_URL", "DAGSTER_PG_PASSWORD", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 
 
+def _landing(env: Mapping[str, str]) -> bool:
+    return env.get("FRAUDSHIELD_SOURCE", "simulator") == "landing"
+
+
+def source_id(env: Mapping[str, str]) -> str:
+    """Which data source a store holds: `simulator`, or `landing:` and the zone's absolute URI.
+
+    Any simulator seed or volume is the same source (a re-run replaces days, as intended); two
+    landing zones are two sources. The store refuses to mix them (ArtifactStore.check_source).
+    """
+    if not _landing(env):
+        return "simulator"
+    uri = env.get("FRAUDSHIELD_LANDING_URI") or ""
+    return f"landing:{uri.rstrip('/') if uri.startswith('s3://') else Path(uri).resolve()}"
+
+
 def data_dir(env: Mapping[str, str]) -> Path:
-    return Path(env.get("FRAUDSHIELD_DATA_DIR") or REPO_ROOT / "data").resolve()
+    """FRAUDSHIELD_DATA_DIR, or one directory per source: data/ (simulator), data/landing-<zone folder name>/."""
+    if env.get("FRAUDSHIELD_DATA_DIR"):
+        return Path(env["FRAUDSHIELD_DATA_DIR"]).resolve()
+    if not _landing(env):
+        return (REPO_ROOT / "data").resolve()
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", source_id(env).rstrip("/").rsplit("/", 1)[-1]).strip("-.") or "zone"
+    return (REPO_ROOT / "data" / f"landing-{name}").resolve()
 
 
 def _env(env: Mapping[str, str], name: str, default: str | None = None):
@@ -84,9 +108,12 @@ def build_storage(env: Mapping[str, str]) -> ArtifactStore:
         from fraudshield_pipeline.resources.s3_storage import S3ArtifactStore
 
         return S3ArtifactStore(
-            s3=build_s3(env), bucket=dg.EnvVar("FRAUDSHIELD_S3_BUCKET"), prefix=env.get("FRAUDSHIELD_S3_PREFIX", "fraudshield")
+            s3=build_s3(env),
+            bucket=dg.EnvVar("FRAUDSHIELD_S3_BUCKET"),
+            prefix=env.get("FRAUDSHIELD_S3_PREFIX", "fraudshield"),
+            source=source_id(env),
         )
-    return LocalArtifactStore(base_dir=str(data_dir(env) / "store"))
+    return LocalArtifactStore(base_dir=str(data_dir(env) / "store"), source=source_id(env))
 
 
 def build_source(env: Mapping[str, str]) -> TransactionSource:

@@ -8,11 +8,23 @@ table is serialized completely before its first byte is published, so a writer t
 midway leaves the previous version in place. Every object is self-contained (no object needs
 another to be read); where outputs belong together, the pointer is written last: a snapshot is
 stored before the materialization that names it is recorded.
+
+A validated table is its snapshot: `publish_snapshot` writes the bytes once under their content
+address (`snapshots/<table>/<day>/<hash>.parquet`, never rewritten) and publishes the table's
+current name as the same file (a hard link locally; S3 has no links, so there it is a second PUT
+of the same serialized bytes). Nothing in this module writes a file in place (every write goes to
+a temporary name and is renamed over the old one), so a snapshot never changes once published.
+
+A store may be claimed by one data source (`source`): the first table write records it in
+`source.json`, and a write on behalf of another source is refused, naming both, rather than
+mixing two sources' days in one set of tables.
 """
 
 
 import io
+import json
 import os
+import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -22,7 +34,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 PARQUET_COMPRESSION = "zstd"
 
@@ -37,8 +49,11 @@ def report_key(kind: str, name: str) -> str:
     return f"reports/{kind}/{name}"
 
 
+SOURCE_KEY = "source.json"
+
+
 def snapshot_key(table: str, partition: str, content_hash: str) -> str:
-    """Immutable, content-addressed copy of one partition's version."""
+    """Immutable, content-addressed version of one partition (the same file as its table when current)."""
     return f"snapshots/{table}/{partition}/{content_hash}.parquet"
 
 
@@ -55,8 +70,18 @@ class ArtifactStoreError(OSError):
     """A storage operation failed for good (after the backend's own retries); names the object."""
 
 
+class SourceMismatchError(ValueError):
+    """A store that holds one source's tables was asked to write another source's."""
+
+
 class ArtifactStore(dg.ConfigurableResource, ABC):
     """Blob storage for parquet tables and reports; subclasses differ only in where bytes go."""
+
+    source: str | None = Field(
+        default=None,
+        description="The data source whose tables this store holds (e.g. 'simulator'); another source's writes are refused.",
+    )
+    _source_state: str | None = PrivateAttr(default=None)  # None, checked, recorded
 
     @abstractmethod
     def uri(self, key: str) -> str: ...
@@ -83,6 +108,43 @@ class ArtifactStore(dg.ConfigurableResource, ABC):
 
     def read_table(self, key: str, columns: Sequence[str] | None = None) -> pa.Table:
         return pq.read_table(io.BytesIO(self.read_bytes(key)), columns=columns)
+
+    def publish_snapshot(self, key: str, snapshot: str, table: pa.Table) -> str:
+        """Stores `table` once under its content address `snapshot` and publishes it as `key`.
+
+        An existing snapshot is kept as it is (same key, same content): re-running the same input
+        writes no new version. Serialized once; the snapshot is complete before `key` changes.
+        """
+        if self.exists(snapshot):
+            data = self.read_bytes(snapshot)
+        else:
+            buffer = io.BytesIO()
+            pq.write_table(table, buffer, compression=PARQUET_COMPRESSION)
+            data = buffer.getvalue()
+            self.write_bytes(snapshot, data)
+        return self.write_bytes(key, data)
+
+    def check_source(self) -> None:
+        """Refuses, naming both, to write for a source other than the one whose tables the store holds.
+
+        Read once per store instance; `record_source` marks a new store after its first table write
+        (a read, then a write: a fault on the first table's write is reported as that table's).
+        """
+        if self.source is None or self._source_state:
+            return
+        held = json.loads(self.read_text(SOURCE_KEY)).get("source") if self.exists(SOURCE_KEY) else None
+        if held not in (None, self.source):
+            raise SourceMismatchError(
+                f"{self.uri('')} holds the tables of source '{held}'; this run reads '{self.source}'. "
+                "Two sources never share a store: leave FRAUDSHIELD_DATA_DIR unset (each source then gets "
+                "its own directory under data/) or point it at another directory or S3 prefix."
+            )
+        self._source_state = "recorded" if held else "checked"
+
+    def record_source(self) -> None:
+        if self.source is not None and self._source_state == "checked":
+            self.write_text(SOURCE_KEY, json.dumps({"source": self.source}))
+            self._source_state = "recorded"
 
     def write_frame(self, key: str, frame: pd.DataFrame) -> str:
         return self.write_table(key, pa.Table.from_pandas(frame, preserve_index=False))
@@ -149,6 +211,25 @@ class LocalArtifactStore(ArtifactStore):
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.uri(key)
+
+    def publish_snapshot(self, key: str, snapshot: str, table: pa.Table) -> str:
+        """As the base class, with the table's current name a hard link to its snapshot: one write, no second copy."""
+        source = self._path(snapshot)
+        if not source.is_file():
+            self.write_table(snapshot, table)
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
+        try:
+            try:
+                os.link(source, tmp)
+            except OSError:  # a filesystem without hard links: a copy, still published by rename
+                shutil.copyfile(source, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
             raise
         return self.uri(key)
 

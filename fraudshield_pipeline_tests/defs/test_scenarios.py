@@ -78,6 +78,13 @@ def test_snapshots_are_content_addressed_and_immutable(tmp_path):
         resources.update(source=changed["source"])
         other, files_after = version(instance)
     assert other != first and len(files_after) == 2  # the earlier version is still there, untouched
+    from fraudshield_pipeline.domain.versioning import content_hash
+
+    kept = store.read_table(f"snapshots/validated_transactions/2026-09-02/{first}.parquet").to_pandas()
+    assert content_hash(kept) == first  # the table moved on to the new version; its old file did not change
+    assert store.read_bytes(table_key("validated_transactions", "2026-09-02")) == store.read_bytes(
+        f"snapshots/validated_transactions/2026-09-02/{other}.parquet"
+    )  # the table is its current snapshot
 
 
 @pytest.mark.slow

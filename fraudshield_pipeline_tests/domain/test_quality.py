@@ -23,3 +23,19 @@ def test_null_rates_against_limits():
 def test_replayed_ids_are_counted_in_the_later_partition():
     ids = {"2026-09-02": pd.Series(["b", "c", "c"]), "2026-09-01": pd.Series(["a", "b"]), "2026-09-03": pd.Series(["a", "d"])}
     assert cross_partition_duplicates(ids) == {"2026-09-01": 0, "2026-09-02": 1, "2026-09-03": 1}
+
+
+def test_cross_partition_duplicates_matches_a_set_per_partition_on_random_ids():
+    """The linear pass counts what the obvious definition counts: distinct ids seen in an earlier partition."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    ids = {f"2026-09-{d:02d}": pd.Series(rng.integers(0, 300, 120).astype(str)).where(rng.random(120) > 0.1) for d in range(1, 21)}
+    ids["2026-09-07"] = pd.Series([], dtype=object)
+    seen: set = set()
+    expected = {}
+    for day in sorted(ids):
+        distinct = set(ids[day].dropna())
+        expected[day] = len(distinct & seen)
+        seen |= distinct
+    assert cross_partition_duplicates(ids) == expected and sum(expected.values()) > 0

@@ -7,8 +7,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from fraudshield_pipeline.resources.io_managers import ParquetIOManager, table_name
-from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, table_key
+from fraudshield_pipeline.domain.versioning import content_hash
+from fraudshield_pipeline.resources.io_managers import SNAPSHOT, ParquetIOManager, table_name
+from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, snapshot_key, table_key
 from fraudshield_pipeline_tests.resources.test_storage import make_s3_store
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -275,3 +276,48 @@ def test_a_failed_write_leaves_the_previous_version_visible(store: ArtifactStore
     assert result.get_asset_materialization_events() == []
     assert store.read_bytes(table_key("catalog")) == before
     assert store.list_keys("") == [table_key("catalog")]
+
+
+@dg.multi_asset(
+    outs={"kept": dg.AssetOut(metadata={SNAPSHOT: True})},
+    partitions_def=daily,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def kept(context: dg.AssetExecutionContext):
+    frames = {key: day_frame(key) for key in context.partition_keys}
+    yield dg.Output(frames, "kept", metadata={"content_hashes": dg.MetadataValue.json({k: content_hash(f) for k, f in frames.items()})})
+
+
+@dg.asset(partitions_def=daily, metadata={SNAPSHOT: True})
+def kept_unaddressed(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    return day_frame(context.partition_key)
+
+
+def test_snapshot_outputs_are_stored_once_under_their_content_hash(store: ArtifactStore):
+    result = dg.materialize([kept, kept_unaddressed], selection=["kept"], resources={"io_manager": ParquetIOManager(store=store)},
+                            tags={RANGE_START: "2026-09-01", RANGE_END: "2026-09-02"})
+    assert result.success
+    metadata = materializations(result, "kept")
+    expected = {k: store.uri(snapshot_key("kept", k, content_hash(day_frame(k)))) for k in ("2026-09-01", "2026-09-02")}
+    assert {str(k): m["snapshots"] for k, m in metadata.items()} == {k: expected for k in expected}
+    for day in expected:
+        assert store.read_bytes(table_key("kept", day)) == store.read_bytes(snapshot_key("kept", day, content_hash(day_frame(day))))
+        pd.testing.assert_frame_equal(stored(store, "kept", day), day_frame(day))
+
+
+def test_a_snapshot_output_without_its_content_hash_is_refused(store: ArtifactStore):
+    result = dg.materialize([kept, kept_unaddressed], selection=["kept_unaddressed"], partition_key="2026-09-03",
+                            resources={"io_manager": ParquetIOManager(store=store)}, raise_on_error=False)
+    assert not result.success
+    assert "kept_unaddressed: no content hash in the output's `content_hashes` metadata for ['2026-09-03']" in error_text(result)
+    assert not store.list_keys("")  # nothing written without its address
+
+
+def test_two_sources_never_share_a_store(tmp_path: Path):
+    simulator = LocalArtifactStore(base_dir=str(tmp_path / "store"), source="simulator")
+    assert run(simulator, ["catalog"]).success
+    landing = LocalArtifactStore(base_dir=str(tmp_path / "store"), source="landing:/zones/shop")
+    refused = run(landing, ["catalog"], raise_on_error=False)
+    assert not refused.success
+    assert "holds the tables of source 'simulator'; this run reads 'landing:/zones/shop'" in error_text(refused)
+    assert stored(simulator, "catalog")["merchant"].tolist() == ["m1", "m2", "m3", "m4"]

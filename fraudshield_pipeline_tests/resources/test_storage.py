@@ -1,6 +1,7 @@
 """ArtifactStore contract, run identically against a local directory and a real S3 API (moto server)."""
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,11 @@ from dagster_aws.s3 import S3Resource
 from fraudshield_pipeline.resources import storage as storage_module
 from fraudshield_pipeline.resources.s3_storage import S3ArtifactStore
 from fraudshield_pipeline.resources.storage import (
+    SOURCE_KEY,
     ArtifactStore,
     LocalArtifactStore,
     MissingPartitionsError,
+    SourceMismatchError,
     model_key,
     report_key,
     table_key,
@@ -436,3 +439,64 @@ def test_a_writer_dying_midway_publishes_nothing_on_either_backend(store: Artifa
     assert store.read_bytes(key) == before
     assert store.list_keys("") == [key]
     pd.testing.assert_frame_equal(store.read_table(key).to_pandas(), sample_frame())
+
+
+# --- snapshots: the table is its content-addressed snapshot -------------------------------------
+
+
+def test_publish_snapshot_stores_one_version_and_publishes_it(store: ArtifactStore):
+    key, first, second = table_key("validated", "2026-09-01"), "snapshots/validated/2026-09-01/aaa.parquet", "snapshots/validated/2026-09-01/bbb.parquet"
+    one = pa.Table.from_pandas(sample_frame(), preserve_index=False)
+    store.publish_snapshot(key, first, one)
+    assert store.read_table(key).equals(one) and store.read_table(first).equals(one)
+    snapshot_bytes = store.read_bytes(first)
+
+    two = pa.Table.from_pandas(sample_frame().iloc[:1], preserve_index=False)
+    store.publish_snapshot(key, second, two)
+    assert store.read_table(key).equals(two)
+    assert store.read_bytes(first) == snapshot_bytes  # a new version never touches the old snapshot
+
+    # The same version again: the existing snapshot is kept (never rewritten), the table points back.
+    store.publish_snapshot(key, first, pa.Table.from_pandas(sample_frame().iloc[:2], preserve_index=False))
+    assert store.read_bytes(first) == snapshot_bytes and store.read_bytes(key) == snapshot_bytes
+    assert store.list_keys("snapshots/") == [first, second]
+
+
+def test_local_snapshot_and_table_are_one_file(tmp_path: Path):
+    store = LocalArtifactStore(base_dir=str(tmp_path / "store"))
+    key, snapshot = table_key("validated", "2026-09-01"), "snapshots/validated/2026-09-01/aaa.parquet"
+    store.publish_snapshot(key, snapshot, pa.Table.from_pandas(sample_frame(), preserve_index=False))
+    table, kept = Path(store.uri(key)).stat(), Path(store.uri(snapshot)).stat()
+    assert (table.st_ino, table.st_dev) == (kept.st_ino, kept.st_dev) and table.st_nlink == 2  # no second copy
+    store.write_frame(key, empty_frame())  # an ordinary write replaces the name, never the snapshot's bytes
+    assert len(store.read_table(snapshot)) == 3 and Path(store.uri(snapshot)).stat().st_nlink == 1
+    assert not list((tmp_path / "store").rglob("*.tmp"))
+
+
+def test_local_snapshot_falls_back_to_a_copy_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def no_links(*args, **kwargs):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(storage_module.os, "link", no_links)
+    store = LocalArtifactStore(base_dir=str(tmp_path / "store"))
+    key, snapshot = table_key("validated", "2026-09-01"), "snapshots/validated/2026-09-01/aaa.parquet"
+    store.publish_snapshot(key, snapshot, pa.Table.from_pandas(sample_frame(), preserve_index=False))
+    assert store.read_bytes(key) == store.read_bytes(snapshot)
+    assert Path(store.uri(key)).stat().st_ino != Path(store.uri(snapshot)).stat().st_ino
+
+
+# --- one source per store ---------------------------------------------------------------------
+
+
+def test_a_store_refuses_a_second_source_naming_both(store: ArtifactStore):
+    simulator = store.model_copy(update={"source": "simulator"})
+    simulator.check_source()
+    simulator.write_text(table_key("raw", "2026-09-01"), "x")
+    simulator.record_source()
+    assert json.loads(store.read_text(SOURCE_KEY)) == {"source": "simulator"}
+
+    store.model_copy(update={"source": "simulator"}).check_source()  # the same source again: fine
+    landing = store.model_copy(update={"source": "landing:/zones/shop"})
+    with pytest.raises(SourceMismatchError, match="source 'simulator'; this run reads 'landing:/zones/shop'"):
+        landing.check_source()
+    store.model_copy(update={"source": None}).check_source()  # a store bound to no source checks nothing

@@ -9,17 +9,23 @@ from fraudshield_pipeline.defs.metadata import partitioned_output
 from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
 from fraudshield_pipeline.defs.snapshots.checks import SNAPSHOT_FRESHNESS
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.resources.storage import ArtifactStore, snapshot_key, table_key
+from fraudshield_pipeline.resources.io_managers import SNAPSHOT
+from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
 
 MAX_QUARANTINE_RATE = 0.05
 QUALITY_LOOKBACK_DAYS = 7  # earlier days compared against: volume baseline and replayed ids
 NULL_RATE_LIMITS = {s.COUNTRY: 0.2}  # other contract columns must never be null in the raw feed
 
 validated_outs = {
+    # Every version of a validated day is kept, content-addressed; the table is that same file.
     "validated_transactions": dg.AssetOut(
-        description="Transactions that passed the contract, per UTC day.", kinds={"parquet", "pandera"}, freshness_policy=SNAPSHOT_FRESHNESS
+        description="Transactions that passed the contract, per UTC day.", kinds={"parquet", "pandera"},
+        metadata={SNAPSHOT: True}, freshness_policy=SNAPSHOT_FRESHNESS,
     ),
-    "validated_labels": dg.AssetOut(description="Labels that passed the contract and reference known transactions.", kinds={"parquet", "pandera"}),
+    "validated_labels": dg.AssetOut(
+        description="Labels that passed the contract and reference known transactions.", kinds={"parquet", "pandera"},
+        metadata={SNAPSHOT: True},
+    ),
     "quarantined_transactions": dg.AssetOut(description="Transactions that broke a contract rule, with the rule.", kinds={"parquet"}),
     "quarantined_labels": dg.AssetOut(description="Labels that broke a contract rule, with the rule.", kinds={"parquet"}),
 }
@@ -69,26 +75,12 @@ def validated_snapshots(
     }
     unknown = {k: list(o[0].unknown_columns) for k, o in outcomes.items() if o[0].unknown_columns}
     for name, by_key in frames.items():
-        output, versions = partitioned_output(
+        # The IO manager stores the validated days as their content-addressed snapshots (SNAPSHOT).
+        yield partitioned_output(
             context, name, by_key, {"contract_version": CONTRACT_VERSION, "unknown_columns": dg.MetadataValue.json(unknown)}
-        )
-        if name.startswith("validated"):
-            snapshots = dg.MetadataValue.json(_keep_snapshots(storage, name, by_key, versions))
-            output = dg.Output(output.value, name, {**output.metadata, "snapshots": snapshots}, output.data_version)
-        yield output
+        )[0]
     yield from _contract_checks(outcomes)
     yield from _quality_checks(context.partition_keys, raw_transactions, storage)
-
-
-def _keep_snapshots(storage: ArtifactStore, name: str, by_key, versions) -> dict[str, str]:
-    """Each version once, never overwritten: the same input re-run writes nothing new."""
-    uris = {}
-    for key, frame in by_key.items():
-        snapshot = snapshot_key(name, key, versions[key])
-        if not storage.exists(snapshot):
-            storage.write_frame(snapshot, frame)
-        uris[key] = storage.uri(snapshot)
-    return uris
 
 
 def _contract_checks(outcomes):
