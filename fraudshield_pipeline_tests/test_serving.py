@@ -169,3 +169,30 @@ def test_concurrent_records_of_one_card_keep_every_event_on_redis(tmp_path, worl
     _concurrent_records_keep_every_event(
         lambda: store(tmp_path, online_store="redis", redis_connection_string=redis_server.url), world, booster
     )
+
+
+def test_batch_reasons_are_the_top_contributions_of_alerts_only_and_contributions_sum_to_the_margin(world, booster):
+    import json
+
+    import numpy as np
+
+    from fraudshield_pipeline.domain.reasons import alert_reasons, contributions
+    from fraudshield_pipeline.domain.train import model_contract, model_matrix
+
+    start = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS - 1), dt.time(), UTC)
+    rows = build_features(world.transactions, world.labels, start, start + dt.timedelta(days=1)).head(200)
+    names, categories, _ = model_contract(booster)
+    matrix = model_matrix(rows, names, categories)
+    contribs = contributions(booster, matrix)
+    import xgboost as xgb
+
+    margin = booster.predict(xgb.DMatrix(matrix, enable_categorical=True), output_margin=True)
+    np.testing.assert_allclose(contribs.sum(axis=1), margin, atol=1e-4)
+    alerts = np.arange(len(rows)) % 3 == 0
+    reasons = alert_reasons(booster, rows, alerts)
+    assert [r is not None for r in reasons] == alerts.tolist()
+    for i in np.flatnonzero(alerts):
+        got = json.loads(reasons[i])
+        order = np.argsort(-contribs[i, :-1], kind="stable")[:3]
+        assert [r["feature"] for r in got] == [names[j] for j in order]
+        assert [r["contribution"] for r in got] == pytest.approx(contribs[i, order].tolist(), abs=1e-6)

@@ -56,3 +56,22 @@ def _plain(value: object) -> object:
     if isinstance(value, float) and value != value:
         return None
     return value
+
+
+def alert_reasons(booster, frame, alerts: np.ndarray, k: int = TOP_REASONS) -> list[str | None]:
+    """Per row of feature rows: the top `k` reasons as JSON for an alert, None otherwise."""
+    import json
+
+    from fraudshield_pipeline.domain.train import model_contract, model_matrix
+
+    names, categories, _ = model_contract(booster)
+    out: list[str | None] = [None] * len(frame)
+    where = np.flatnonzero(alerts)
+    if len(where) == 0:
+        return out
+    rows = frame.iloc[where]
+    contribs = contributions(booster, model_matrix(rows, names, categories))
+    records = rows[names].to_dict("records")
+    for i, row_contribs, values in zip(where, contribs, records):
+        out[i] = json.dumps(top_reasons(row_contribs, names, values, k))
+    return out
