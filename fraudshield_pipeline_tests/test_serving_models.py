@@ -109,3 +109,126 @@ def test_no_model_version_holds_a_pickle(registered, env):
     files = [p for p in Path(env["FRAUDSHIELD_DATA_DIR"]).rglob("*") if p.is_file()]
     assert any(p.name == "booster.ubj" for p in files)
     assert not [p for p in files if p.suffix in (".pkl", ".pickle", ".joblib", ".cloudpickle")]
+
+
+def _materialize(feature_store, world, as_of=TODAY):
+    from fraudshield_pipeline.feature_repo import state_tables
+
+    history = world.transactions[world.transactions[s.EVENT_TIMESTAMP] < pd.Timestamp(as_of)]
+    feature_store.write_state(state_tables(*entity_states(history, world.labels, as_of), as_of))
+
+
+def _requests(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Raw transactions as a client sends them: ISO times, the optional columns as strings."""
+    frame = transactions[[s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID, s.EVENT_TIMESTAMP, s.AMOUNT, s.CHANNEL, s.MERCHANT_CATEGORY, s.COUNTRY]].copy()
+    frame[s.EVENT_TIMESTAMP] = frame[s.EVENT_TIMESTAMP].map(lambda t: t.isoformat())
+    frame[s.AMOUNT] = frame[s.AMOUNT].astype("float64")
+    return frame.reset_index(drop=True)
+
+
+def _service(registry, config=None):
+    import mlflow
+
+    from fraudshield_pipeline.serving.models import SERVICE_SUFFIX
+
+    return mlflow.pyfunc.load_model(f"models:/{registry.model_name}{SERVICE_SUFFIX}@champion", model_config=config)
+
+
+def test_the_service_scores_a_day_of_transactions_like_the_batch_and_follows_the_alias_on_restart(
+    registered, env, world, features, monkeypatch
+):
+    from fraudshield_pipeline.domain.train import predict
+    from fraudshield_pipeline.resources.profiles import build_resources
+    from fraudshield_pipeline.resources.registry import CHAMPION
+
+    registry, versions = registered
+    for name, value in {**env, "MLFLOW_TRACKING_URI": registry.tracking_uri}.items():
+        monkeypatch.setenv(name, value)
+    feature_store = build_resources(env)["feature_store"]
+    feature_store.apply()
+    _materialize(feature_store, world)
+    day = world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].sort_values(
+        [s.EVENT_TIMESTAMP, s.TRANSACTION_ID]
+    )
+    service = _service(registry)  # records every transaction: the state advances through the day
+    answers = service.predict(_requests(day))
+    assert not answers["degraded"].any() and set(answers["model_version"]) == {versions["full"]}
+    batch = features[features[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].set_index(s.TRANSACTION_ID).loc[day[s.TRANSACTION_ID]]
+    expected = predict(registry.load_booster(versions["full"]), batch.reset_index())
+    np.testing.assert_allclose(answers["score"].to_numpy(dtype=float), expected, rtol=0, atol=1e-6)
+    alerts = answers[answers["decision"] == "alert"]
+    assert (answers["decision"] == "alert").tolist() == (answers["score"] >= answers["threshold"]).tolist()
+    assert all(len(json.loads(r)) == 3 for r in alerts["reasons"]) and len(alerts) > 0
+
+    # A new champion is picked up when the server (re)loads the model: the documented restart.
+    registry.set_alias(CHAMPION, versions["weak"])
+    try:
+        reloaded = _service(registry, {"record": False})
+        assert set(reloaded.predict(_requests(day.head(3)))["model_version"]) == {versions["weak"]}
+    finally:
+        registry.set_alias(CHAMPION, versions["full"])
+
+
+def _start_redis(port: int, root):
+    import subprocess
+
+    from fraudshield_pipeline_tests.services import wait_for_port
+
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(root)],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    wait_for_port(port, process, timeout=20)
+    return process
+
+
+def test_a_redis_outage_gets_the_fallback_fast_opens_the_circuit_and_recovers(registered, world, tmp_path, monkeypatch):
+    import shutil
+
+    from fraudshield_pipeline.resources.profiles import build_resources
+    from fraudshield_pipeline_tests.services import _stop_process_group, free_port
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server (.ci/run installs it)")
+    registry, versions = registered
+    port = free_port()
+    env = {
+        "FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"),
+        "FRAUDSHIELD_ONLINE_STORE": "redis",
+        "FRAUDSHIELD_REDIS_URL": f"127.0.0.1:{port}",
+        "MLFLOW_TRACKING_URI": registry.tracking_uri,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    redis = _start_redis(port, tmp_path)
+    try:
+        feature_store = build_resources(env)["feature_store"].process_config_and_initialize()
+        feature_store.apply()
+        _materialize(feature_store, world)
+        requests = _requests(world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].head(20))
+        model = _service(registry, {"breaker_reset_s": 1.0})
+        service = model.unwrap_python_model().service
+        assert not model.predict(requests.iloc[[0]])["degraded"].iloc[0]
+
+        _stop_process_group(redis)
+        started = time.perf_counter()
+        down = model.predict(requests.iloc[[1]]).iloc[0]
+        assert time.perf_counter() - started < 3.5  # the Redis client's timeouts bound it (1 s connect, 2 s read)
+        assert down["degraded"] and down["decision"] == "review" and down["degraded_reason"] == "store_unreachable"
+        assert down["model_version"] == versions["full"] and pd.isna(down["score"])
+        started = time.perf_counter()
+        open_answers = model.predict(requests.iloc[2:6])
+        assert time.perf_counter() - started < 0.5  # the open circuit does not touch the store
+        assert set(open_answers["degraded_reason"]) == {"circuit_open"}
+
+        redis = _start_redis(port, tmp_path)  # the store answers again (empty: the state is rewritten)
+        _materialize(feature_store, world)
+        time.sleep(1.1)  # one probe after breaker_reset_s closes the circuit
+        back = model.predict(requests.iloc[6:10])
+        assert not back["degraded"].any() and back["score"].between(0, 1).all()
+        metrics = service.metrics_text()
+        for line in ("fallback_store_unreachable_total", "fallback_circuit_open_total", "circuit_opened_total 1", "circuit_open 0"):
+            assert line in metrics, metrics
+        assert f'fraudshield_serving_fallback_circuit_open_total{{model_version="{versions["full"]}"}} 4' in metrics
+    finally:
+        _stop_process_group(redis)

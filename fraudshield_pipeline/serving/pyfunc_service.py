@@ -28,9 +28,12 @@ class FraudServiceModel(mlflow.pyfunc.PythonModel):
 
         booster = load_booster_artifact(context.artifacts["booster"])
         resources = build_resources(os.environ)
-        version = _registered_version(resources["registry"], context.artifacts["booster"])
+        # EnvVar fields (secrets, URLs) resolve here, as a Dagster run would resolve them.
+        registry = resources["registry"].process_config_and_initialize()
+        feature_store = resources["feature_store"].process_config_and_initialize()
+        version = _registered_version(registry, context.artifacts["booster"])
         config = {**DEFAULT_SERVICE_CONFIG, **(context.model_config or {})}
-        self.service = ScoringService.from_config(FraudScorer(resources["feature_store"], booster, version), config)
+        self.service = ScoringService.from_config(FraudScorer(feature_store, booster, version), config)
         port = os.environ.get("FRAUDSHIELD_SERVING_METRICS_PORT")
         self.metrics_server = serve_metrics(self.service, "127.0.0.1", int(port)) if port else None
 
