@@ -232,3 +232,50 @@ def test_a_redis_outage_gets_the_fallback_fast_opens_the_circuit_and_recovers(re
         assert f'fraudshield_serving_fallback_circuit_open_total{{model_version="{versions["full"]}"}} 4' in metrics
     finally:
         _stop_process_group(redis)
+
+
+@pytest.mark.slow
+def test_fraudshield_serve_answers_http_on_loopback_like_the_batch(registered, world, features, tmp_path):
+    """`fraudshield serve` (mlflow models serve) scores a day of transactions over HTTP as the batch does."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from fraudshield_pipeline.domain.train import predict
+    from fraudshield_pipeline.resources.profiles import build_resources
+    from fraudshield_pipeline_tests.services import _stop_process_group, free_port
+
+    registry, versions = registered
+    env = {"FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"), "MLFLOW_TRACKING_URI": registry.tracking_uri}
+    feature_store = build_resources(env)["feature_store"].process_config_and_initialize()
+    feature_store.apply()
+    _materialize(feature_store, world)
+    day = world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].sort_values([s.EVENT_TIMESTAMP, s.TRANSACTION_ID])
+    port, metrics_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fraudshield_pipeline.cli", "serve", "--port", str(port), "--metrics-port", str(metrics_port)],
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "fraudshield serve did not start"
+                time.sleep(0.5)
+        body = json.dumps({"dataframe_split": _requests(day).to_dict(orient="split", index=False)}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            answers = pd.DataFrame(json.loads(response.read())["predictions"])
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+    finally:
+        _stop_process_group(server)
+    batch = features.set_index(s.TRANSACTION_ID).loc[day[s.TRANSACTION_ID]].reset_index()
+    expected = predict(registry.load_booster(versions["full"]), batch)
+    np.testing.assert_allclose(answers["score"].to_numpy(dtype=float), expected, rtol=0, atol=1e-6)
+    assert set(answers["model_version"]) == {versions["full"]} and not answers["degraded"].any()
+    assert f'fraudshield_serving_recorded_total{{model_version="{versions["full"]}"}} {len(day)}' in metrics
