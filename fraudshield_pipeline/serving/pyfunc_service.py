@@ -31,6 +31,7 @@ class FraudServiceModel(mlflow.pyfunc.PythonModel):
         # EnvVar fields (secrets, URLs) resolve here, as a Dagster run would resolve them.
         registry = resources["registry"].process_config_and_initialize()
         feature_store = resources["feature_store"].process_config_and_initialize()
+        feature_store.store()  # build Feast's client now (seconds), not inside the first requests
         version = _registered_version(registry, context.artifacts["booster"])
         config = {**DEFAULT_SERVICE_CONFIG, **(context.model_config or {})}
         self.service = ScoringService.from_config(FraudScorer(feature_store, booster, version), config)
