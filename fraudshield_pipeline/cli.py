@@ -266,6 +266,27 @@ def _wait_loaded(url: str, webserver, timeout: float) -> bool:
     return False
 
 
+def serve(args: argparse.Namespace) -> int:
+    """`mlflow models serve` on the scoring service behind the alias: the same server, the same model."""
+    _use_repo_instance()
+    if not args.verbose:
+        _quiet_libraries()
+    from fraudshield_pipeline.resources.profiles import build_resources
+    from fraudshield_pipeline.serving.models import SERVICE_SUFFIX
+
+    registry = build_resources(os.environ)["registry"].process_config_and_initialize()
+    os.environ.setdefault("MLFLOW_TRACKING_URI", registry.tracking_uri)
+    if args.metrics_port:
+        os.environ["FRAUDSHIELD_SERVING_METRICS_PORT"] = str(args.metrics_port)
+    # mlflow execs uvicorn through the shell: the venv's bin must be on PATH.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    uri = f"models:/{registry.model_name}{SERVICE_SUFFIX}@{args.alias}"
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
+               "-h", args.host, "-p", str(args.port), "--workers", "1"]  # fmt: skip
+    print(f"serving {uri} on http://{args.host}:{args.port}/invocations (restart after an alias move)", flush=True)
+    os.execv(sys.executable, command)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fraudshield", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -290,6 +311,13 @@ def main(argv: list[str] | None = None) -> int:
     back.add_argument("--to-version", help="a specific registered version instead of the previous champion")
     back.add_argument("--reason", default="manual rollback", help="recorded with the rollback")
     back.set_defaults(func=rollback)
+    server = commands.add_parser("serve", help="serve the champion's transaction scoring service over HTTP (mlflow models serve)")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    server.add_argument("--port", type=int, default=5080, help="HTTP port of /invocations (default 5080)")
+    server.add_argument("--alias", default="champion", help="registry alias to serve, resolved at start (default champion)")
+    server.add_argument("--metrics-port", type=int, help="also expose Prometheus metrics on this port at /metrics")
+    server.add_argument("--verbose", action="store_true", help="show library warnings")
+    server.set_defaults(func=serve)
     args = parser.parse_args(argv)
     return args.func(args)
 

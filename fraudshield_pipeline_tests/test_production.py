@@ -352,3 +352,23 @@ def test_whole_pipeline_in_the_production_profile(
     assert redis_server.client().dbsize() > 0
     online = by_stage["features"]["online_features"]
     assert online, "online_features reported nothing"
+
+    # The scoring service: the champion's service model, loaded from the MLflow server, reads and
+    # records card state in Redis (the production online store) and answers undegraded.
+    import mlflow
+    import pandas as pd
+
+    from fraudshield_pipeline.resources.storage import table_key
+    from fraudshield_pipeline.serving.models import SERVICE_SUFFIX
+
+    storage = build_resources(env)["storage"].process_config_and_initialize()
+    tx = storage.read_table(table_key("validated_transactions", last_day)).to_pandas().iloc[0]
+    next_day = dt.datetime.combine(FIRST_DAY + dt.timedelta(days=DAYS), dt.time(1), dt.timezone.utc)
+    request = pd.DataFrame([{"transaction_id": "prod-serving-1", "customer_id": tx["customer_id"], "merchant_id": tx["merchant_id"],
+                             "event_timestamp": next_day.isoformat(), "amount": float(tx["amount"])}])  # fmt: skip
+    keys_before = redis_server.client().dbsize()
+    service = mlflow.pyfunc.load_model(f"models:/fraudshield-fraud-xgb{SERVICE_SUFFIX}@champion")
+    answer = service.predict(request).iloc[0]
+    assert not answer["degraded"] and 0 <= answer["score"] <= 1, answer.to_dict()
+    assert answer["model_version"] == client.get_model_version_by_alias("fraudshield-fraud-xgb", "champion").version
+    assert redis_server.client().dbsize() >= keys_before  # recorded into the same Redis

@@ -92,3 +92,107 @@ def test_an_unreachable_online_store_fails_fast(tmp_path, world, booster):
     with pytest.raises(type(failure.value)):
         scorer.score(arriving(world))
     assert time.perf_counter() - started < 3  # no retry loop holds the request
+
+
+def _margin(booster, vector, names, categories) -> float:
+    from fraudshield_pipeline.domain.reasons import vector_matrix
+
+    return float(booster.predict(vector_matrix(vector, names, categories), output_margin=True)[0])
+
+
+def test_an_alert_comes_with_reasons_that_are_the_top_of_contributions_summing_to_the_margin(tmp_path, world, booster):
+    import numpy as np
+
+    from fraudshield_pipeline.domain.reasons import vector_contributions
+    from fraudshield_pipeline.domain.train import model_vector
+    from fraudshield_pipeline.serving import FraudScorer
+
+    feature_store = store(tmp_path)
+    scorer = FraudScorer(feature_store, booster, "test")
+    today = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC)
+    materialize(feature_store, world, today)
+    transaction = arriving(world)
+    features = scorer.features(transaction)
+    below = scorer.decide(transaction, features)
+    scorer.threshold = below.score  # this transaction now sits exactly at the alert threshold
+    decision = scorer.decide(transaction, features)
+    assert decision.flagged and len(decision.reasons) == 3
+    assert below.flagged or not below.reasons
+
+    vector = model_vector(features, scorer.feature_names, scorer.categories)
+    contribs = vector_contributions(booster, vector, scorer.feature_names, scorer.categories)[0]
+    assert abs(float(contribs.sum()) - _margin(booster, vector, scorer.feature_names, scorer.categories)) < 1e-4  # every feature plus the bias
+    per_feature = dict(zip(scorer.feature_names, contribs[:-1].tolist()))
+    top = sorted(per_feature.values(), reverse=True)[:3]
+    assert [r["contribution"] for r in decision.reasons] == pytest.approx(top, abs=1e-6)
+    for reason in decision.reasons:
+        assert reason["contribution"] == pytest.approx(per_feature[reason["feature"]], abs=1e-6)
+        value = features[reason["feature"]]
+        assert reason["value"] == (None if isinstance(value, float) and np.isnan(value) else value)
+
+
+def _same_card_transactions(world, n: int) -> list[dict]:
+    """`n` transactions of one card and one merchant, a second apart, on the day after the state."""
+    base = arriving(world)
+    start = pd.Timestamp(base[s.EVENT_TIMESTAMP])
+    return [
+        {**base, s.TRANSACTION_ID: f"concurrent-{i}", s.EVENT_TIMESTAMP: start + pd.Timedelta(seconds=i), s.AMOUNT: 10.0 + i}
+        for i in range(n)
+    ]
+
+
+def _concurrent_records_keep_every_event(make_store, world, booster):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fraudshield_pipeline.serving import FraudScorer
+
+    today = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC)
+    materialize(make_store(), world, today)
+    transactions = _same_card_transactions(world, 48)
+    # Two scorers with their own store clients (two serving processes), four threads each.
+    scorers = [FraudScorer(make_store(), booster, "test") for _ in range(2)]
+    before = scorers[0]._state(transactions[0])
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda pair: scorers[pair[0] % 2].record(pair[1]), enumerate(transactions)))
+    customer, merchant = scorers[0]._state(transactions[0])
+    assert len(customer.event_us) == len(before[0].event_us) + len(transactions)
+    assert len(merchant.event_us) == len(before[1].event_us) + len(transactions)
+    assert sorted(customer.amounts.tolist()[-len(transactions):]) == sorted(t[s.AMOUNT] for t in transactions)
+
+
+def test_concurrent_records_of_one_card_keep_every_event_on_sqlite(tmp_path, world, booster):
+    _concurrent_records_keep_every_event(lambda: store(tmp_path), world, booster)
+
+
+def test_concurrent_records_of_one_card_keep_every_event_on_redis(tmp_path, world, booster, redis_server):
+    redis_server.client().flushall()
+    _concurrent_records_keep_every_event(
+        lambda: store(tmp_path, online_store="redis", redis_connection_string=redis_server.url), world, booster
+    )
+
+
+def test_batch_reasons_are_the_top_contributions_of_alerts_only_and_contributions_sum_to_the_margin(world, booster):
+    import json
+
+    import numpy as np
+
+    from fraudshield_pipeline.domain.reasons import alert_reasons, contributions
+    from fraudshield_pipeline.domain.train import model_contract, model_matrix
+
+    start = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS - 1), dt.time(), UTC)
+    rows = build_features(world.transactions, world.labels, start, start + dt.timedelta(days=1)).head(200)
+    names, categories, _ = model_contract(booster)
+    matrix = model_matrix(rows, names, categories)
+    contribs = contributions(booster, matrix)
+    import xgboost as xgb
+
+    margin = booster.predict(xgb.DMatrix(matrix, enable_categorical=True), output_margin=True)
+    np.testing.assert_allclose(contribs.sum(axis=1), margin, atol=1e-4)
+    alerts = np.arange(len(rows)) % 3 == 0
+    reasons = alert_reasons(booster, rows, alerts)
+    assert [r is not None for r in reasons] == alerts.tolist()
+    for i in np.flatnonzero(alerts):
+        got = json.loads(reasons[i])
+        order = np.argsort(-contribs[i, :-1], kind="stable")[:3]
+        assert [r["feature"] for r in got] == [names[j] for j in order]
+        assert [r["contribution"] for r in got] == pytest.approx(contribs[i, order].tolist(), abs=1e-6)

@@ -135,7 +135,7 @@ class ModelRegistry(dg.ConfigurableResource):
         `inputs` maps a context name ("training", "validation") to (frame, source URI, digest).
         """
         mlflow = self._mlflow()
-        from mlflow.models import infer_signature
+        from fraudshield_pipeline.serving.models import log_models
 
         experiment_id = self.experiment_id()
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags)) as run:
@@ -149,14 +149,9 @@ class ModelRegistry(dg.ConfigurableResource):
                     mlflow.log_text(content.decode(), name)
                 else:
                     mlflow.log_text(content, name)
-            signature = infer_signature(example, booster.inplace_predict(example))
-            info = mlflow.xgboost.log_model(
-                booster,
-                name="model",
-                signature=signature,
-                model_format="ubj",
-                pip_requirements=_pip_requirements(),
-            )
+            # Two pyfuncs from code around the booster (XGBoost's format, no pickle): feature rows
+            # for any MLflow client, and the transaction-level scoring service (serving/models.py).
+            info, service = log_models(mlflow, booster, _pip_requirements(), _service_requirements())
         # model_id: a tracking server (unlike the sqlite store) rejects a models:/m-... source without it.
         version = self.client().create_model_version(
             name=self._ensure_registered_model(),
@@ -165,20 +160,51 @@ class ModelRegistry(dg.ConfigurableResource):
             tags=dict(tags),
             model_id=info.model_id,
         )
+        self._register_service(service, run.info.run_id, str(version.version))
         return RegisteredModel(self.model_name, str(version.version), run.info.run_id, info.model_uri)
 
-    def _ensure_registered_model(self) -> str:
+    def _ensure_registered_model(self, name: str | None = None, description: str = "FraudShield card-fraud model (XGBoost).") -> str:
         from mlflow.exceptions import MlflowException
 
         client = self.client()
+        name = name or self.model_name
         try:
-            client.get_registered_model(self.model_name)
+            client.get_registered_model(name)
         except MlflowException:
-            client.create_registered_model(self.model_name, description="FraudShield card-fraud model (XGBoost).")
-        return self.model_name
+            client.create_registered_model(name, description=description)
+        return name
+
+    def _register_service(self, service, run_id: str, version: str) -> None:
+        """The service model as a version of `<model_name>-service`, tagged with its feature-model version."""
+        from fraudshield_pipeline.serving.models import MODEL_VERSION_TAG, SERVICE_SUFFIX
+
+        client = self.client()
+        name = self._ensure_registered_model(self.model_name + SERVICE_SUFFIX, "FraudShield scoring service (raw transactions).")
+        client.create_model_version(
+            name=name, source=service.model_uri, run_id=run_id, tags={MODEL_VERSION_TAG: version}, model_id=service.model_id
+        )
+
+    def service_version(self, version: str) -> str | None:
+        """The service-model version logged with feature-model `version` (None for versions before the service)."""
+        from fraudshield_pipeline.serving.models import MODEL_VERSION_TAG, SERVICE_SUFFIX
+
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client().search_model_versions(
+                f"name='{self.model_name}{SERVICE_SUFFIX}' and tags.`{MODEL_VERSION_TAG}`='{version}'"
+            )
+        except MlflowException:
+            return None
+        return str(max(int(v.version) for v in found)) if found else None
 
     def set_alias(self, alias: str, version: str) -> None:
+        """Moves `alias` on the model and, in step, on its scoring service (serving follows one alias)."""
+        from fraudshield_pipeline.serving.models import SERVICE_SUFFIX
+
         self.client().set_registered_model_alias(self.model_name, alias, str(version))
+        if (service := self.service_version(str(version))) is not None:
+            self.client().set_registered_model_alias(self.model_name + SERVICE_SUFFIX, alias, service)
 
     def version_for_alias(self, alias: str) -> ModelVersionInfo | None:
         from mlflow.exceptions import MlflowException
@@ -201,7 +227,13 @@ class ModelRegistry(dg.ConfigurableResource):
     def load_booster(self, version: str):
         """The model as an `xgboost.Booster`, from the registry this resource names."""
         mlflow = self._mlflow()
-        model = mlflow.xgboost.load_model(f"models:/{self.model_name}/{version}")
+        # A pyfunc from code wraps the booster (`.booster`); versions logged before it are the
+        # xgboost flavor, whose raw model is the booster (or an sklearn wrapper around it).
+        loaded = mlflow.pyfunc.load_model(f"models:/{self.model_name}/{version}")
+        try:
+            model = loaded.unwrap_python_model().booster
+        except Exception:  # not a PythonModel: the xgboost flavor
+            model = loaded.get_raw_model()
         return model.get_booster() if hasattr(model, "get_booster") else model
 
     def log_run_artifact_text(self, run_id: str, text: str, path: str) -> None:
@@ -307,4 +339,15 @@ def _param(value: object) -> str:
 def _pip_requirements() -> list[str]:
     from importlib.metadata import version
 
-    return [f"xgboost=={version('xgboost')}", f"pandas=={version('pandas')}", f"numpy=={version('numpy')}"]
+    return [
+        f"xgboost=={version('xgboost')}",
+        f"pandas=={version('pandas')}",
+        f"numpy=={version('numpy')}",
+        f"fraudshield-pipeline=={version('fraudshield-pipeline')}",  # model_matrix, the model's input conversion
+    ]
+
+
+def _service_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"feast[redis]=={version('feast')}"]

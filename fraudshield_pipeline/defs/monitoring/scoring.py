@@ -20,7 +20,8 @@ SCORE_COLUMNS = ["transaction_id", "customer_id", "merchant_id", "event_timestam
 def batch_scores(
     context: dg.AssetExecutionContext, transaction_features: pd.DataFrame, registry: ModelRegistry
 ) -> dg.Output[pd.DataFrame]:
-    """Fraud scores and alerts from the champion; the challenger scores the same rows in shadow."""
+    """Fraud scores and alerts from the champion, with reason codes per alert; the challenger scores in shadow."""
+    from fraudshield_pipeline.domain.reasons import alert_reasons
     from fraudshield_pipeline.domain.train import model_contract, predict
 
     champion = registry.version_for_alias(CHAMPION)
@@ -32,6 +33,7 @@ def batch_scores(
     scores["champion_version"] = champion.version
     scores["champion_score"] = predict(booster, transaction_features)
     scores["champion_alert"] = scores["champion_score"] >= model_contract(booster)[2]
+    scores["champion_reasons"] = alert_reasons(booster, transaction_features, scores["champion_alert"].to_numpy())
     metadata = {"status": "scored", "champion_version": champion.version, "alert_rate": float(scores["champion_alert"].mean())}
     challenger = registry.version_for_alias(CHALLENGER)
     if challenger is not None and challenger.version != champion.version:

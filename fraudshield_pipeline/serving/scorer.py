@@ -42,6 +42,8 @@ class Decision:
     threshold: float
     model_version: str
     features: dict[str, object]
+    # Top feature contributions (name, value, contribution) when flagged; empty otherwise.
+    reasons: tuple[dict[str, object], ...] = ()
 
 
 class FraudScorer:
@@ -96,26 +98,39 @@ class FraudScorer:
         return features_at(transaction, *self._state(transaction))
 
     def score(self, transaction: Mapping[str, object]) -> Decision:
+        return self.decide(transaction, self.features(transaction))
+
+    def decide(self, transaction: Mapping[str, object], features: Mapping[str, object]) -> Decision:
+        """Score already-evaluated features; an alert also gets its reason codes."""
+        from fraudshield_pipeline.domain.reasons import top_reasons, vector_contributions
         from fraudshield_pipeline.domain.train import model_vector
 
-        features = self.features(transaction)
-        score = float(self.booster.inplace_predict(model_vector(features, self.feature_names, self.categories))[0])
+        vector = model_vector(features, self.feature_names, self.categories)
+        score = float(self.booster.inplace_predict(vector)[0])
+        flagged = score >= self.threshold
+        reasons = ()
+        if flagged:
+            contribs = vector_contributions(self.booster, vector, self.feature_names, self.categories)[0]
+            reasons = tuple(top_reasons(contribs, self.feature_names, features))
         return Decision(
-            str(transaction[s.TRANSACTION_ID]), score, score >= self.threshold, self.threshold, self.model_version, features
+            str(transaction[s.TRANSACTION_ID]), score, flagged, self.threshold, self.model_version, dict(features), reasons
         )
 
     def record(self, transaction: Mapping[str, object]) -> None:
-        """Adds the transaction to its card's and merchant's online state."""
+        """Adds the transaction to its card's and merchant's online state.
+
+        Read, append and write happen under the store's lock for this card and merchant
+        (`FeastFeatureStore.state_lock`): two transactions of one card recorded at the same
+        moment, from two threads or two serving processes, both land in the state.
+        """
         from fraudshield_pipeline.feature_repo import CUSTOMER_STATE, MERCHANT_STATE
 
-        customer, merchant = self._state(transaction)
         t = to_us(transaction[s.EVENT_TIMESTAMP])
-        at = pd.Timestamp(t * 1000, tz="UTC")
-        customer = customer.observe(t, float(transaction[s.AMOUNT]), str(transaction[s.MERCHANT_ID]))
-        merchant = merchant.observe(t)
-        self.feature_store.write_online(
-            CUSTOMER_STATE, pd.DataFrame([{s.CUSTOMER_ID: transaction[s.CUSTOMER_ID], s.EVENT_TIMESTAMP: at, **customer.to_row()}])
-        )
-        self.feature_store.write_online(
-            MERCHANT_STATE, pd.DataFrame([{s.MERCHANT_ID: transaction[s.MERCHANT_ID], s.EVENT_TIMESTAMP: at, **merchant.to_row()}])
-        )
+        at = pd.Timestamp(t * 1000, tz="UTC").to_pydatetime()
+        keys = [(CUSTOMER_STATE, str(transaction[s.CUSTOMER_ID])), (MERCHANT_STATE, str(transaction[s.MERCHANT_ID]))]
+        with self.feature_store.state_lock(keys):
+            customer, merchant = self._state(transaction)
+            customer = customer.observe(t, float(transaction[s.AMOUNT]), str(transaction[s.MERCHANT_ID]))
+            merchant = merchant.observe(t)
+            self.feature_store.write_entity(CUSTOMER_STATE, keys[0][1], customer.to_row(), at)
+            self.feature_store.write_entity(MERCHANT_STATE, keys[1][1], merchant.to_row(), at)
