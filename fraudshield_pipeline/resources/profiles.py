@@ -20,6 +20,7 @@ import dagster as dg
 from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
 from fraudshield_pipeline.resources.io_managers import ParquetIOManager
+from fraudshield_pipeline.resources.policy import build_policy
 from fraudshield_pipeline.resources.registry import ModelRegistry
 from fraudshield_pipeline.resources.sources import SimulatorSource, TransactionSource
 from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, table_key
@@ -142,4 +143,6 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
             device=env.get("FRAUDSHIELD_TRAINING_DEVICE", "cpu"),
             n_threads=int(env.get("FRAUDSHIELD_TRAINING_THREADS", "0")),
         ),
+        # The retraining policy (thresholds, cooldown, approval): every environment has one.
+        "policy": build_policy(env),
     }

@@ -5,6 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from fraudshield_pipeline.defs.partitions import daily_partitions
+from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
 from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
 
@@ -25,6 +26,7 @@ def drift_report(
     transaction_features: pd.DataFrame,
     registry: ModelRegistry,
     storage: ArtifactStore,
+    policy: RetrainPolicy,
 ) -> dg.MaterializeResult:
     """Evidently drift of the day's features and champion scores against the champion's training data."""
     from fraudshield_pipeline.domain.drift import compute_drift
@@ -38,12 +40,11 @@ def drift_report(
     feature_names, categories, _ = model_contract(booster)
     reference = storage.read_table(model_key(champion.version, "drift_reference.parquet")).to_pandas()
     current = transaction_features.assign(score=predict(booster, transaction_features))
+    numerical = [n for n in feature_names if n not in categories]
+    calibration = _calibration(storage, champion.version, reference, numerical, list(categories), policy)
     summary, html = compute_drift(
-        reference,
-        current,
-        numerical=[n for n in feature_names if n not in categories],
-        categorical=list(categories),
-        drift_share=DRIFT_SHARE,
+        reference, current, numerical=numerical, categorical=list(categories), drift_share=DRIFT_SHARE,
+        calendar=policy.calendar_features,
     )
     report_uri = storage.write_text(report_key("drift", f"{context.partition_key}.html"), html)
     top = sorted(summary.columns, key=lambda c: c.score / max(c.threshold, 1e-9), reverse=True)[:10]
@@ -64,7 +65,46 @@ def drift_report(
             "new_categories": dg.MetadataValue.json({k: v for k, v in summary.new_categories.items() if v}),
             "max_null_rate": max(summary.null_rates.values(), default=0.0),
             "unmeasured_columns": dg.MetadataValue.json(summary.unmeasured),
+            "calendar_drifted_columns": dg.MetadataValue.json([c.column for c in summary.calendar if c.drifted]),
+            **_calibrated(summary, calibration),
             "rows": len(current),
             "report": dg.MetadataValue.path(report_uri),
         }
     )
+
+
+def _calibration(storage, version, reference, numerical, categorical, policy):
+    """The champion's drift calibration, computed once per champion and policy, then read back."""
+    import json
+
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.drift import DriftCalibration, calibrate_drift
+
+    settings = [policy.drift_false_alarm_rate, policy.drift_calibration_days, sorted(policy.calendar_features)]
+    key = model_key(version, "drift_calibration.json")
+    if storage.exists(key):
+        cached = json.loads(storage.read_text(key))
+        if cached.get("settings") == settings:
+            return DriftCalibration(**cached["calibration"]) if cached["calibration"] else None
+    calibration = calibrate_drift(
+        reference, s.EVENT_TIMESTAMP, numerical, categorical, policy.calendar_features,
+        policy.drift_false_alarm_rate, policy.drift_calibration_days,
+    )
+    payload = {"settings": settings, "calibration": calibration.to_dict() if calibration else None}
+    storage.write_text(key, json.dumps(payload))
+    return calibration
+
+
+def _calibrated(summary, calibration) -> dict[str, object]:
+    """The day's thresholds from the champion's own stable days, for the drift sensor to judge with."""
+    from fraudshield_pipeline.domain.drift import beyond_calibration
+
+    if calibration is None:
+        return {"calibration": "none (reference spans too few days): the policy's fallback thresholds apply"}
+    return {
+        "calibrated_share_threshold": round(calibration.share_threshold, 4),
+        "calibrated_prediction_threshold": round(calibration.prediction_threshold or float("nan"), 4),
+        "beyond_calibration_columns": dg.MetadataValue.json(beyond_calibration(summary, calibration)),
+        "calibration_false_alarm_rate": round(calibration.achieved_rate, 4),
+        "calibration_days": f"{calibration.days[0]}..{calibration.days[-1]}",
+    }
