@@ -37,17 +37,16 @@ MATURITY_DAYS = 7
 # with the daily partitions starting here (FRAUDSHIELD_START_DATE).
 LONG_HISTORY_START = "2026-06-01"
 # The fraud-strategy world: a smaller portfolio than production sees a few dozen frauds a day,
-# so one day's average precision swings widely; the performance sensor averages a week, with
-# floors set below what the champion scores on stable weeks of this world (0.18-0.26 AP,
-# 0.47-0.54 recall at budget).
+# so one day's average precision swings widely. The default policy judges it (a CUSUM against the
+# champion's own first measured days): no thresholds set for this world.
 FRAUD_STRATEGY_WORLD = {
     "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "3000",
     "FRAUDSHIELD_SIM_CUSTOMERS": "6000",
     "FRAUDSHIELD_SIM_MERCHANTS": "600",
-    "FRAUDSHIELD_MATURED_WINDOW_DAYS": "7",
-    "FRAUDSHIELD_MIN_MATURED_AP": "0.12",
-    "FRAUDSHIELD_MIN_MATURED_RECALL": "0.35",
 }
+# Report delays: a realistic one (most within a few days, a long tail) and the fixed week.
+REALISTIC_DELAY = "lognormal:2:1.0"
+FIXED_DELAY = "fixed:7"
 
 @dataclass
 class ScenarioResult:
@@ -56,7 +55,7 @@ class ScenarioResult:
     reasons: dict[str, str] = field(default_factory=dict)
     request_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # sensor -> tags of its first request
     share_drifted: dict[str, float] = field(default_factory=dict)  # day -> drift share
-    matured: dict[str, dict[str, float]] = field(default_factory=dict)  # day -> the champion's matured metrics
+    matured: dict[str, dict[str, float]] = field(default_factory=dict)  # day -> the champion's measured metrics
     tick_seconds: dict[str, list[float]] = field(default_factory=dict)
 
     def delay_days(self, sensor: str, since: dt.date) -> int | None:
@@ -125,6 +124,7 @@ def run_monitoring_scenario(
     cursors: dict[str, str | None] = dict.fromkeys(watched)
     result = ScenarioResult(first_day + dt.timedelta(days=training_days))
     quiet = console_config()
+    age = MATURITY_DAYS  # until the first measurement reports the age the policy's minimum share needs
     if ingest_upfront:
         ingest(instance, resources, result.first_monitored_day, result.first_monitored_day + dt.timedelta(days=monitored_days - 1))
     for offset in range(monitored_days):
@@ -135,17 +135,22 @@ def run_monitoring_scenario(
         monitoring = ["drift_report"] if ingest_upfront else ["drift_report", "batch_scores"]
         drift = dg.materialize(assets, instance=instance, resources=resources, selection=monitoring, partition_key=day, run_config=quiet)
         result.share_drifted[day] = float(_metadata(drift, "drift_report")["share_drifted"])
-        matured = today - dt.timedelta(days=MATURITY_DAYS)
+        matured = today - dt.timedelta(days=age)
         if "performance" in watched and matured >= result.first_monitored_day:
+            config = {**quiet, "ops": {"matured_performance": {"config": {"maturity_days": age}}}}
             measured = dg.materialize(
                 assets, instance=instance, resources=resources, selection=["matured_performance"],
-                partition_key=matured.isoformat(), run_config=quiet,
+                partition_key=matured.isoformat(), run_config=config,
             )
             metadata = _metadata(measured, "matured_performance")
-            result.matured[matured.isoformat()] = {k: float(metadata[k]) for k in ("average_precision", "recall_at_budget", "n_fraud")}
+            keys = ("average_precision", "recall_at_budget", "n_fraud", "label_age_days", "expected_reported_share")
+            result.matured[matured.isoformat()] = {k: float(metadata[k]) for k in keys if k in metadata}
+            # Labels as they arrive: later days are judged at the age the delay curve says is enough.
+            age = max(1, int(metadata.get("judging_age_days", age)))
         for name, sensor in watched.items():
             started = time.perf_counter()
-            tick = sensor(dg.build_sensor_context(instance=instance, cursor=cursors[name]))
+            context = dg.build_sensor_context(instance=instance, cursor=cursors[name], resources={"policy": resources["policy"]})
+            tick = sensor(context)
             result.tick_seconds.setdefault(name, []).append(time.perf_counter() - started)
             if isinstance(tick, dg.SensorResult):
                 cursors[name] = tick.cursor

@@ -107,6 +107,7 @@ def build_source(env: Mapping[str, str]) -> TransactionSource:
         holiday_shift_start=env.get("FRAUDSHIELD_SIM_HOLIDAY_SHIFT_START"),
         new_partner_start=env.get("FRAUDSHIELD_SIM_NEW_PARTNER_START"),
         fraud_strategy_change_start=env.get("FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START"),
+        label_delay=env.get("FRAUDSHIELD_SIM_LABEL_DELAY", "mixed"),
     )
 
 

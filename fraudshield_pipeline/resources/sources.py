@@ -38,6 +38,7 @@ class SimulatorSource(TransactionSource):
     holiday_shift_start: str | None = Field(default=None, description="ISO date: holiday spending shift.")
     new_partner_start: str | None = Field(default=None, description="ISO date: partner with MCC-coded categories.")
     fraud_strategy_change_start: str | None = Field(default=None, description="ISO date: fraud hides in normal behaviour.")
+    label_delay: str = Field(default="mixed", description="Fraud report delay: mixed, fixed:DAYS or lognormal:MEDIAN:SIGMA.")
 
     def config(self):
         from fraudshield_pipeline.domain.simulate import DriftKnobs, SimulationConfig
@@ -52,6 +53,7 @@ class SimulatorSource(TransactionSource):
                 new_partner_start=_date(self.new_partner_start),
                 fraud_strategy_change_start=_date(self.fraud_strategy_change_start),
             ),
+            label_delay=self.label_delay,
         )
 
     def load_day(self, day: dt.date) -> RawDay:

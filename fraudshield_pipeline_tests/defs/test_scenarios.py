@@ -12,7 +12,7 @@ import pytest
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.storage import table_key
 from fraudshield_pipeline.runner import RANGE_END, RANGE_START, load_assets
-from fraudshield_pipeline.scenarios import FRAUD_STRATEGY_WORLD, LONG_HISTORY_START
+from fraudshield_pipeline.scenarios import FIXED_DELAY, FRAUD_STRATEGY_WORLD, LONG_HISTORY_START, REALISTIC_DELAY
 from fraudshield_pipeline_tests.instance_home import REPO_ROOT, make_home
 
 INGEST_TO_FEATURES = [
@@ -96,7 +96,7 @@ def test_stable_days_never_retrain_and_a_spending_shift_is_caught_within_a_day(t
     with dg.instance_for_test() as instance:
         result = run_monitoring_scenario(instance, env, dt.date(2026, 9, 1), training_days=72, monitored_days=12)
     stable = {d: s for d, s in result.share_drifted.items() if d < shift.isoformat()}
-    assert len(stable) == 10 and max(stable.values()) < 0.3, stable
+    assert len(stable) == 10, stable
     assert "drift" in result.fired, result.share_drifted
     assert result.fired["drift"] >= shift, f"false alarm on stable data: {result.reasons}"
     assert result.delay_days("drift", shift) <= 1
@@ -140,8 +140,7 @@ def test_sixty_stable_days_never_trigger_a_drift_retrain(tmp_path):
     shares = monitoring["share_drifted"]
     assert len(shares) == 60 and len(monitoring["tick_seconds"]["drift"]) == 60  # every day measured, every day decided
     assert monitoring["fired"] == {}, f"false alarm on stable data: {monitoring['reasons']}"
-    print(f"60 stable days: drifted share {min(shares.values()):.2f}..{max(shares.values()):.2f}, "
-          f"{sum(v >= 0.3 for v in shares.values())} day(s) at or over 0.3, no retrain requested")
+    print(f"60 stable days: drifted share {min(shares.values()):.2f}..{max(shares.values()):.2f}, no retrain requested")
 
 
 @pytest.mark.slow
@@ -153,16 +152,16 @@ def test_a_fraud_strategy_change_is_caught_on_matured_labels_and_only_a_better_r
     change = dt.date(2026, 8, 22)  # the champion is trained on data until 2026-08-11; monitoring starts 08-12
     outcome, env = run_scenario(
         tmp_path, "fraud-strategy", "--training-days", "72", "--change", change.isoformat(), "--monitored-days", "30",
-        "--absolute-floor", "0.15", **FRAUD_STRATEGY_WORLD,
+        "--absolute-floor", "0.15", **FRAUD_STRATEGY_WORLD, FRAUDSHIELD_SIM_LABEL_DELAY=FIXED_DELAY,
     )
     monitoring = outcome["monitoring"]
     assert "performance" in monitoring["fired"], monitoring["matured"]
     fired = dt.date.fromisoformat(monitoring["fired"]["performance"])
-    # No false alarm on the weeks before the change, and nothing before the labels could show it.
-    assert change + dt.timedelta(days=MATURITY_DAYS) <= fired <= change + dt.timedelta(days=14), monitoring["matured"]
-    assert "matured-label performance" in monitoring["reasons"]["performance"]
+    # No false alarm on the weeks before the change, nothing before the labels could show it, and
+    # within 10 days with every fraud reported a week later.
+    assert change + dt.timedelta(days=MATURITY_DAYS) <= fired <= change + dt.timedelta(days=10), monitoring["matured"]
+    assert "own expectation" in monitoring["reasons"]["performance"]
     assert "drift" not in monitoring["fired"], monitoring["share_drifted"]  # the inputs did not move
-    assert max(monitoring["share_drifted"].values()) < 0.3
 
     # The retrain the sensor asked for, once its training window lies after the change.
     retrain, worse = outcome["retrain"], outcome["worse"]
@@ -186,3 +185,22 @@ def test_a_fraud_strategy_change_is_caught_on_matured_labels_and_only_a_better_r
     assert runs[retrain["run_id"]].tags["fraudshield/trigger"] == "performance"
     assert runs[retrain["run_id"]].tags["fraudshield/reason"] == monitoring["reasons"]["performance"]
     assert runs[worse["run_id"]].tags["fraudshield/trigger"] == "manual" and len(runs) == 2
+
+
+@pytest.mark.slow
+def test_with_realistic_report_delays_a_fraud_strategy_change_is_caught_within_eight_days(tmp_path):
+    """Most frauds reported within a few days, a long tail: days are judged once half their frauds are in."""
+    change = dt.date(2026, 8, 22)
+    outcome, _ = run_scenario(
+        tmp_path, "fraud-strategy", "--training-days", "72", "--change", change.isoformat(), "--monitored-days", "30",
+        "--absolute-floor", "0.15", "--no-retrain", **FRAUD_STRATEGY_WORLD, FRAUDSHIELD_SIM_LABEL_DELAY=REALISTIC_DELAY,
+    )
+    monitoring = outcome["monitoring"]
+    assert "performance" in monitoring["fired"], monitoring["matured"]
+    fired = dt.date.fromisoformat(monitoring["fired"]["performance"])
+    assert change < fired <= change + dt.timedelta(days=8), monitoring["matured"]
+    ages = {m["label_age_days"] for m in monitoring["matured"].values()}
+    assert min(ages) < 7, ages  # judged on labels as they arrive, not after a fixed week
+    assert "drift" not in monitoring["fired"], monitoring["share_drifted"]
+    print(f"realistic delay: fraud strategy change on {change}, performance sensor fired on {fired} "
+          f"({(fired - change).days} days), judged at label ages {sorted(ages)}")
