@@ -108,6 +108,8 @@ def build_source(env: Mapping[str, str]) -> TransactionSource:
         new_partner_start=env.get("FRAUDSHIELD_SIM_NEW_PARTNER_START"),
         fraud_strategy_change_start=env.get("FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START"),
         label_delay=env.get("FRAUDSHIELD_SIM_LABEL_DELAY", "mixed"),
+        fraud_rate_factor=float(env.get("FRAUDSHIELD_SIM_FRAUD_RATE_FACTOR", "1")),
+        weekday_factors=env.get("FRAUDSHIELD_SIM_WEEKDAY_FACTORS") or None,
     )
 
 
