@@ -135,7 +135,7 @@ def run_monitoring_scenario(
     cursors: dict[str, str | None] = dict.fromkeys(watched)
     result = ScenarioResult(first_day + dt.timedelta(days=training_days))
     quiet = console_config()
-    age = MATURITY_DAYS  # until the first measurement reports the age the policy's minimum share needs
+    age = judging_age_now(resources, result.first_monitored_day)
     if ingest_upfront:
         ingest(instance, resources, result.first_monitored_day, result.first_monitored_day + dt.timedelta(days=monitored_days - 1))
     for offset in range(monitored_days):
@@ -156,8 +156,6 @@ def run_monitoring_scenario(
             metadata = _metadata(measured, "matured_performance")
             keys = ("average_precision", "recall_at_budget", "n_fraud", "label_age_days", "expected_reported_share")
             result.matured[matured.isoformat()] = {k: float(metadata[k]) for k in keys if k in metadata}
-            # Labels as they arrive: later days are judged at the age the delay curve says is enough.
-            age = max(1, int(metadata.get("judging_age_days", age)))
         for name, sensor in watched.items():
             started = time.perf_counter()
             context = dg.build_sensor_context(instance=instance, cursor=cursors[name], resources={"policy": resources["policy"]})
@@ -172,6 +170,23 @@ def run_monitoring_scenario(
         if stop_when_fired in result.fired:
             break
     return result
+
+
+def judging_age_now(resources: Mapping[str, object], today: dt.date) -> int:
+    """Labels as they arrive: the age at which the policy's share of a day's frauds is expected in.
+
+    From the report delays of label days old enough to be complete, as `matured_performance`
+    records them; the scenario measures each day once, at this age (the schedule's job in production).
+    """
+    from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
+    from fraudshield_pipeline.defs.partitions import day_start
+    from fraudshield_pipeline.domain.triggers import judging_age
+
+    storage = resources["storage"]
+    delays = label_delays(storage, storage.partitions("validated_labels"), day_start(today.isoformat()))
+    if not delays:
+        return MATURITY_DAYS
+    return max(1, judging_age(delays, resources["policy"].min_reported_share, COMPLETE_AFTER_DAYS))
 
 
 def run_retrain(
@@ -292,7 +307,7 @@ def run_bad_promotion_scenario(
     instance.report_runless_asset_event(
         dg.AssetMaterialization(asset_key="evaluation_report", metadata={"champion_version": stale, "action": "promotion"})
     )
-    assets, quiet, age = load_assets(), console_config(), MATURITY_DAYS
+    assets, quiet, age = load_assets(), console_config(), judging_age_now(resources, as_of)
     result: dict[str, object] = {"promoted": stale, "previous": good, "promoted_on": as_of.isoformat(), "shadow": {}}
     for offset in range(max_days):
         today = as_of + dt.timedelta(days=offset)
@@ -307,7 +322,6 @@ def run_bad_promotion_scenario(
         metadata = _metadata(measured, "matured_performance")
         result["shadow"][day.isoformat()] = {k: metadata.get(k) for k in (
             "average_precision", "previous_average_precision", "recall_at_budget", "previous_recall_at_budget")}
-        age = max(1, int(metadata.get("judging_age_days", age)))
         tick = rollback_sensor(dg.build_sensor_context(instance=instance, resources={"policy": policy}))
         if isinstance(tick, dg.SensorResult) and tick.run_requests:
             request = tick.run_requests[0]
