@@ -93,7 +93,8 @@ def _previous_champion(storage, registry, champion: str, day: str, scored: pd.Da
     from fraudshield_pipeline.domain.train import predict
 
     history = [json.loads(storage.read_text(key)) for key in storage.list_keys("reports/promotions/")]
-    previous = previous_champion(history, champion)
+    # A champion restored by a rollback is not on trial: it has no shadow to answer to.
+    previous = previous_champion([r for r in history if r.get("action") != "rollback"], champion)
     if previous is None:
         return {}
     features = storage.read_table(table_key("transaction_features", day)).to_pandas()
@@ -144,7 +145,8 @@ def _previous_champion(storage, registry, champion: str, day: str, scored: pd.Da
     from fraudshield_pipeline.domain.train import predict
 
     history = [json.loads(storage.read_text(key)) for key in storage.list_keys("reports/promotions/")]
-    previous = previous_champion(history, champion)
+    # A champion restored by a rollback is not on trial: it has no shadow to answer to.
+    previous = previous_champion([r for r in history if r.get("action") != "rollback"], champion)
     if previous is None:
         return {}
     features = storage.read_table(table_key("transaction_features", day)).to_pandas()
