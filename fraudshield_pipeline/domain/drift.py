@@ -167,10 +167,29 @@ def calibrate_drift(
     if len(days) < 2 * calibration_days:
         return None
     judged = days[-calibration_days:]
-    base = reference[day < judged[0]]
+    frames = {d: reference[day == d] for d in judged}
+    return calibrate_against(reference[day < judged[0]], frames, numerical, categorical, calendar, false_alarm_rate)
+
+
+def calibrate_against(
+    base: pd.DataFrame,
+    judged: dict[str, pd.DataFrame],
+    numerical: Sequence[str],
+    categorical: Sequence[str],
+    calendar: Sequence[str],
+    false_alarm_rate: float,
+) -> DriftCalibration:
+    """Thresholds from stable days measured against `base` exactly as monitoring measures a new day.
+
+    Used with the champion's whole reference as `base` and the stable days just before its training
+    window as `judged` (days it never trained on, as a future day), or by `calibrate_drift` within the
+    reference when no earlier days are kept.
+    """
+    from fraudshield_pipeline.domain.triggers import upper_quantile
+
     shares, predictions, columns, n_features = [], [], {}, 1
-    for d in judged:
-        summary, _ = compute_drift(base, reference[day == d], numerical, categorical, calendar=calendar, with_html=False)
+    for frame in judged.values():
+        summary, _ = compute_drift(base, frame, numerical, categorical, calendar=calendar, with_html=False)
         shares.append(summary.share_drifted)
         n_features = max(summary.n_features, 1)
         if summary.prediction is not None:
@@ -181,7 +200,7 @@ def calibrate_drift(
         share_threshold=min(1.0, upper_quantile(shares, false_alarm_rate) + 0.5 / n_features),
         prediction_threshold=upper_quantile(predictions, false_alarm_rate) if predictions else None,
         column_thresholds={c: upper_quantile(v, false_alarm_rate) for c, v in columns.items()},
-        days=list(judged),
+        days=sorted(judged),
         shares=shares,
         prediction_scores=predictions,
         false_alarm_rate=false_alarm_rate,

@@ -7,7 +7,7 @@ import pandas as pd
 from fraudshield_pipeline.defs.partitions import daily_partitions
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
-from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
+from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key, table_key
 
 DRIFT_SHARE = 0.5
 
@@ -41,7 +41,7 @@ def drift_report(
     reference = storage.read_table(model_key(champion.version, "drift_reference.parquet")).to_pandas()
     current = transaction_features.assign(score=predict(booster, transaction_features))
     numerical = [n for n in feature_names if n not in categories]
-    calibration = _calibration(storage, champion.version, reference, numerical, list(categories), policy)
+    calibration = _calibration(storage, champion.version, reference, numerical, list(categories), policy, booster)
     summary, html = compute_drift(
         reference, current, numerical=numerical, categorical=list(categories), drift_share=DRIFT_SHARE,
         calendar=policy.calendar_features,
@@ -73,23 +73,40 @@ def drift_report(
     )
 
 
-def _calibration(storage, version, reference, numerical, categorical, policy):
-    """The champion's drift calibration, computed once per champion and policy, then read back."""
+def _calibration(storage, version, reference, numerical, categorical, policy, booster):
+    """The champion's drift calibration, computed once per champion and policy, then read back.
+
+    Judged days: the stable days just before the champion's training window (kept feature
+    partitions), each against the whole reference as a new day is; without enough of them, the
+    last days of the reference against its earlier days.
+    """
     import json
 
     from fraudshield_pipeline.domain import schema as s
-    from fraudshield_pipeline.domain.drift import DriftCalibration, calibrate_drift
+    from fraudshield_pipeline.domain.drift import DriftCalibration, calibrate_against, calibrate_drift
+    from fraudshield_pipeline.domain.train import predict
 
-    settings = [policy.drift_false_alarm_rate, policy.drift_calibration_days, sorted(policy.calendar_features)]
+    settings = ["earlier-days", policy.drift_false_alarm_rate, policy.drift_calibration_days, sorted(policy.calendar_features)]
     key = model_key(version, "drift_calibration.json")
     if storage.exists(key):
         cached = json.loads(storage.read_text(key))
         if cached.get("settings") == settings:
             return DriftCalibration(**cached["calibration"]) if cached["calibration"] else None
-    calibration = calibrate_drift(
-        reference, s.EVENT_TIMESTAMP, numerical, categorical, policy.calendar_features,
-        policy.drift_false_alarm_rate, policy.drift_calibration_days,
-    )
+    first = str(pd.to_datetime(reference[s.EVENT_TIMESTAMP]).min().date()) if s.EVENT_TIMESTAMP in reference else ""
+    earlier = [d for d in storage.partitions("transaction_features") if d < first][-policy.drift_calibration_days:]
+    if first and len(earlier) == policy.drift_calibration_days:
+        frames = {}
+        for day in earlier:
+            frame = storage.read_table(table_key("transaction_features", day)).to_pandas()
+            frames[day] = frame.assign(score=predict(booster, frame))
+        calibration = calibrate_against(
+            reference, frames, numerical, categorical, policy.calendar_features, policy.drift_false_alarm_rate
+        )
+    else:
+        calibration = calibrate_drift(
+            reference, s.EVENT_TIMESTAMP, numerical, categorical, policy.calendar_features,
+            policy.drift_false_alarm_rate, policy.drift_calibration_days,
+        )
     payload = {"settings": settings, "calibration": calibration.to_dict() if calibration else None}
     storage.write_text(key, json.dumps(payload))
     return calibration
