@@ -37,17 +37,27 @@ MATURITY_DAYS = 7
 # with the daily partitions starting here (FRAUDSHIELD_START_DATE).
 LONG_HISTORY_START = "2026-06-01"
 # The fraud-strategy world: a smaller portfolio than production sees a few dozen frauds a day,
-# so one day's average precision swings widely; the performance sensor averages a week, with
-# floors set below what the champion scores on stable weeks of this world (0.18-0.26 AP,
-# 0.47-0.54 recall at budget).
+# so one day's average precision swings widely. The default policy judges it (a CUSUM against the
+# champion's own first measured days): no thresholds set for this world.
 FRAUD_STRATEGY_WORLD = {
     "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "3000",
     "FRAUDSHIELD_SIM_CUSTOMERS": "6000",
     "FRAUDSHIELD_SIM_MERCHANTS": "600",
-    "FRAUDSHIELD_MATURED_WINDOW_DAYS": "7",
-    "FRAUDSHIELD_MIN_MATURED_AP": "0.12",
-    "FRAUDSHIELD_MIN_MATURED_RECALL": "0.35",
 }
+# A second world for "no per-world tuning": a larger portfolio with half the fraud rate and a
+# weekly rhythm peaking on Mondays. (Only the required columns: once the simulator's minimal-column
+# option from the training work is merged, add it here.)
+SECOND_WORLD = {
+    "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "5000",
+    "FRAUDSHIELD_SIM_CUSTOMERS": "12000",
+    "FRAUDSHIELD_SIM_MERCHANTS": "900",
+    "FRAUDSHIELD_SIM_FRAUD_RATE_FACTOR": "0.5",
+    "FRAUDSHIELD_SIM_WEEKDAY_FACTORS": "1.3,1.0,0.95,0.95,1.0,0.9,0.9",
+    "FRAUDSHIELD_SIM_SEED": "11",
+}
+# Report delays: a realistic one (most within a few days, a long tail) and the fixed week.
+REALISTIC_DELAY = "lognormal:2:1.0"
+FIXED_DELAY = "fixed:7"
 
 @dataclass
 class ScenarioResult:
@@ -56,7 +66,7 @@ class ScenarioResult:
     reasons: dict[str, str] = field(default_factory=dict)
     request_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # sensor -> tags of its first request
     share_drifted: dict[str, float] = field(default_factory=dict)  # day -> drift share
-    matured: dict[str, dict[str, float]] = field(default_factory=dict)  # day -> the champion's matured metrics
+    matured: dict[str, dict[str, float]] = field(default_factory=dict)  # day -> the champion's measured metrics
     tick_seconds: dict[str, list[float]] = field(default_factory=dict)
 
     def delay_days(self, sensor: str, since: dt.date) -> int | None:
@@ -125,6 +135,7 @@ def run_monitoring_scenario(
     cursors: dict[str, str | None] = dict.fromkeys(watched)
     result = ScenarioResult(first_day + dt.timedelta(days=training_days))
     quiet = console_config()
+    age = judging_age_now(resources, result.first_monitored_day)
     if ingest_upfront:
         ingest(instance, resources, result.first_monitored_day, result.first_monitored_day + dt.timedelta(days=monitored_days - 1))
     for offset in range(monitored_days):
@@ -135,17 +146,20 @@ def run_monitoring_scenario(
         monitoring = ["drift_report"] if ingest_upfront else ["drift_report", "batch_scores"]
         drift = dg.materialize(assets, instance=instance, resources=resources, selection=monitoring, partition_key=day, run_config=quiet)
         result.share_drifted[day] = float(_metadata(drift, "drift_report")["share_drifted"])
-        matured = today - dt.timedelta(days=MATURITY_DAYS)
+        matured = today - dt.timedelta(days=age)
         if "performance" in watched and matured >= result.first_monitored_day:
+            config = {**quiet, "ops": {"matured_performance": {"config": {"maturity_days": age}}}}
             measured = dg.materialize(
                 assets, instance=instance, resources=resources, selection=["matured_performance"],
-                partition_key=matured.isoformat(), run_config=quiet,
+                partition_key=matured.isoformat(), run_config=config,
             )
             metadata = _metadata(measured, "matured_performance")
-            result.matured[matured.isoformat()] = {k: float(metadata[k]) for k in ("average_precision", "recall_at_budget", "n_fraud")}
+            keys = ("average_precision", "recall_at_budget", "n_fraud", "label_age_days", "expected_reported_share")
+            result.matured[matured.isoformat()] = {k: float(metadata[k]) for k in keys if k in metadata}
         for name, sensor in watched.items():
             started = time.perf_counter()
-            tick = sensor(dg.build_sensor_context(instance=instance, cursor=cursors[name]))
+            context = dg.build_sensor_context(instance=instance, cursor=cursors[name], resources={"policy": resources["policy"]})
+            tick = sensor(context)
             result.tick_seconds.setdefault(name, []).append(time.perf_counter() - started)
             if isinstance(tick, dg.SensorResult):
                 cursors[name] = tick.cursor
@@ -156,6 +170,23 @@ def run_monitoring_scenario(
         if stop_when_fired in result.fired:
             break
     return result
+
+
+def judging_age_now(resources: Mapping[str, object], today: dt.date) -> int:
+    """Labels as they arrive: the age at which the policy's share of a day's frauds is expected in.
+
+    From the report delays of label days old enough to be complete, as `matured_performance`
+    records them; the scenario measures each day once, at this age (the schedule's job in production).
+    """
+    from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
+    from fraudshield_pipeline.defs.partitions import day_start
+    from fraudshield_pipeline.domain.triggers import judging_age
+
+    storage = resources["storage"]
+    delays = label_delays(storage, storage.partitions("validated_labels"), day_start(today.isoformat()))
+    if not delays:
+        return MATURITY_DAYS
+    return max(1, judging_age(delays, resources["policy"].min_reported_share, COMPLETE_AFTER_DAYS))
 
 
 def run_retrain(
@@ -240,19 +271,74 @@ def run_stable_scenario(
     training_days: int,
     monitored_days: int,
     evaluation: Mapping[str, object] | None = None,
+    sensors: Sequence[str] = ("drift", "performance"),
 ) -> dict[str, object]:
-    """A stable world: a champion, then `monitored_days` of drift monitoring with the drift sensor."""
+    """A stable world: a champion, then `monitored_days` of monitoring by the drift and performance sensors."""
     result = run_monitoring_scenario(
-        instance, env, first_day, training_days, monitored_days, sensors=("drift",), ingest_upfront=True,
+        instance, env, first_day, training_days, monitored_days, sensors=sensors, ingest_upfront=tuple(sensors) == ("drift",),
         asset_config={"evaluation_report": evaluation} if evaluation else None,
     )
     return {"monitoring": result.to_json()}
+
+
+def run_bad_promotion_scenario(
+    instance: dg.DagsterInstance, env: Mapping[str, str], outcome: Mapping[str, object], as_of: dt.date, max_days: int = 30
+) -> dict[str, object]:
+    """After the fraud-strategy retrain: a human promotes the stale challenger the gate refused.
+
+    The stale model was trained on the weeks before the change, a world that is gone. The previous
+    champion (the retrain) is measured in shadow; the rollback sensor must undo the promotion within
+    the policy's shadow period, and `rollback_job` runs exactly as the sensor asks.
+    """
+    from fraudshield_pipeline.defs.monitoring.rollback import rollback_job, rollback_sensor
+    from fraudshield_pipeline.resources.registry import CHAMPION
+    from fraudshield_pipeline.resources.storage import report_key
+
+    resources = build_resources(env)
+    registry, storage, policy = resources["registry"], resources["storage"], resources["policy"]
+    good, stale = str(outcome["champion_after_retrain"]), str(outcome["worse"]["model_version"])
+    registry.set_alias(CHAMPION, stale)
+    record = {
+        "decided_at": dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ"), "action": "promotion", "promote": True,
+        "challenger_version": stale, "champion_version_before": good, "champion_version_after": stale,
+        "reasons": ["manual promotion (scenario): a model trained before the change, refused by the gate"],
+    }
+    storage.write_text(report_key("promotions", f"{record['decided_at']}_promotion_v{stale}.json"), json.dumps(record))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(asset_key="evaluation_report", metadata={"champion_version": stale, "action": "promotion"})
+    )
+    assets, quiet, age = load_assets(), console_config(), judging_age_now(resources, as_of)
+    result: dict[str, object] = {"promoted": stale, "previous": good, "promoted_on": as_of.isoformat(), "shadow": {}}
+    for offset in range(max_days):
+        today = as_of + dt.timedelta(days=offset)
+        ingest(instance, resources, today, today)
+        dg.materialize(assets, instance=instance, resources=resources, selection=["batch_scores"], partition_key=today.isoformat(), run_config=quiet)
+        day = today - dt.timedelta(days=age)
+        if day < as_of:
+            continue
+        config = {**quiet, "ops": {"matured_performance": {"config": {"maturity_days": age}}}}
+        measured = dg.materialize(assets, instance=instance, resources=resources, selection=["matured_performance"],
+                                  partition_key=day.isoformat(), run_config=config)
+        metadata = _metadata(measured, "matured_performance")
+        result["shadow"][day.isoformat()] = {k: metadata.get(k) for k in (
+            "average_precision", "previous_average_precision", "recall_at_budget", "previous_recall_at_budget")}
+        tick = rollback_sensor(dg.build_sensor_context(instance=instance, resources={"policy": policy}))
+        if isinstance(tick, dg.SensorResult) and tick.run_requests:
+            request = tick.run_requests[0]
+            rollback_job.execute_in_process(instance=instance, tags=dict(request.tags),
+                                            resources={"registry": registry, "storage": storage})
+            result.update(rolled_back_on=today.isoformat(), days_after_promotion=offset, reason=request.tags["fraudshield/reason"])
+            break
+    result["champion_after"] = registry.version_for_alias(CHAMPION).version
+    result["shadow_days"] = policy.shadow_days
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs one scenario on the instance of DAGSTER_HOME and writes its outcome as JSON."""
     parser = argparse.ArgumentParser(prog="python -m fraudshield_pipeline.scenarios", description=main.__doc__)
     parser.add_argument("scenario", choices=["stable", "fraud-strategy"])
+    parser.add_argument("--bad-promotion", action="store_true", help="fraud-strategy: then promote the stale model")
     parser.add_argument("--first-day", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--training-days", type=int, default=72)
     parser.add_argument("--monitored-days", type=int, default=60, help="stable: days monitored; fraud-strategy: at most")
@@ -273,6 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             instance, os.environ, args.first_day, args.training_days, args.change, args.monitored_days,
             retrain=not args.no_retrain, evaluation=evaluation,
         )
+        if args.bad_promotion and "worse" in outcome:
+            as_of = args.change + dt.timedelta(days=35)
+            outcome["bad_promotion"] = run_bad_promotion_scenario(instance, os.environ, outcome, as_of)
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     with open(args.out, "w") as handle:
         json.dump(outcome, handle, indent=1, default=str)

@@ -37,11 +37,13 @@ def definitions() -> dg.Definitions:
 def test_every_asset_job_schedule_and_sensor_resolves(definitions: dg.Definitions):
     repository = definitions.get_repository_def()
     assert {k.to_user_string() for k in repository.asset_graph.get_all_asset_keys()} == EXPECTED_ASSETS
-    for job in ("daily_ingestion_job", "drift_monitoring_job", "matured_performance_job", "retrain_job"):
+    for job in ("daily_ingestion_job", "drift_monitoring_job", "matured_performance_job", "retrain_job", "rollback_job"):
         assert definitions.resolve_job_def(job).name == job
     assert {s.name for s in repository.schedule_defs} == {"daily_ingestion_job_schedule", "drift_monitoring_job_schedule", "matured_performance_schedule", "weekly_retrain_schedule"}
-    assert {s.name for s in repository.sensor_defs} == {"drift_retrain_sensor", "volume_retrain_sensor", "performance_retrain_sensor"}
-    assert set(repository.get_top_level_resources()) >= {"storage", "io_manager", "registry", "feature_store", "compute", "source"}
+    assert {s.name for s in repository.sensor_defs} == {
+        "drift_retrain_sensor", "volume_retrain_sensor", "performance_retrain_sensor", "rollback_sensor",
+    }
+    assert set(repository.get_top_level_resources()) >= {"storage", "io_manager", "registry", "feature_store", "compute", "source", "policy"}
 
 
 def test_retrain_job_carries_the_concurrency_tag(definitions: dg.Definitions):

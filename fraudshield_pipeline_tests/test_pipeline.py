@@ -228,6 +228,9 @@ def test_matured_performance_only_once_labels_have_matured(pipeline):
     assert metadata["status"] == "matured" and metadata["n_fraud"] > 0
     assert 0 < metadata["average_precision"] <= 1 and 0 < metadata["recall_at_budget"] <= 1
     assert metadata["labels_as_of"].startswith("2026-10-07")
+    # Labels as they arrive: the report-delay curve of days complete by then (09-01..09-06).
+    assert metadata["label_age_days"] == 11 and 0.5 < metadata["expected_reported_share"] <= 1
+    assert 1 <= metadata["judging_age_days"] <= 11 and metadata["delay_curve_frauds"] > 0
     immature = dg.materialize(
         load_assets(), instance=instance, resources=resources,
         selection=["matured_performance"], partition_key="2026-10-05", raise_on_error=False,

@@ -35,6 +35,7 @@ class DriftSummary:
     null_rates: dict[str, float] = field(default_factory=dict)
     new_categories: dict[str, list[str]] = field(default_factory=dict)
     unmeasured: list[str] = field(default_factory=list)  # all missing in the reference: no baseline
+    calendar: list[ColumnDrift] = field(default_factory=list)  # measured, left out of the share
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -50,8 +51,15 @@ def compute_drift(
     numerical: Sequence[str],
     categorical: Sequence[str],
     drift_share: float = 0.5,
+    calendar: Sequence[str] = (),
+    with_html: bool = True,
 ) -> tuple[DriftSummary, str]:
-    """Per-column drift, share of drifted features, prediction drift and data quality; plus HTML."""
+    """Per-column drift, share of drifted features, prediction drift and data quality; plus HTML.
+
+    `calendar` columns (is_weekend) are measured and reported but left out of the drifted share:
+    one day is all weekday or all weekend, so against a reference of several weeks it always
+    "drifts", and would lift every day's share by one column.
+    """
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
@@ -92,8 +100,11 @@ def compute_drift(
         for m in result["metrics"]
         if m["config"]["type"].endswith("ValueDrift")
     }
-    feature_drifts = [drifts[c] for c in numerical + categorical if c in drifts]
-    feature_drifts += [ColumnDrift(c, "all values missing in current data", 1.0, 0.0, True) for c in vanished]
+    calendar_drifts = [drifts[c] for c in numerical + categorical if c in drifts and c in calendar]
+    feature_drifts = [drifts[c] for c in numerical + categorical if c in drifts and c not in calendar]
+    feature_drifts += [
+        ColumnDrift(c, "all values missing in current data", 1.0, 0.0, True) for c in vanished if c not in calendar
+    ]
     n_drifted = sum(d.drifted for d in feature_drifts)
     share = n_drifted / len(feature_drifts) if feature_drifts else 0.0
     summary = DriftSummary(
@@ -105,12 +116,104 @@ def compute_drift(
         prediction=drifts.get(PREDICTION),
         null_rates=null_rates,
         unmeasured=sorted(unmeasurable),
+        calendar=calendar_drifts,
         new_categories={
             c: sorted(set(current[c].dropna().astype(str)) - set(reference[c].dropna().astype(str)))
             for c in categorical
         },
     )
-    return summary, snapshot.get_html_str(as_iframe=False)
+    return summary, snapshot.get_html_str(as_iframe=False) if with_html else ""
+
+
+@dataclass(frozen=True)
+class DriftCalibration:
+    """Thresholds from the champion's own stable days: each of the last reference days against the
+    days before it (a day against its past, as monitoring does), at a target false-alarm rate."""
+
+    share_threshold: float
+    prediction_threshold: float | None
+    column_thresholds: dict[str, float]
+    days: list[str]
+    shares: list[float]
+    prediction_scores: list[float]
+    false_alarm_rate: float
+    achieved_rate: float  # the smallest rate these many days can honour: 1 / (days + 1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def calibrate_drift(
+    reference: pd.DataFrame,
+    timestamp: str,
+    numerical: Sequence[str],
+    categorical: Sequence[str],
+    calendar: Sequence[str],
+    false_alarm_rate: float,
+    calibration_days: int = 14,
+) -> DriftCalibration | None:
+    """Drift thresholds a stable day exceeds with probability about `false_alarm_rate`.
+
+    The share threshold sits half a column above the reference days' upper quantile, so a day must
+    drift in more columns than the quantile day did. None when the reference spans too few days
+    (fewer than twice the calibration days): the sensor then uses the policy's fallback.
+    """
+    from fraudshield_pipeline.domain.triggers import upper_quantile
+
+    if timestamp not in reference.columns:
+        return None
+    day = pd.to_datetime(reference[timestamp]).dt.strftime("%Y-%m-%d")
+    days = sorted(day.unique())
+    if len(days) < 2 * calibration_days:
+        return None
+    judged = days[-calibration_days:]
+    frames = {d: reference[day == d] for d in judged}
+    return calibrate_against(reference[day < judged[0]], frames, numerical, categorical, calendar, false_alarm_rate)
+
+
+def calibrate_against(
+    base: pd.DataFrame,
+    judged: dict[str, pd.DataFrame],
+    numerical: Sequence[str],
+    categorical: Sequence[str],
+    calendar: Sequence[str],
+    false_alarm_rate: float,
+) -> DriftCalibration:
+    """Thresholds from stable days measured against `base` exactly as monitoring measures a new day.
+
+    Used with the champion's whole reference as `base` and the stable days just before its training
+    window as `judged` (days it never trained on, as a future day), or by `calibrate_drift` within the
+    reference when no earlier days are kept.
+    """
+    from fraudshield_pipeline.domain.triggers import upper_quantile
+
+    shares, predictions, columns, n_features = [], [], {}, 1
+    for frame in judged.values():
+        summary, _ = compute_drift(base, frame, numerical, categorical, calendar=calendar, with_html=False)
+        shares.append(summary.share_drifted)
+        n_features = max(summary.n_features, 1)
+        if summary.prediction is not None:
+            predictions.append(summary.prediction.score)
+        for c in summary.columns:
+            columns.setdefault(c.column, []).append(c.score)
+    return DriftCalibration(
+        share_threshold=min(1.0, upper_quantile(shares, false_alarm_rate) + 0.5 / n_features),
+        prediction_threshold=upper_quantile(predictions, false_alarm_rate) if predictions else None,
+        column_thresholds={c: upper_quantile(v, false_alarm_rate) for c, v in columns.items()},
+        days=sorted(judged),
+        shares=shares,
+        prediction_scores=predictions,
+        false_alarm_rate=false_alarm_rate,
+        achieved_rate=max(false_alarm_rate, 1 / (len(judged) + 1)),
+    )
+
+
+def beyond_calibration(summary: DriftSummary, calibration: DriftCalibration) -> list[str]:
+    """Columns flagged drifted whose score is also beyond what the reference days showed."""
+    return [
+        c.column for c in summary.columns
+        if c.drifted and c.score > calibration.column_thresholds.get(c.column, float("-inf"))
+    ]
 
 
 def _prepare(frame: pd.DataFrame, categorical: Sequence[str]) -> pd.DataFrame:

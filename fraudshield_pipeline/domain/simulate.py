@@ -222,8 +222,13 @@ class SimulationConfig:
     # card_testing bursts and large_amount frauds per day per average daily transaction.
     card_testing_rate: float = 0.0003
     large_amount_rate: float = 0.0012
+    # When each fraud is reported, in days after the transaction: "mixed" (85 % uniform in 1-10
+    # days, the rest 10-30), "lognormal:MEDIAN:SIGMA" (realistic: most within a few days, a long
+    # tail; capped at 120 days) or "fixed:DAYS" (every fraud exactly DAYS later).
+    label_delay: str = "mixed"
 
     def __post_init__(self) -> None:
+        _label_delay_days(self.label_delay, np.random.default_rng(0), 1)  # raises on a bad spec
         if self.n_customers < 1:
             raise ValueError("n_customers must be >= 1")
         if self.n_merchants < _N_CAT:
@@ -748,9 +753,7 @@ def simulate_day(config: SimulationConfig, day: datetime.date) -> SimulatedDay:
     fraud = np.flatnonzero(scenario >= 0)
     rng = np.random.default_rng([config.seed, ordinal, _STREAM_LABELS_DAY])
     k = len(fraud)
-    delay_days = np.where(
-        rng.random(k) < 0.85, rng.uniform(1.0, 10.0, k), rng.uniform(10.0, 30.0, k)
-    )
+    delay_days = _label_delay_days(config.label_delay, rng, k)
     reported = micros[fraud] + (delay_days * _US_PER_DAY).astype(np.int64)
     by_report = np.argsort(reported, kind="stable")
     fraud, reported = fraud[by_report], reported[by_report]
@@ -764,6 +767,22 @@ def simulate_day(config: SimulationConfig, day: datetime.date) -> SimulatedDay:
         columns=list(LABEL_COLUMNS),
     )
     return SimulatedDay(transactions=transactions, labels=labels)
+
+
+def _label_delay_days(spec: str, rng: np.random.Generator, k: int) -> np.ndarray:
+    """Report delays in days for `k` frauds, by the config's label-delay spec (see SimulationConfig)."""
+    kind, *params = spec.split(":")
+    try:
+        values = [float(p) for p in params]
+    except ValueError:
+        values = []
+    if kind == "mixed" and not params:
+        return np.where(rng.random(k) < 0.85, rng.uniform(1.0, 10.0, k), rng.uniform(10.0, 30.0, k))
+    if kind == "fixed" and len(values) == 1 and values[0] >= 0:
+        return np.full(k, values[0])
+    if kind == "lognormal" and len(values) == 2 and values[0] > 0 and values[1] >= 0:
+        return np.minimum(rng.lognormal(np.log(values[0]), values[1], k), 120.0)
+    raise ValueError(f"label_delay must be 'mixed', 'fixed:DAYS' or 'lognormal:MEDIAN:SIGMA', not {spec!r}")
 
 
 def simulate_days(config: SimulationConfig, days: Iterable[datetime.date]) -> SimulatedDay:

@@ -17,6 +17,7 @@ class DriftObservation:
     partition: str
     share_drifted: float
     prediction_drifted: bool = False  # the champion's scores, or a key feature, drifted
+    share_threshold: float | None = None  # the day's calibrated threshold; None: the trigger's own
 
 
 def drift_trigger(
@@ -32,12 +33,14 @@ def drift_trigger(
     shares = ", ".join(f"{o.partition}={o.share_drifted:.2f}" for o in recent)
     if len(recent) < consecutive:
         return TriggerDecision(False, f"only {len(recent)} drift report(s), need {consecutive} consecutive: {shares}")
-    drifted = [o.share_drifted >= share_threshold or o.prediction_drifted for o in recent]
+    limits = [share_threshold if o.share_threshold is None else o.share_threshold for o in recent]
+    limit = f"{limits[-1]:.2f}" + ("" if len(set(limits)) == 1 else f" (from {min(limits):.2f})")
+    drifted = [o.share_drifted >= t or o.prediction_drifted for o, t in zip(recent, limits, strict=True)]
     if all(drifted):
-        by_features = all(o.share_drifted >= share_threshold for o in recent)
-        cause = f"drifted share >= {share_threshold:.2f}" if by_features else "feature or prediction drift"
+        by_features = all(o.share_drifted >= t for o, t in zip(recent, limits, strict=True))
+        cause = f"drifted share >= {limit}" if by_features else "feature or prediction drift"
         return TriggerDecision(True, f"{cause} for {consecutive} consecutive partitions ({shares})")
-    return TriggerDecision(False, f"drifted share below {share_threshold:.2f} in recent partitions ({shares})")
+    return TriggerDecision(False, f"drifted share below {limit} in recent partitions ({shares})")
 
 
 def matured_rows_since(
@@ -94,3 +97,168 @@ def cooldown_remaining_hours(last_retrain_started: float | None, now: float, coo
     if last_retrain_started is None:
         return 0.0
     return max(0.0, cooldown_hours - (now - last_retrain_started) / 3600)
+
+
+# --- Calibration: thresholds from the champion's own stable behaviour -------------------------
+
+
+def upper_quantile(values: Sequence[float], false_alarm_rate: float) -> float:
+    """The value a stable day exceeds with probability about `false_alarm_rate`.
+
+    The empirical (1 - rate) quantile, taken at an observed value (never interpolated down). With n
+    reference days the smallest rate it can honour is 1/(n + 1) (a new stable day beats the maximum of n
+    exchangeable days with that probability): below it, the maximum is the answer and the README says so.
+    """
+    ordered = sorted(float(v) for v in values)
+    if not ordered:
+        raise ValueError("no reference values to calibrate on")
+    import math
+
+    rank = min(len(ordered), math.ceil((1 - false_alarm_rate) * (len(ordered) + 1)))
+    return ordered[max(rank, 1) - 1]
+
+
+def cusum_limit(false_alarm_rate: float, k: float = 0.5) -> float:
+    """The one-sided CUSUM limit h whose in-control average run length is 1 / false_alarm_rate.
+
+    Siegmund's approximation for standard normal increments with slack k:
+    ARL0 = (exp(2 k b) - 2 k b - 1) / (2 k^2), b = h + 1.166; solved for h by bisection.
+    """
+    import math
+
+    target = 1 / false_alarm_rate
+
+    def arl0(h: float) -> float:
+        b = h + 1.166
+        return b * b if k == 0 else (math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k)
+
+    low, high = 0.0, 50.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        low, high = (mid, high) if arl0(mid) < target else (low, mid)
+    return round(high, 3)
+
+
+@dataclass(frozen=True)
+class PerformanceBaseline:
+    """What the champion achieves on its own stable days: mean and spread of each daily metric."""
+
+    days: tuple[str, ...]
+    average_precision: float
+    average_precision_sd: float
+    recall_at_budget: float
+    recall_at_budget_sd: float
+
+    def describe(self) -> str:
+        return (f"expected AP {self.average_precision:.3f}±{self.average_precision_sd:.3f}, recall "
+                f"{self.recall_at_budget:.3f}±{self.recall_at_budget_sd:.3f} ({self.days[0]}..{self.days[-1]})")
+
+
+def performance_baseline(
+    observations: Sequence[PerformanceObservation], days: int, min_sd_fraction: float = 0.1
+) -> PerformanceBaseline | None:
+    """The champion's first `days` measured days as its expectation; None until it has them.
+
+    The spread is floored at `min_sd_fraction` of the mean: a few lucky days with the same AP would
+    otherwise make any ordinary day look like a collapse.
+    """
+    import statistics
+
+    first = list(observations)[:days]
+    if len(first) < days:
+        return None
+
+    def stats(values: list[float]) -> tuple[float, float]:
+        mean = statistics.fmean(values)
+        return mean, max(statistics.stdev(values), min_sd_fraction * abs(mean), 1e-3)
+
+    ap, ap_sd = stats([o.average_precision for o in first])
+    recall, recall_sd = stats([o.recall_at_budget for o in first])
+    return PerformanceBaseline(tuple(o.partition for o in first), ap, ap_sd, recall, recall_sd)
+
+
+def cusum(deficits: Sequence[float], k: float) -> list[float]:
+    """One-sided CUSUM of standardized deficits: S_t = max(0, S_{t-1} + z_t - k)."""
+    path, s = [], 0.0
+    for z in deficits:
+        s = max(0.0, s + z - k)
+        path.append(s)
+    return path
+
+
+def cusum_performance_trigger(
+    observations: Sequence[PerformanceObservation], baseline: PerformanceBaseline | None, k: float, h: float
+) -> TriggerDecision:
+    """Fire when the champion's daily AP or recall falls below its own expectation, sequentially.
+
+    Each day after the baseline adds its shortfall in baseline standard deviations minus the slack k;
+    one bad day in a small portfolio adds little, a real drop crosses h within days.
+    """
+    if baseline is None:
+        return TriggerDecision(False, f"only {len(observations)} measured day(s): building the champion's baseline")
+    after = [o for o in observations if o.partition > baseline.days[-1]]
+    if not after:
+        return TriggerDecision(False, f"baseline set ({baseline.describe()}); no day judged yet")
+    ap = cusum([(baseline.average_precision - o.average_precision) / baseline.average_precision_sd for o in after], k)
+    recall = cusum([(baseline.recall_at_budget - o.recall_at_budget) / baseline.recall_at_budget_sd for o in after], k)
+    span = f"{after[0].partition}..{after[-1].partition}"
+    state = f"CUSUM AP {ap[-1]:.2f}, recall {recall[-1]:.2f} (limit {h:.2f}) over {span}; {baseline.describe()}"
+    if ap[-1] > h or recall[-1] > h:
+        return TriggerDecision(True, f"performance below the champion's own expectation: {state}")
+    return TriggerDecision(False, f"performance holds: {state}")
+
+
+# --- Labels as they arrive ---------------------------------------------------------------------
+
+
+def reported_share(delays_days: Sequence[float], age_days: float) -> float:
+    """Share of frauds reported within `age_days` after their day ended (empirical delay curve)."""
+    if not delays_days:
+        return 0.0
+    return sum(d <= age_days for d in delays_days) / len(delays_days)
+
+
+def judging_age(delays_days: Sequence[float], min_share: float, max_age: int) -> int:
+    """The first whole age (days after a day ends) by which `min_share` of its frauds are reported."""
+    for age in range(max_age + 1):
+        if reported_share(delays_days, age) >= min_share:
+            return age
+    return max_age
+
+
+# --- Undo a bad promotion ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShadowComparison:
+    partition: str
+    new_average_precision: float
+    previous_average_precision: float
+    new_recall_at_budget: float
+    previous_recall_at_budget: float
+
+
+def rollback_trigger(
+    days: Sequence[ShadowComparison], k: float, h: float, min_days: int = 3, min_sd: float = 0.02
+) -> TriggerDecision:
+    """Fire when the new champion is clearly worse than the previous one on the same days.
+
+    Paired daily differences (previous minus new, same transactions and labels) standardized by their
+    own spread (floored at `min_sd`), accumulated by the same one-sided CUSUM as the performance trigger.
+    """
+    import statistics
+
+    days = list(days)
+    if len(days) < min_days:
+        return TriggerDecision(False, f"only {len(days)} shadow day(s) judged, need {min_days}")
+    decisions = []
+    for metric in ("average_precision", "recall_at_budget"):
+        diffs = [getattr(d, f"previous_{metric}") - getattr(d, f"new_{metric}") for d in days]
+        sd = max(statistics.stdev(diffs), min_sd)
+        path = cusum([x / sd for x in diffs], k)
+        decisions.append((metric, statistics.fmean(diffs), path[-1]))
+    state = "; ".join(f"{m}: previous - new {mean:+.3f}/day, CUSUM {s:.2f}" for m, mean, s in decisions)
+    span = f"{days[0].partition}..{days[-1].partition}"
+    if any(s > h and mean > 0 for _, mean, s in decisions):
+        return TriggerDecision(True, f"new champion worse than the previous over {span} (limit {h:.2f}): {state}")
+    return TriggerDecision(False, f"new champion holds against the previous over {span} (limit {h:.2f}): {state}")

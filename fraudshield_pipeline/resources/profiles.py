@@ -23,6 +23,7 @@ import dagster as dg
 from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
 from fraudshield_pipeline.resources.io_managers import ParquetIOManager
+from fraudshield_pipeline.resources.policy import build_policy
 from fraudshield_pipeline.resources.registry import ModelRegistry
 from fraudshield_pipeline.resources.sources import SimulatorSource, TransactionSource
 from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, table_key
@@ -137,6 +138,9 @@ def build_source(env: Mapping[str, str]) -> TransactionSource:
         holiday_shift_start=env.get("FRAUDSHIELD_SIM_HOLIDAY_SHIFT_START"),
         new_partner_start=env.get("FRAUDSHIELD_SIM_NEW_PARTNER_START"),
         fraud_strategy_change_start=env.get("FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START"),
+        label_delay=env.get("FRAUDSHIELD_SIM_LABEL_DELAY", "mixed"),
+        fraud_rate_factor=float(env.get("FRAUDSHIELD_SIM_FRAUD_RATE_FACTOR", "1")),
+        weekday_factors=env.get("FRAUDSHIELD_SIM_WEEKDAY_FACTORS") or None,
     )
 
 
@@ -174,4 +178,6 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
             device=env.get("FRAUDSHIELD_TRAINING_DEVICE", "cpu"),
             n_threads=int(env.get("FRAUDSHIELD_TRAINING_THREADS", "0")),
         ),
+        # The retraining policy (thresholds, cooldown, approval): every environment has one.
+        "policy": build_policy(env),
     }

@@ -38,11 +38,21 @@ class SimulatorSource(TransactionSource):
     holiday_shift_start: str | None = Field(default=None, description="ISO date: holiday spending shift.")
     new_partner_start: str | None = Field(default=None, description="ISO date: partner with MCC-coded categories.")
     fraud_strategy_change_start: str | None = Field(default=None, description="ISO date: fraud hides in normal behaviour.")
+    label_delay: str = Field(default="mixed", description="Fraud report delay: mixed, fixed:DAYS or lognormal:MEDIAN:SIGMA.")
+    fraud_rate_factor: float = Field(default=1.0, gt=0, description="Scales every fraud scenario's rate (another world).")
+    weekday_factors: str | None = Field(default=None, description="Relative daily volume Monday..Sunday, comma-separated.")
 
     def config(self):
         from fraudshield_pipeline.domain.simulate import DriftKnobs, SimulationConfig
 
+        base, scale = SimulationConfig(), self.fraud_rate_factor
+        weekly = tuple(float(v) for v in self.weekday_factors.split(",")) if self.weekday_factors else base.weekday_factors
         return SimulationConfig(
+            weekday_factors=weekly,
+            terminal_compromise_rate=base.terminal_compromise_rate * scale,
+            account_takeover_rate=base.account_takeover_rate * scale,
+            card_testing_rate=base.card_testing_rate * scale,
+            large_amount_rate=base.large_amount_rate * scale,
             seed=self.seed,
             n_customers=self.n_customers,
             n_merchants=self.n_merchants,
@@ -52,6 +62,7 @@ class SimulatorSource(TransactionSource):
                 new_partner_start=_date(self.new_partner_start),
                 fraud_strategy_change_start=_date(self.fraud_strategy_change_start),
             ),
+            label_delay=self.label_delay,
         )
 
     def load_day(self, day: dt.date) -> RawDay:

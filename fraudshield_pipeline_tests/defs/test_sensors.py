@@ -6,11 +6,11 @@ import dagster as dg
 import pytest
 
 from fraudshield_pipeline.defs.monitoring.sensors import (
-    DRIFT_CONSECUTIVE,
     drift_retrain_sensor,
     performance_retrain_sensor,
     volume_retrain_sensor,
 )
+from fraudshield_pipeline.resources.policy import POLICY_TAG, RetrainPolicy
 
 
 @pytest.fixture
@@ -38,15 +38,15 @@ def report_row_counts(instance, day: str, rows: int, asset: str = "transaction_f
     )
 
 
-def tick(sensor, instance, cursor):
-    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+def tick(sensor, instance, cursor, policy: RetrainPolicy | None = None):
+    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources={"policy": policy or RetrainPolicy()}))
     if isinstance(result, dg.SkipReason):
         return [], cursor, result.skip_message
     return list(result.run_requests or []), result.cursor, getattr(result.skip_reason, "skip_message", None)
 
 
 def test_drift_sensor_needs_consecutive_drifted_days(instance):
-    assert DRIFT_CONSECUTIVE == 2
+    assert RetrainPolicy().drift_consecutive == 2
     report_drift(instance, "2026-10-01", 0.6)
     requests, cursor, reason = tick(drift_retrain_sensor, instance, None)
     assert requests == [] and "need 2 consecutive" in reason
@@ -127,25 +127,94 @@ def test_volume_sensor_waits_for_features_before_counting_a_day(instance):
     assert len(requests) == 1 and requests[0].run_key == "volume:vNone:2026-10-11"
 
 
-def matured(instance, day: str, ap: float, recall: float, champion: str = "2") -> None:
+def matured(instance, day: str, ap: float, recall: float, champion: str = "2", **extra) -> None:
     report(instance, "matured_performance", {"status": "matured", "champion_version": champion,
-                                            "average_precision": ap, "recall_at_budget": recall}, day)
+                                            "average_precision": ap, "recall_at_budget": recall, **extra}, day)
 
 
-def test_performance_sensor_fires_on_decayed_matured_metrics_of_the_current_champion(instance):
+FLOORS = RetrainPolicy(min_matured_average_precision=0.3, min_matured_recall=0.4, matured_window_days=3)
+
+
+def test_absolute_floors_override_the_champions_own_expectation(instance):
     report(instance, "evaluation_report", {"champion_version": "2"})
     matured(instance, "2026-10-01", 0.6, 0.7)
     matured(instance, "2026-10-02", 0.1, 0.2, champion="1")  # an older champion's day: ignored
     matured(instance, "2026-10-03", 0.2, 0.3)
-    requests, cursor, reason = tick(performance_retrain_sensor, instance, None)
+    requests, cursor, reason = tick(performance_retrain_sensor, instance, None, FLOORS)
     assert requests == [] and "only 2 matured day(s)" in reason
     matured(instance, "2026-10-04", 0.1, 0.2)
-    requests, cursor, _ = tick(performance_retrain_sensor, instance, cursor)
+    requests, cursor, _ = tick(performance_retrain_sensor, instance, cursor, FLOORS)
     assert len(requests) == 1 and requests[0].run_key == "performance:v2:2026-10-04"
     assert "average precision 0.300" in requests[0].tags["fraudshield/reason"]
 
 
-def test_cooldown_holds_a_request_until_it_has_passed(instance, monkeypatch):
+# A champion's first week: AP about 0.30 (sd 0.04), recall at budget about 0.60 (sd 0.04).
+FIRST_WEEK = [(0.30, 0.60), (0.26, 0.56), (0.34, 0.64), (0.28, 0.58), (0.32, 0.62), (0.25, 0.60), (0.35, 0.60)]
+
+
+def test_performance_is_judged_sequentially_against_the_champions_first_week(instance):
+    report(instance, "evaluation_report", {"champion_version": "2"})
+    for day, (ap, recall) in enumerate(FIRST_WEEK, start=1):
+        matured(instance, f"2026-10-{day:02d}", ap, recall)
+    requests, cursor, reason = tick(performance_retrain_sensor, instance, None)
+    assert requests == [] and "baseline set" in reason and "expected AP 0.300" in reason
+    matured(instance, "2026-10-08", 0.20, 0.50)  # one bad day (2.5 sd) in a small portfolio: not enough
+    matured(instance, "2026-10-09", 0.31, 0.61)
+    requests, cursor, reason = tick(performance_retrain_sensor, instance, cursor)
+    assert requests == [] and "performance holds" in reason, reason
+    fired_on = None
+    for day in range(10, 20):  # fraud changed its ways: AP and recall drop by about 3 sd
+        matured(instance, f"2026-10-{day:02d}", 0.18, 0.48)
+        requests, cursor, reason = tick(performance_retrain_sensor, instance, cursor)
+        if requests:
+            fired_on = day
+            break
+    assert fired_on is not None and fired_on <= 12, reason  # within three judged days of the drop
+    assert "below the champion's own expectation" in requests[0].tags["fraudshield/reason"]
+
+
+def test_a_day_waits_until_enough_of_its_labels_are_reported(instance):
+    report(instance, "evaluation_report", {"champion_version": "2"})
+    for day, (ap, recall) in enumerate(FIRST_WEEK, start=1):
+        matured(instance, f"2026-10-{day:02d}", ap, recall, expected_reported_share=0.8)
+    for day in range(8, 12):  # measured too early: a third of their frauds reported, recall looks awful
+        matured(instance, f"2026-10-{day:02d}", 0.05, 0.1, expected_reported_share=0.3)
+    requests, cursor, reason = tick(performance_retrain_sensor, instance, None)
+    assert requests == [] and "no day judged yet" in reason
+    assert sorted(json.loads(cursor)["observations"]) == [f"2026-10-{d:02d}" for d in range(1, 8)]
+
+
+def test_every_retrain_request_records_the_policy_that_decided(instance):
+    policy = RetrainPolicy(drift_consecutive=3, cooldown_hours=6, drift_share_threshold=0.4, shadow_days=10)
+    for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+        report_drift(instance, day, 0.5)
+    requests, _, _ = tick(drift_retrain_sensor, instance, None, policy)
+    (request,) = requests
+    recorded = json.loads(request.tags[POLICY_TAG])
+    assert recorded == policy.summary()
+    assert (recorded["drift_consecutive"], recorded["cooldown_hours"], recorded["drift_share_threshold"]) == (3, 6, 0.4)
+    assert recorded["shadow_days"] == 10 and recorded["approval"] == "auto"
+
+
+def test_the_drift_sensor_judges_each_day_by_its_calibrated_threshold_unless_overridden(instance):
+    for day in ("2026-10-01", "2026-10-02"):  # 0.35 would trip the 0.3 fallback; the champion's own days reach 0.4
+        report(instance, "drift_report", {"status": "measured", "share_drifted": 0.35, "prediction_drift_score": 0.0,
+                                          "drifted_columns": [], "calibrated_share_threshold": 0.45,
+                                          "calibrated_prediction_threshold": 0.1}, day)
+    requests, cursor, reason = tick(drift_retrain_sensor, instance, None)
+    assert requests == [] and "below 0.45" in reason
+    requests, _, _ = tick(drift_retrain_sensor, instance, None, RetrainPolicy(drift_share_threshold=0.3))
+    assert len(requests) == 1 and "drifted share >= 0.30" in requests[0].tags["fraudshield/reason"]
+    # A key feature counts only when it drifts beyond its own calibrated threshold.
+    for day in ("2026-10-03", "2026-10-04"):
+        report(instance, "drift_report", {"status": "measured", "share_drifted": 0.1, "prediction_drift_score": 0.0,
+                                          "drifted_columns": ["amount"], "beyond_calibration_columns": [],
+                                          "calibrated_share_threshold": 0.45, "calibrated_prediction_threshold": 0.1}, day)
+    requests, cursor, reason = tick(drift_retrain_sensor, instance, cursor)
+    assert requests == [], reason
+
+
+def test_cooldown_holds_a_request_until_it_has_passed(instance):
     from dagster._core.test_utils import create_run_for_test
 
     create_run_for_test(instance, job_name="retrain_job", status=dg.DagsterRunStatus.SUCCESS)  # a finished retrain
@@ -153,18 +222,17 @@ def test_cooldown_holds_a_request_until_it_has_passed(instance, monkeypatch):
     report_drift(instance, "2026-10-02", 0.6)
     requests, cursor, reason = tick(drift_retrain_sensor, instance, None)
     assert requests == [] and "cooldown has 24.0 h left" in reason and json.loads(cursor)["pending"]
-    monkeypatch.setenv("FRAUDSHIELD_RETRAIN_COOLDOWN_HOURS", "0")
-    requests, cursor, _ = tick(drift_retrain_sensor, instance, cursor)  # no new evidence, still pending
+    requests, cursor, _ = tick(drift_retrain_sensor, instance, cursor, RetrainPolicy(cooldown_hours=0))  # still pending
     assert len(requests) == 1
 
 
-def test_approval_mode_alerts_once_instead_of_retraining(instance, monkeypatch):
-    monkeypatch.setenv("FRAUDSHIELD_RETRAIN_APPROVAL", "manual")
+def test_approval_mode_alerts_once_instead_of_retraining(instance):
+    manual = {"policy": RetrainPolicy(approval="manual")}
     report_drift(instance, "2026-10-01", 0.6)
     report_drift(instance, "2026-10-02", 0.6)
-    result = drift_retrain_sensor(dg.build_sensor_context(instance=instance))
+    result = drift_retrain_sensor(dg.build_sensor_context(instance=instance, resources=manual))
     assert not result.run_requests and "approval required" in result.skip_reason.skip_message
     (alert,) = result.asset_events
     assert alert.asset_key == dg.AssetKey("trained_model") and alert.metadata["approval"].value == "required"
-    again = drift_retrain_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    again = drift_retrain_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=manual))
     assert isinstance(again, dg.SkipReason) and again.skip_message == "no new drift reports"

@@ -6,8 +6,9 @@ import pandas as pd
 
 from fraudshield_pipeline.defs.metadata import bar, frame_table, rounded
 from fraudshield_pipeline.defs.partitions import daily_partitions
+from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
-from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
+from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key, table_key
 
 DRIFT_SHARE = 0.5
 # MLflow experiment of the daily drift reports: one run per day, the Evidently HTML its artifact,
@@ -31,6 +32,7 @@ def drift_report(
     transaction_features: pd.DataFrame,
     registry: ModelRegistry,
     storage: ArtifactStore,
+    policy: RetrainPolicy,
 ) -> dg.MaterializeResult:
     """Evidently drift of the day's features and champion scores against the champion's training data."""
     from fraudshield_pipeline.domain.drift import compute_drift
@@ -44,12 +46,11 @@ def drift_report(
     feature_names, categories, _ = model_contract(booster)
     reference = storage.read_table(model_key(champion.version, "drift_reference.parquet")).to_pandas()
     current = transaction_features.assign(score=predict(booster, transaction_features))
+    numerical = [n for n in feature_names if n not in categories]
+    calibration = _calibration(storage, champion.version, reference, numerical, list(categories), policy, booster)
     summary, html = compute_drift(
-        reference,
-        current,
-        numerical=[n for n in feature_names if n not in categories],
-        categorical=list(categories),
-        drift_share=DRIFT_SHARE,
+        reference, current, numerical=numerical, categorical=list(categories), drift_share=DRIFT_SHARE,
+        calendar=policy.calendar_features,
     )
     report_uri = storage.write_text(report_key("drift", f"{context.partition_key}.html"), html)
     run_id = registry.log_report_run(
@@ -75,6 +76,8 @@ def drift_report(
             "new_categories": dg.MetadataValue.json({k: v for k, v in summary.new_categories.items() if v}),
             "max_null_rate": rounded(max(summary.null_rates.values(), default=0.0)),
             "unmeasured_columns": dg.MetadataValue.json(summary.unmeasured),
+            "calendar_drifted_columns": dg.MetadataValue.json([c.column for c in summary.calendar if c.drifted]),
+            **_calibrated(summary, calibration),
             "rows": len(current),
             "mlflow_run": dg.MetadataValue.url(registry.run_url(run_id)),
             "report_file": dg.MetadataValue.path(report_uri),
@@ -110,3 +113,57 @@ def drift_chart(summary) -> dg.MetadataValue:
             "score": "drift score in the method's unit (normed Wasserstein distance, Jensen-Shannon distance, or p-value)",
         },
     )
+
+
+def _calibration(storage, version, reference, numerical, categorical, policy, booster):
+    """The champion's drift calibration, computed once per champion and policy, then read back.
+
+    Judged days: the stable days just before the champion's training window (kept feature
+    partitions), each against the whole reference as a new day is; without enough of them, the
+    last days of the reference against its earlier days.
+    """
+    import json
+
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.drift import DriftCalibration, calibrate_against, calibrate_drift
+    from fraudshield_pipeline.domain.train import predict
+
+    settings = ["earlier-days", policy.drift_false_alarm_rate, policy.drift_calibration_days, sorted(policy.calendar_features)]
+    key = model_key(version, "drift_calibration.json")
+    if storage.exists(key):
+        cached = json.loads(storage.read_text(key))
+        if cached.get("settings") == settings:
+            return DriftCalibration(**cached["calibration"]) if cached["calibration"] else None
+    first = str(pd.to_datetime(reference[s.EVENT_TIMESTAMP]).min().date()) if s.EVENT_TIMESTAMP in reference else ""
+    earlier = [d for d in storage.partitions("transaction_features") if d < first][-policy.drift_calibration_days:]
+    if first and len(earlier) == policy.drift_calibration_days:
+        frames = {}
+        for day in earlier:
+            frame = storage.read_table(table_key("transaction_features", day)).to_pandas()
+            frames[day] = frame.assign(score=predict(booster, frame))
+        calibration = calibrate_against(
+            reference, frames, numerical, categorical, policy.calendar_features, policy.drift_false_alarm_rate
+        )
+    else:
+        calibration = calibrate_drift(
+            reference, s.EVENT_TIMESTAMP, numerical, categorical, policy.calendar_features,
+            policy.drift_false_alarm_rate, policy.drift_calibration_days,
+        )
+    payload = {"settings": settings, "calibration": calibration.to_dict() if calibration else None}
+    storage.write_text(key, json.dumps(payload))
+    return calibration
+
+
+def _calibrated(summary, calibration) -> dict[str, object]:
+    """The day's thresholds from the champion's own stable days, for the drift sensor to judge with."""
+    from fraudshield_pipeline.domain.drift import beyond_calibration
+
+    if calibration is None:
+        return {"calibration": "none (reference spans too few days): the policy's fallback thresholds apply"}
+    return {
+        "calibrated_share_threshold": round(calibration.share_threshold, 4),
+        "calibrated_prediction_threshold": round(calibration.prediction_threshold or float("nan"), 4),
+        "beyond_calibration_columns": dg.MetadataValue.json(beyond_calibration(summary, calibration)),
+        "calibration_false_alarm_rate": round(calibration.achieved_rate, 4),
+        "calibration_days": f"{calibration.days[0]}..{calibration.days[-1]}",
+    }

@@ -7,7 +7,14 @@ import pandas as pd
 from pydantic import Field
 
 from fraudshield_pipeline.defs.partitions import daily_partitions, day_start
+from fraudshield_pipeline.resources.policy import RetrainPolicy
+from fraudshield_pipeline.resources.registry import ModelRegistry
 from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
+
+# Label partitions used for the empirical report-delay curve: days ended at least this long before
+# the measurement (so their reports are nearly all in), the newest CURVE_DAYS of them.
+COMPLETE_AFTER_DAYS = 30
+CURVE_DAYS = 28
 
 
 class MaturityConfig(dg.Config):
@@ -24,9 +31,20 @@ class MaturityConfig(dg.Config):
     deps=["validated_labels"],
 )
 def matured_performance(
-    context: dg.AssetExecutionContext, config: MaturityConfig, batch_scores: pd.DataFrame, storage: ArtifactStore
+    context: dg.AssetExecutionContext,
+    config: MaturityConfig,
+    batch_scores: pd.DataFrame,
+    storage: ArtifactStore,
+    policy: RetrainPolicy,
+    registry: ModelRegistry,
 ) -> dg.MaterializeResult:
-    """Average precision and recall at the alert budget of the champion's scores, on matured labels."""
+    """Average precision and recall at the alert budget of the champion's scores, on the labels reported so far.
+
+    Also records the share of the day's frauds expected to be reported by now (the empirical delay
+    curve of older days) and the age at which the policy's minimum share is reached: recall on the
+    frauds reported so far is unbiased when reporting does not depend on the score, and a day is
+    compared with the champion's baseline days measured at the same age.
+    """
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.metrics import evaluate_scores
 
@@ -44,14 +62,118 @@ def matured_performance(
         score=batch_scores["champion_score"], **{s.IS_FRAUD: batch_scores[s.TRANSACTION_ID].isin(known).astype(int)}
     )
     metrics = evaluate_scores(scored, daily_budget=config.daily_alert_budget)
+    reporting = _reporting(storage, label_days, day, as_of, policy.min_reported_share)
+    champion_version = str(batch_scores["champion_version"].iloc[0])
+    shadow = _previous_champion(storage, registry, champion_version, day, scored, config.daily_alert_budget)
     return dg.MaterializeResult(
         metadata={
             "status": "matured",
-            "champion_version": str(batch_scores["champion_version"].iloc[0]),
+            "champion_version": champion_version,
             "average_precision": metrics["average_precision"],
             "recall_at_budget": metrics["recall_at_budget"],
             "n_fraud": int(metrics["n_fraud"]),
             "rows": len(scored),
             "labels_as_of": as_of.isoformat(),
+            **reporting,
+            **shadow,
         }
     )
+
+
+def _previous_champion(storage, registry, champion: str, day: str, scored: pd.DataFrame, budget: int) -> dict:
+    """The previous champion's metrics on the same rows and labels: the shadow a rollback is judged by.
+
+    The previous champion is the one the promotion records name before the day's champion (the
+    records every promotion, refusal and rollback writes; the registry has no `previous` alias).
+    """
+    import json
+
+    from fraudshield_pipeline.domain.governance import previous_champion
+    from fraudshield_pipeline.domain.metrics import evaluate_scores
+    from fraudshield_pipeline.domain.train import predict
+
+    history = [json.loads(storage.read_text(key)) for key in storage.list_keys("reports/promotions/")]
+    # A champion restored by a rollback is not on trial: it has no shadow to answer to.
+    previous = previous_champion([r for r in history if r.get("action") != "rollback"], champion)
+    if previous is None:
+        return {}
+    features = storage.read_table(table_key("transaction_features", day)).to_pandas()
+    scores = pd.Series(predict(registry.load_booster(previous), features), index=features["transaction_id"])
+    metrics = evaluate_scores(scored.assign(score=scored["transaction_id"].map(scores).to_numpy()), daily_budget=budget)
+    return {
+        "previous_version": previous,
+        "previous_average_precision": metrics["average_precision"],
+        "previous_recall_at_budget": metrics["recall_at_budget"],
+    }
+
+def label_delays(storage: ArtifactStore, label_days: list[str], as_of: dt.datetime) -> list[float]:
+    """Days from the end of each fraud's day to its report, over label days old enough to be complete."""
+    from fraudshield_pipeline.domain import schema as s
+
+    complete = [d for d in label_days if day_start(d) + dt.timedelta(days=1 + COMPLETE_AFTER_DAYS) <= as_of]
+    delays: list[float] = []
+    for old in complete[-CURVE_DAYS:]:
+        reported = storage.read_table(table_key("validated_labels", old)).to_pandas()[s.REPORTED_AT]
+        delays += list((reported - (day_start(old) + dt.timedelta(days=1))) / dt.timedelta(days=1))
+    return delays
+
+
+def _reporting(storage: ArtifactStore, label_days: list[str], day: str, as_of: dt.datetime, min_share: float) -> dict:
+    """The share of `day`'s frauds expected to be reported by `as_of`, from older days' report delays."""
+    from fraudshield_pipeline.domain.triggers import judging_age, reported_share
+
+    age = (as_of - (day_start(day) + dt.timedelta(days=1))) / dt.timedelta(days=1)
+    delays = label_delays(storage, label_days, as_of)
+    if not delays:
+        return {"label_age_days": round(age, 2)}
+    return {
+        "label_age_days": round(age, 2),
+        "expected_reported_share": round(reported_share(delays, age), 4),
+        "judging_age_days": judging_age(delays, min_share, COMPLETE_AFTER_DAYS),
+        "delay_curve_frauds": len(delays),
+    }
+def _previous_champion(storage, registry, champion: str, day: str, scored: pd.DataFrame, budget: int) -> dict:
+    """The previous champion's metrics on the same rows and labels: the shadow a rollback is judged by.
+
+    The previous champion is the one the promotion records name before the day's champion (the
+    records every promotion, refusal and rollback writes; the registry has no `previous` alias).
+    """
+    import json
+
+    from fraudshield_pipeline.domain.governance import previous_champion
+    from fraudshield_pipeline.domain.metrics import evaluate_scores
+    from fraudshield_pipeline.domain.train import predict
+
+    history = [json.loads(storage.read_text(key)) for key in storage.list_keys("reports/promotions/")]
+    # A champion restored by a rollback is not on trial: it has no shadow to answer to.
+    previous = previous_champion([r for r in history if r.get("action") != "rollback"], champion)
+    if previous is None:
+        return {}
+    features = storage.read_table(table_key("transaction_features", day)).to_pandas()
+    scores = pd.Series(predict(registry.load_booster(previous), features), index=features["transaction_id"])
+    metrics = evaluate_scores(scored.assign(score=scored["transaction_id"].map(scores).to_numpy()), daily_budget=budget)
+    return {
+        "previous_version": previous,
+        "previous_average_precision": metrics["average_precision"],
+        "previous_recall_at_budget": metrics["recall_at_budget"],
+    }
+
+def _reporting(storage: ArtifactStore, label_days: list[str], day: str, as_of: dt.datetime, min_share: float) -> dict:
+    """The share of `day`'s frauds expected to be reported by `as_of`, from older days' report delays."""
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.triggers import judging_age, reported_share
+
+    age = (as_of - (day_start(day) + dt.timedelta(days=1))) / dt.timedelta(days=1)
+    complete = [d for d in label_days if day_start(d) + dt.timedelta(days=1 + COMPLETE_AFTER_DAYS) <= as_of]
+    delays: list[float] = []
+    for old in complete[-CURVE_DAYS:]:
+        reported = storage.read_table(table_key("validated_labels", old)).to_pandas()[s.REPORTED_AT]
+        delays += list((reported - (day_start(old) + dt.timedelta(days=1))) / dt.timedelta(days=1))
+    if not delays:
+        return {"label_age_days": round(age, 2)}
+    return {
+        "label_age_days": round(age, 2),
+        "expected_reported_share": round(reported_share(delays, age), 4),
+        "judging_age_days": judging_age(delays, min_share, COMPLETE_AFTER_DAYS),
+        "delay_curve_frauds": len(delays),
+    }

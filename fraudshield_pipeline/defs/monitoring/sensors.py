@@ -2,11 +2,11 @@
 
 Each keeps a JSON cursor of the storage ids it has consumed (not wall-clock time), so a tick is
 cheap and restarts neither miss nor double-count evidence. Every request goes through one gate:
-a cooldown since the last retrain, and an approval mode that alerts instead of retraining.
+a cooldown since the last retrain, and an approval mode that alerts instead of retraining. Every
+threshold comes from the `policy` resource (resources/policy.py), recorded in each request's tags.
 """
 
 import json
-import os
 import time
 
 import dagster as dg
@@ -16,26 +16,16 @@ from fraudshield_pipeline.domain.triggers import (
     DriftObservation,
     PerformanceObservation,
     cooldown_remaining_hours,
+    cusum_limit,
+    cusum_performance_trigger,
     drift_trigger,
     matured_rows_since,
+    performance_baseline,
     performance_trigger,
     volume_trigger,
 )
+from fraudshield_pipeline.resources.policy import RetrainPolicy
 
-DRIFT_SHARE_THRESHOLD = float(os.environ.get("FRAUDSHIELD_DRIFT_SHARE_THRESHOLD", "0.3"))
-DRIFT_CONSECUTIVE = int(os.environ.get("FRAUDSHIELD_DRIFT_CONSECUTIVE", "2"))
-# Normed Wasserstein distance of the champion's scores. Evidently flags 0.1, but daily score
-# distributions move that much in a stable world as fraud episodes come and go (the 60-day
-# stable scenario shows 0.10-0.17): only a larger move counts as prediction drift here.
-PREDICTION_DRIFT_THRESHOLD = float(os.environ.get("FRAUDSHIELD_PREDICTION_DRIFT_THRESHOLD", "0.2"))
-# Sparse label-based features (merchant fraud risk) move day to day on stable data: not key.
-KEY_FEATURES = ("amount", "customer_amount_ratio_30d")
-VOLUME_THRESHOLD = int(os.environ.get("FRAUDSHIELD_RETRAIN_VOLUME", "100000"))
-MATURITY_DAYS = 7
-MIN_AVERAGE_PRECISION = float(os.environ.get("FRAUDSHIELD_MIN_MATURED_AP", "0.3"))
-MIN_RECALL_AT_BUDGET = float(os.environ.get("FRAUDSHIELD_MIN_MATURED_RECALL", "0.4"))
-# Days averaged: a week smooths the daily noise of a small portfolio's few frauds a day.
-MATURED_WINDOW_DAYS = int(os.environ.get("FRAUDSHIELD_MATURED_WINDOW_DAYS", "3"))
 HISTORY = 120
 
 
@@ -75,7 +65,9 @@ IN_FLIGHT = [
 ]
 
 
-def _request(context: dg.SensorEvaluationContext, trigger: str, run_key: str, reason: str, cursor: dict) -> dg.SensorResult:
+def _request(
+    context: dg.SensorEvaluationContext, policy: RetrainPolicy, trigger: str, run_key: str, reason: str, cursor: dict
+) -> dg.SensorResult:
     """The one way a sensor asks for a retrain: in-flight retrain, cooldown, approval mode, then the run.
 
     Run keys deduplicate only within one sensor, so two sensors tripped by the same day would both
@@ -96,8 +88,7 @@ def _request(context: dg.SensorEvaluationContext, trigger: str, run_key: str, re
         )
     runs = context.instance.get_run_records(filters=dg.RunsFilter(job_name=retrain_job.name), limit=1)
     last = runs[0].create_timestamp.timestamp() if runs else None
-    cooldown = float(os.environ.get("FRAUDSHIELD_RETRAIN_COOLDOWN_HOURS", "24"))
-    remaining = cooldown_remaining_hours(last, time.time(), cooldown)
+    remaining = cooldown_remaining_hours(last, time.time(), policy.cooldown_hours)
     if remaining > 0:
         cursor["pending"] = True  # evidence stands; decide again once the cooldown is over
         return dg.SensorResult(
@@ -105,7 +96,7 @@ def _request(context: dg.SensorEvaluationContext, trigger: str, run_key: str, re
             cursor=json.dumps(cursor),
         )
     cursor["pending"] = False
-    if os.environ.get("FRAUDSHIELD_RETRAIN_APPROVAL", "auto") == "manual":
+    if policy.approval == "manual":
         if cursor.get("alerted") == run_key:
             return dg.SensorResult(skip_reason=f"{trigger}: awaiting approval ({reason})", cursor=json.dumps(cursor))
         cursor["alerted"] = run_key
@@ -119,12 +110,13 @@ def _request(context: dg.SensorEvaluationContext, trigger: str, run_key: str, re
             asset_events=[alert],
             cursor=json.dumps(cursor),
         )
-    request = dg.RunRequest(run_key=run_key, tags={"fraudshield/trigger": trigger, "fraudshield/reason": reason[:200]})
+    tags = {"fraudshield/trigger": trigger, "fraudshield/reason": reason[:200], **policy.as_tags()}
+    request = dg.RunRequest(run_key=run_key, tags=tags)
     return dg.SensorResult(run_requests=[request], cursor=json.dumps(cursor))
 
 
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def drift_retrain_sensor(context: dg.SensorEvaluationContext):
+def drift_retrain_sensor(context: dg.SensorEvaluationContext, policy: RetrainPolicy):
     """Requests a retrain when features, key features or scores drift for consecutive days."""
     cursor, records = _evidence(context, "drift_report", {"observations": {}})
     if records is None:
@@ -133,21 +125,41 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext):
     for record in records:
         if _value(record, "status") != "measured":
             continue
-        drifted = set(_value(record, "drifted_columns", []))
-        prediction = _value(record, "prediction_drift_score")
-        prediction_drifted = prediction is not None and float(prediction) >= PREDICTION_DRIFT_THRESHOLD
-        other = prediction_drifted or bool(drifted & set(KEY_FEATURES))
-        observations[record.asset_materialization.partition] = [float(_value(record, "share_drifted")), other]
+        observations[record.asset_materialization.partition] = _drift_evidence(record, policy)
     newest = sorted(observations)[-HISTORY:]
     cursor["observations"] = {p: observations[p] for p in newest}
-    decision = drift_trigger([DriftObservation(p, *observations[p]) for p in newest], DRIFT_SHARE_THRESHOLD, DRIFT_CONSECUTIVE)
+    decision = drift_trigger(
+        [DriftObservation(p, *observations[p]) for p in newest], policy.drift_share_fallback, policy.drift_consecutive
+    )
     if not decision.fire:
         return dg.SensorResult(skip_reason=decision.reason, cursor=json.dumps({**cursor, "pending": False}))
-    return _request(context, "drift", f"drift:{newest[-1]}:{cursor['last_storage_id']}", decision.reason, cursor)
+    return _request(context, policy, "drift", f"drift:{newest[-1]}:{cursor['last_storage_id']}", decision.reason, cursor)
+
+
+def _drift_evidence(record, policy: RetrainPolicy) -> list:
+    """[share, other drift, share threshold] of one report: calibrated values unless the policy overrides.
+
+    Key features count when they drift beyond their own calibrated threshold (or, for reports without
+    calibration, whenever Evidently flags them).
+    """
+    calibrated = _value(record, "calibrated_share_threshold")
+    share_threshold = policy.drift_share_threshold
+    if share_threshold is None and calibrated is not None:
+        share_threshold = float(calibrated)
+    prediction_threshold = policy.prediction_drift_threshold
+    if prediction_threshold is None:
+        calibrated_prediction = _value(record, "calibrated_prediction_threshold")
+        usable = calibrated_prediction is not None and calibrated_prediction == calibrated_prediction
+        prediction_threshold = float(calibrated_prediction) if usable else policy.prediction_drift_fallback
+    prediction = _value(record, "prediction_drift_score")
+    prediction_drifted = prediction is not None and float(prediction) >= prediction_threshold
+    key_drift = set(_value(record, "beyond_calibration_columns", _value(record, "drifted_columns", [])))
+    other = prediction_drifted or bool(key_drift & set(policy.key_features))
+    return [float(_value(record, "share_drifted")), other, share_threshold]
 
 
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def volume_retrain_sensor(context: dg.SensorEvaluationContext):
+def volume_retrain_sensor(context: dg.SensorEvaluationContext, policy: RetrainPolicy):
     """Requests a retrain once enough transactions have matured since the champion's training data.
 
     Counts days whose features exist: only those can be trained on (a retrain requested while a
@@ -166,14 +178,14 @@ def volume_retrain_sensor(context: dg.SensorEvaluationContext):
     champion = _latest_value(context, "evaluation_report", "champion_version")
     trained_until = _trained_until(context, champion)
     newest = max(counted)
-    rows = matured_rows_since(counted, trained_until, newest, MATURITY_DAYS)
-    decision = volume_trigger(rows, VOLUME_THRESHOLD)
+    rows = matured_rows_since(counted, trained_until, newest, policy.maturity_days)
+    decision = volume_trigger(rows, policy.retrain_volume)
     if not decision.fire:
         return dg.SensorResult(
             skip_reason=f"{decision.reason} (champion v{champion or '-'} trained on data until {trained_until})",
             cursor=json.dumps({**cursor, "pending": False}),
         )
-    return _request(context, "volume", f"volume:v{champion}:{newest}", decision.reason, cursor)
+    return _request(context, policy, "volume", f"volume:v{champion}:{newest}", decision.reason, cursor)
 
 
 def _trained_until(context: dg.SensorEvaluationContext, champion: str | None) -> str | None:
@@ -188,8 +200,12 @@ def _trained_until(context: dg.SensorEvaluationContext, champion: str | None) ->
 
 
 @dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def performance_retrain_sensor(context: dg.SensorEvaluationContext):
-    """Requests a retrain when the champion's matured-label precision or recall falls below its floor."""
+def performance_retrain_sensor(context: dg.SensorEvaluationContext, policy: RetrainPolicy):
+    """Requests a retrain when the champion's measured AP or recall falls below its own expectation.
+
+    A CUSUM against the champion's first measured days (unless the policy sets absolute floors);
+    a day counts once the share of its frauds expected to be reported reaches the policy's minimum.
+    """
     cursor, records = _evidence(context, "matured_performance", {"observations": {}})
     if records is None:
         return dg.SkipReason("no new matured-performance measurements")
@@ -197,14 +213,25 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext):
     # Only the current champion's days count: a new champion starts with a clean slate.
     observations: dict[str, list] = cursor["observations"] if cursor.get("champion") == champion else {}
     for record in records:
-        if _value(record, "status") == "matured" and str(_value(record, "champion_version")) == str(champion):
-            partition = record.asset_materialization.partition
-            observations[partition] = [float(_value(record, "average_precision")), float(_value(record, "recall_at_budget"))]
+        if _value(record, "status") != "matured" or str(_value(record, "champion_version")) != str(champion):
+            continue
+        reported = _value(record, "expected_reported_share")
+        if reported is not None and float(reported) < policy.min_reported_share:
+            continue  # too few of the day's labels are in yet; a later measurement will count
+        partition = record.asset_materialization.partition
+        observations[partition] = [float(_value(record, "average_precision")), float(_value(record, "recall_at_budget"))]
     newest = sorted(observations)[-HISTORY:]
     cursor.update(observations={p: observations[p] for p in newest}, champion=champion)
-    decision = performance_trigger(
-        [PerformanceObservation(p, *observations[p]) for p in newest], MIN_AVERAGE_PRECISION, MIN_RECALL_AT_BUDGET, MATURED_WINDOW_DAYS
-    )
+    measured = [PerformanceObservation(p, *observations[p]) for p in newest]
+    if policy.min_matured_average_precision is not None or policy.min_matured_recall is not None:
+        decision = performance_trigger(
+            measured, policy.min_matured_average_precision or 0.0, policy.min_matured_recall or 0.0,
+            policy.matured_window_days,
+        )
+    else:
+        baseline = performance_baseline(measured, policy.performance_baseline_days, policy.min_sd_fraction)
+        limit = policy.cusum_h or cusum_limit(policy.performance_false_alarm_rate, policy.cusum_k)
+        decision = cusum_performance_trigger(measured, baseline, policy.cusum_k, limit)
     if not decision.fire:
         return dg.SensorResult(skip_reason=decision.reason, cursor=json.dumps({**cursor, "pending": False}))
-    return _request(context, "performance", f"performance:v{champion}:{newest[-1]}", decision.reason, cursor)
+    return _request(context, policy, "performance", f"performance:v{champion}:{newest[-1]}", decision.reason, cursor)
