@@ -49,6 +49,7 @@ from fraudshield_pipeline.domain.schema import (
     MERCHANT_CATEGORY,
     MERCHANT_ID,
     REPORTED_AT,
+    REQUIRED_TRANSACTION_COLUMNS,
     TRANSACTION_COLUMNS,
     TRANSACTION_ID,
 )
@@ -222,6 +223,10 @@ class SimulationConfig:
     # card_testing bursts and large_amount frauds per day per average daily transaction.
     card_testing_rate: float = 0.0003
     large_amount_rate: float = 0.0012
+    # A minimal-column source, like many real feeds: transactions carry only the required columns
+    # (ids, time, amount) and labels only (id, is_fraud, reported_at). The world itself is unchanged:
+    # the same seed gives the same rows, less the optional columns.
+    minimal_columns: bool = False
 
     def __post_init__(self) -> None:
         if self.n_customers < 1:
@@ -763,6 +768,9 @@ def simulate_day(config: SimulationConfig, day: datetime.date) -> SimulatedDay:
         },
         columns=list(LABEL_COLUMNS),
     )
+    if config.minimal_columns:
+        transactions = transactions[list(REQUIRED_TRANSACTION_COLUMNS)]
+        labels = labels[[TRANSACTION_ID, IS_FRAUD, REPORTED_AT]]
     return SimulatedDay(transactions=transactions, labels=labels)
 
 
