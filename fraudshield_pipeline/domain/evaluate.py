@@ -9,21 +9,51 @@ import numpy as np
 import pandas as pd
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.metrics import AMOUNT_BAND, amount_band, evaluate_scores, slice_metrics
+from fraudshield_pipeline.domain.metrics import AMOUNT_BAND, amount_band, known_compromised_mask, slice_metrics
 from fraudshield_pipeline.domain.promotion import Scorecard
+from fraudshield_pipeline.domain.protocol import judge_slices, protocol_metrics, scenario_metrics
 
 CUSTOMER_HISTORY = "customer_history"
-SLICE_COLUMNS = (s.MERCHANT_CATEGORY, AMOUNT_BAND, s.CHANNEL, CUSTOMER_HISTORY, s.FRAUD_SCENARIO)
+# Attribute slices (both classes present); fraud scenarios are reported by `scenario_metrics`.
+SLICE_COLUMNS = (s.MERCHANT_CATEGORY, AMOUNT_BAND, s.CHANNEL, CUSTOMER_HISTORY)
+
+
+class WindowWithoutFraudError(ValueError):
+    """A train or test window holds no fraud: every metric would be NaN, so nothing can be judged."""
+
+
+def require_frauds(frame: pd.DataFrame, split_column: str, window: dict[str, str] | None = None) -> None:
+    """Fails with what to change when the train or the test split has no fraud label.
+
+    The usual cause is labels that are not yet reported: a label counts only when it was reported
+    before ``as_of``, and chargebacks arrive days after the transaction. With ``maturity_days: 0``
+    the test window ends at ``as_of`` and its frauds have had no time to be reported.
+    """
+    window = window or {}
+    for split, starts, ends, advice in (
+        ("test", "test_start", "test_end", "raise maturity_days to at least the label delay (7 days on the demo feed) "
+         "or set as_of later, so the test window's chargebacks are in"),
+        ("train", "train_start", "train_end", "widen train_days, move the window (as_of) to a period with reported fraud, "
+         "or check that validated_labels holds the labels of those days"),
+    ):
+        rows = frame[frame[split_column].isin(["train", "validation"] if split == "train" else ["test"])]
+        if len(rows) and int(rows[s.IS_FRAUD].sum()) == 0:
+            span = (
+                f"{window.get(starts, rows[s.EVENT_TIMESTAMP].min())} to {window.get(ends, rows[s.EVENT_TIMESTAMP].max())}"
+            )
+            raise WindowWithoutFraudError(
+                f"the {split} window ({span}) holds {len(rows)} transactions and 0 frauds: a label counts only once "
+                f"reported before as_of ({window.get('as_of', 'the window end')}), so its fraud labels are reported after "
+                f"as_of or missing; every metric would be NaN. To fix: {advice}."
+            )
 
 
 def prepare_holdout(test: pd.DataFrame) -> pd.DataFrame:
     """Adds the derived slice columns: amount band, and new vs known card (no 30-day history)."""
-    return test.assign(
-        **{
-            AMOUNT_BAND: amount_band(test[s.AMOUNT]),
-            CUSTOMER_HISTORY: np.where(test["customer_tx_count_30d"] == 0, "new", "known"),
-        }
-    )
+    extra = {AMOUNT_BAND: amount_band(test[s.AMOUNT])}
+    if "customer_tx_count_30d" in test.columns:
+        extra[CUSTOMER_HISTORY] = np.where(test["customer_tx_count_30d"] == 0, "new", "known")
+    return test.assign(**extra)
 
 
 @dataclass(frozen=True)
@@ -33,15 +63,46 @@ class ScoredModel:
     threshold: float
 
 
-def score_model(version: str, booster, holdout: pd.DataFrame, daily_budget: int = 100, k: int = 100) -> ScoredModel:
+def score_model(
+    version: str,
+    booster,
+    holdout: pd.DataFrame,
+    daily_budget: int = 100,
+    k: int = 100,
+    first_reports: pd.DataFrame | None = None,
+    min_slice_frauds: int = 20,
+    min_slice_genuine: int = 100,
+) -> ScoredModel:
+    """Scores the holdout and computes both test sets' metrics (see `domain.protocol`).
+
+    Slices and scenarios are measured on the protocol set (known-compromised cards removed),
+    the same rows as the gate's main metric.
+    """
     from fraudshield_pipeline.domain.train import model_contract, predict
 
     threshold = model_contract(booster)[2]
     scores = predict(booster, holdout)
-    scored = holdout.assign(score=scores)
-    metrics = evaluate_scores(scored, threshold=threshold, daily_budget=daily_budget, k=k)
-    slices = slice_metrics(scored, [c for c in SLICE_COLUMNS if c in holdout.columns], threshold=threshold)
-    return ScoredModel(Scorecard(version, metrics, slices), scores, threshold)
+    return score_frame(version, holdout.assign(score=scores), threshold, daily_budget, k, first_reports, min_slice_frauds, min_slice_genuine)
+
+
+def score_frame(
+    version: str,
+    scored: pd.DataFrame,
+    threshold: float,
+    daily_budget: int = 100,
+    k: int = 100,
+    first_reports: pd.DataFrame | None = None,
+    min_slice_frauds: int = 20,
+    min_slice_genuine: int = 100,
+) -> ScoredModel:
+    """`score_model` for rows that already carry a ``score`` column (backtests, benchmarks)."""
+    metrics = protocol_metrics(scored, first_reports, threshold, daily_budget, k)
+    kept = scored[~known_compromised_mask(scored, first_reports)] if first_reports is not None else scored
+    slices = judge_slices(
+        slice_metrics(kept, [c for c in SLICE_COLUMNS if c in kept.columns], threshold=threshold), min_slice_frauds, min_slice_genuine
+    )
+    scenarios = scenario_metrics(kept, threshold, daily_budget, min_slice_frauds)
+    return ScoredModel(Scorecard(version, metrics, slices, scenarios), scored["score"].to_numpy(), threshold)
 
 
 def inference_latency(booster, rows: pd.DataFrame, single_calls: int = 200, batch_size: int = 1000) -> dict[str, float]:

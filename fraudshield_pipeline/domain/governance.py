@@ -13,7 +13,7 @@ import yaml
 
 KNOWN_LIMITATIONS = (
     "Labels are chargebacks: fraud not yet reported when the training window closed counts as genuine.",
-    "Metrics come from one time-forward test window; seasonality outside it is not assessed.",
+    "Test metrics come from one time-forward week; the rolling backtest covers a few more weeks, not seasonality.",
     "Slices with fewer fraud cases than the gate's minimum support are reported but not gated.",
     "Merchant risk features need the label delay to pass; brand-new merchants score without them.",
 )
@@ -73,6 +73,8 @@ def model_card(
     slices: Sequence[Mapping[str, Any]],
     decision: Mapping[str, Any],
     test_window: Mapping[str, str],
+    scenarios: Sequence[Mapping[str, Any]] = (),
+    backtest: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The model card as markdown and as a YAML-ready dict, from recorded metadata only."""
     card = {
@@ -90,6 +92,8 @@ def model_card(
             "test": {k: _num(v) for k, v in sorted(test_metrics.items())},
         },
         "slices": [{k: _num(v) for k, v in row.items()} for row in slices],
+        "fraud_scenarios": [{k: _num(v) for k, v in row.items()} for row in scenarios],
+        "backtest": dict(backtest) if backtest else None,
         "promotion": {"promoted": bool(decision.get("promote")), "reasons": list(decision.get("reasons", []))},
         "known_limitations": list(KNOWN_LIMITATIONS),
     }
@@ -116,13 +120,24 @@ def model_card(
         "",
         "## Slices",
         "",
-        "| slice | value | n | fraud | average precision |",
-        "|---|---|---|---|---|",
+        "| slice | value | n | fraud | average precision | status |",
+        "|---|---|---|---|---|---|",
         *[
-            f"| {r.get('slice')} | {r.get('value')} | {r.get('n')} | {r.get('n_fraud')} | {_fmt(r.get('average_precision'))} |"
+            f"| {r.get('slice')} | {r.get('value')} | {r.get('n')} | {r.get('n_fraud')} | {_fmt(r.get('average_precision'))} | {r.get('status', '')} |"
             for r in card["slices"]
         ],
         "",
+        "## Fraud scenarios (recall at the daily alert budget and at the threshold)",
+        "",
+        "| scenario | frauds | fraud value | recall at budget | recall at threshold | status |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {r.get('scenario')} | {r.get('n_fraud')} | {_fmt(r.get('fraud_value'))} | {_fmt(r.get('recall_at_budget'))} | "
+            f"{_fmt(r.get('recall_at_threshold'))} | {r.get('status')} |"
+            for r in card["fraud_scenarios"]
+        ],
+        "",
+        *_backtest_lines(backtest),
         f"## Promotion: {'promoted to champion' if card['promotion']['promoted'] else 'refused'}",
         *[f"- {r}" for r in card["promotion"]["reasons"]],
         "",
@@ -131,6 +146,29 @@ def model_card(
         "",
     ]
     return "\n".join(lines), card
+
+
+def _backtest_lines(backtest: Mapping[str, Any] | None) -> list[str]:
+    """Per-week figures of the rolling backtest, challenger's recipe vs champion's recipe."""
+    if not backtest or not backtest.get("weeks"):
+        return []
+    metric = backtest["metric"]
+    lines = [
+        f"## Rolling backtest ({metric}, known-compromised cards removed)",
+        "",
+        "| week | test window | frauds | challenger | champion | delta |",
+        "|---|---|---|---|---|---|",
+    ]
+    for week in backtest["weeks"]:
+        lines.append(
+            f"| {week['week']} | {week['test_window']} | {week['n_fraud']} | {_fmt(week.get('challenger_' + metric))} | "
+            f"{_fmt(week.get('champion_' + metric))} | {_fmt(week.get('delta'))} |"
+        )
+    ci = backtest.get("ci") or [None, None]
+    lines += ["", f"- {backtest['ci_level']:.0%} bootstrap interval of the mean AP difference (resampling {backtest['resample_unit']}s): "
+              f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"]
+    lines += [f"- skipped: {reason}" for reason in backtest.get("skipped", [])]
+    return [*lines, ""]
 
 
 def card_yaml(card: Mapping[str, Any]) -> str:

@@ -151,7 +151,10 @@ def recall_at_daily_budget(frame: pd.DataFrame, budget: int) -> float:
 
 
 def card_precision_at_k(
-    frame: pd.DataFrame, k: int = 100, remove_known_compromised: bool = True
+    frame: pd.DataFrame,
+    k: int = 100,
+    remove_known_compromised: bool = True,
+    first_reports: pd.DataFrame | None = None,
 ) -> float:
     """Mean daily card precision top-k (Fraud Detection Handbook, Le Borgne et al.).
 
@@ -170,6 +173,12 @@ def card_precision_at_k(
     The denominator is always ``k``, as in the handbook, *including* days with fewer than ``k``
     cards: such a day cannot reach 1.0 (3 cards, all compromised, k=100 -> 0.03). This keeps the
     metric a statement about a fixed daily investigation capacity of ``k`` cards.
+
+    ``first_reports`` (from ``first_fraud_reports``: card -> when its first fraud was
+    *reported*) adds the field's other removal: on each day, a card whose first fraud report came
+    before the start of that day is blocked in production and never ranked, whichever window
+    (train, gap, test) the reported fraud belongs to. A card reported during the day still counts
+    that day and is dropped from the next day on.
     """
     _check_columns(frame, (schema.CUSTOMER_ID, schema.EVENT_TIMESTAMP, schema.IS_FRAUD, SCORE))
     if k <= 0:
@@ -184,9 +193,16 @@ def card_precision_at_k(
             "y": _as_labels(frame[schema.IS_FRAUD]),
         }
     )
+    if first_reports is not None:
+        work = work[~_reported_before_day(work["card"], work["day"], first_reports)]
+        days_present = sorted(_utc_day(frame[schema.EVENT_TIMESTAMP]).unique())
+    else:
+        days_present = sorted(work["day"].unique())
+    by_day = dict(tuple(work.groupby("day", sort=True)))
     known_compromised: set[Any] = set()
     daily: list[float] = []
-    for _, day_frame in work.groupby("day", sort=True):
+    for day in days_present:
+        day_frame = by_day.get(day, work.iloc[0:0])
         if known_compromised:
             day_frame = day_frame[~day_frame["card"].isin(known_compromised)]
         cards = day_frame.groupby("card", sort=True).agg(score=("score", "max"), y=("y", "max"))
@@ -197,6 +213,50 @@ def card_precision_at_k(
         if remove_known_compromised:
             known_compromised.update(detected.tolist())
     return float(np.mean(daily))
+
+
+def first_fraud_reports(labels: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFrame:
+    """When each card was first *reported* compromised: one row per card with a fraud label.
+
+    ``labels`` holds ``transaction_id``, ``is_fraud``, ``reported_at`` (every label known, train,
+    gap and test periods alike); ``transactions`` maps ``transaction_id`` to ``customer_id`` (the
+    card). Returns columns ``customer_id``, ``reported_at`` (UTC, tz-naive), the earliest report.
+    Labels whose transaction is not in ``transactions`` are ignored (their card is unknown).
+    """
+    _check_columns(labels, (schema.TRANSACTION_ID, schema.IS_FRAUD, schema.REPORTED_AT))
+    _check_columns(transactions, (schema.TRANSACTION_ID, schema.CUSTOMER_ID))
+    fraud = labels.loc[_as_labels(labels[schema.IS_FRAUD]) == 1, [schema.TRANSACTION_ID, schema.REPORTED_AT]]
+    cards = transactions[[schema.TRANSACTION_ID, schema.CUSTOMER_ID]].drop_duplicates(schema.TRANSACTION_ID)
+    joined = fraud.merge(cards, on=schema.TRANSACTION_ID, how="inner")
+    joined[schema.REPORTED_AT] = _utc_naive(joined[schema.REPORTED_AT])
+    first = joined.groupby(schema.CUSTOMER_ID, sort=True)[schema.REPORTED_AT].min()
+    return first.reset_index()
+
+
+def known_compromised_mask(frame: pd.DataFrame, first_reports: pd.DataFrame) -> np.ndarray:
+    """True for rows whose card had a fraud reported before the start of the row's UTC day."""
+    _check_columns(frame, (schema.CUSTOMER_ID, schema.EVENT_TIMESTAMP))
+    return _reported_before_day(
+        pd.Series(frame[schema.CUSTOMER_ID].to_numpy()), pd.Series(_utc_day(frame[schema.EVENT_TIMESTAMP]).to_numpy()), first_reports
+    )
+
+
+def _utc_naive(timestamps: pd.Series) -> pd.Series:
+    ts = timestamps if pd.api.types.is_datetime64_any_dtype(timestamps) else pd.to_datetime(timestamps, utc=True)
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ts.astype("datetime64[us]")
+
+
+def _reported_before_day(cards: pd.Series, days: pd.Series, first_reports: pd.DataFrame) -> np.ndarray:
+    _check_columns(first_reports, (schema.CUSTOMER_ID, schema.REPORTED_AT))
+    reported = pd.Series(
+        _utc_naive(first_reports[schema.REPORTED_AT]).to_numpy(), index=first_reports[schema.CUSTOMER_ID].to_numpy()
+    )
+    reported = reported[~reported.index.duplicated(keep="first")]
+    when = pd.Series(cards.to_numpy()).map(reported)
+    day_start = pd.Series(days.to_numpy()).astype("datetime64[us]")
+    return (when.notna() & (when.to_numpy() < day_start.to_numpy())).to_numpy(dtype=bool)
 
 
 # --- the full report ---------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from typing import Any
 
 import pandas as pd
 
+from fraudshield_pipeline.domain.backtest import BacktestResult
+
 # tolerance for float noise in the comparisons (0.42 - 0.01 must allow 0.41)
 _EPS = 1e-12
 
@@ -39,6 +41,9 @@ class PromotionPolicy:
     slice_collapse_ratio: float = 0.5  # collapse: challenger slice metric < ratio * champion's
     slice_metric: str = "average_precision"
     min_slice_support: int = 20  # ignore slices with fewer fraud cases than this in the holdout
+    min_slice_genuine: int = 100  # ... or fewer genuine rows (AP/AUC need both classes)
+    max_worst_week_regression: float = 0.05  # backtest: no week may fall further below the champion
+    max_value_regression: float | None = None  # optional: fraud value caught share vs champion; None = off
 
     def __post_init__(self) -> None:
         if self.max_regression < 0:
@@ -47,7 +52,9 @@ class PromotionPolicy:
             raise ValueError(
                 f"slice_collapse_ratio must be in [0, 1], got {self.slice_collapse_ratio}"
             )
-        if self.min_slice_support < 0:
+        if self.max_worst_week_regression < 0 or (self.max_value_regression is not None and self.max_value_regression < 0):
+            raise ValueError("max_worst_week_regression and max_value_regression must be >= 0")
+        if self.min_slice_support < 0 or self.min_slice_genuine < 0:
             raise ValueError(f"min_slice_support must be >= 0, got {self.min_slice_support}")
 
 
@@ -56,6 +63,7 @@ class Scorecard:
     model_version: str
     metrics: Mapping[str, float]
     slices: pd.DataFrame | None = field(default=None, compare=False)  # slice_metrics() frame
+    scenarios: pd.DataFrame | None = field(default=None, compare=False)  # protocol.scenario_metrics() frame
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ def decide_promotion(
     challenger: Scorecard,
     champion: Scorecard | None,
     policy: PromotionPolicy = PromotionPolicy(),  # noqa: B008 - frozen, immutable default
+    backtest: BacktestResult | None = None,
 ) -> PromotionDecision:
     """Apply the policy; see the module docstring for the rules."""
     metric = policy.main_metric
@@ -128,9 +137,20 @@ def decide_promotion(
         )
         return PromotionDecision(passed, tuple(reasons), metric, value, None)
 
-    # 3. regression against the champion
+    # 3. regression against the champion: over the backtest's weeks when there is one
     assert champion_value is not None
-    if not _is_number(champion_value):
+    weekly = backtest is not None and backtest.compared_weeks() > 0
+    if weekly:
+        assert backtest is not None
+        week_passed, week_reasons = _check_backtest(backtest, policy)
+        passed = passed and week_passed
+        reasons.extend(week_reasons)
+        if _is_number(champion_value) and _is_number(value):
+            reasons.append(
+                f"INFO: on the test week alone {metric} {value:.3f} vs champion {champion.model_version} "
+                f"{champion_value:.3f} (delta {value - champion_value:+.3f}); the backtest decides"
+            )
+    elif not _is_number(champion_value):
         reasons.append(
             f"SKIP: champion {champion.model_version} {metric} is missing or NaN; "
             "regression check not applicable"
@@ -153,10 +173,11 @@ def decide_promotion(
             passed = False
             reasons.append(f"FAIL: {comparison}: regression beyond tolerance")
 
-    # 4. key slices
-    slice_passed, slice_reasons = _check_slices(challenger, champion, policy)
-    passed = passed and slice_passed
-    reasons.extend(slice_reasons)
+    # 4. key slices and fraud scenarios, 5. optional value rule
+    for check in (_check_slices, _check_scenarios, _check_value):
+        rule_passed, rule_reasons = check(challenger, champion, policy)
+        passed = passed and rule_passed
+        reasons.extend(rule_reasons)
 
     return PromotionDecision(passed, tuple(reasons), metric, value, champion_value)
 
@@ -183,12 +204,17 @@ def _check_slices(
         out["value"] = out["value"].astype(str)  # compare values across frames by their text
         return out
 
-    both = prepare(challenger.slices).merge(  # type: ignore[arg-type]
-        prepare(champion.slices),  # type: ignore[arg-type]
+    if "status" in challenger.slices.columns and "status" in champion.slices.columns:  # type: ignore[union-attr]
+        judged = {who: f[f["status"] == "judged"] for who, f in frames.items()}  # type: ignore[index]
+    else:
+        judged = frames  # type: ignore[assignment]
+    frames = judged
+    both = prepare(frames["challenger"]).merge(  # type: ignore[arg-type]
+        prepare(frames["champion"]),  # type: ignore[arg-type]
         on=_SLICE_KEY,
         suffixes=("_challenger", "_champion"),
     )
-    support = both[["n_fraud_challenger", "n_fraud_champion"]].min(axis=1)
+    support = both[["n_fraud_challenger", "n_fraud_champion"]].min(axis=1) if len(both) else pd.Series(dtype=float)
     key = both[
         (support >= policy.min_slice_support)
         & both[f"{metric}_challenger"].notna()
@@ -211,3 +237,58 @@ def _check_slices(
             f"checked, none has {metric} < {policy.slice_collapse_ratio:.2f} x champion's"
         )
     return collapsed.empty, reasons
+
+
+def _check_backtest(backtest: BacktestResult, policy: PromotionPolicy) -> tuple[bool, list[str]]:
+    """Mean over the backtest's weeks within ``max_regression``; worst week within ``max_worst_week_regression``."""
+    metric = backtest.metric
+    mean_delta, (worst_week, worst_delta) = backtest.mean_delta(), backtest.worst_week()
+    mean_ok = mean_delta + _EPS >= -policy.max_regression
+    worst_ok = worst_delta + _EPS >= -policy.max_worst_week_regression
+    n = backtest.compared_weeks()
+    reasons = [
+        f"{'PASS' if mean_ok else 'FAIL'}: backtest mean {metric} over {n} weeks {backtest.mean('challenger'):.3f} vs "
+        f"champion's recipe {backtest.mean('champion'):.3f} (delta {mean_delta:+.3f}, max regression {policy.max_regression:.3f})"
+        + ("" if mean_ok else ": regression beyond tolerance"),
+        f"{'PASS' if worst_ok else 'FAIL'}: worst backtest week ({worst_week}) {metric} delta {worst_delta:+.3f} "
+        f"(max {policy.max_worst_week_regression:.3f} below the champion's recipe in any week)",
+        f"INFO: {backtest.ci_level:.0%} bootstrap interval of the mean average precision difference, resampling "
+        f"{backtest.resample_unit}s ({backtest.n_boot} draws): [{backtest.ci_low:+.3f}, {backtest.ci_high:+.3f}]",
+    ]
+    return mean_ok and worst_ok, reasons
+
+
+def _check_scenarios(challenger: Scorecard, champion: Scorecard, policy: PromotionPolicy) -> tuple[bool, list[str]]:
+    """A judged fraud scenario (enough frauds in both) may not lose its recall at the alert budget."""
+    frames = (challenger.scenarios, champion.scenarios)
+    if any(f is None or len(f) == 0 for f in frames):
+        return True, ["SKIP: scenario check: no fraud scenarios recorded"]
+    both = frames[0].merge(frames[1], on="scenario", suffixes=("_challenger", "_champion"))  # type: ignore[union-attr]
+    judged = both[(both["status_challenger"] == "judged") & (both["status_champion"] == "judged")]
+    small = sorted(set(both["scenario"]) - set(judged["scenario"]))
+    collapsed = judged[judged["recall_at_budget_challenger"] + _EPS < policy.slice_collapse_ratio * judged["recall_at_budget_champion"]]
+    reasons = [
+        f"FAIL: scenario {row['scenario']} collapsed: recall at the alert budget {row['recall_at_budget_challenger']:.3f} < "
+        f"{policy.slice_collapse_ratio:.2f} x champion {row['recall_at_budget_champion']:.3f} ({int(row['n_fraud_challenger'])} frauds)"
+        for row in collapsed.to_dict("records")
+    ]
+    if collapsed.empty:
+        reasons.append(
+            f"PASS: {len(judged)} fraud scenarios with >= {policy.min_slice_support} frauds checked, none lost recall at the budget"
+            + (f"; too small to judge: {', '.join(small)}" if small else "")
+        )
+    return collapsed.empty, reasons
+
+
+def _check_value(challenger: Scorecard, champion: Scorecard, policy: PromotionPolicy) -> tuple[bool, list[str]]:
+    if policy.max_value_regression is None:
+        return True, []
+    name = "fraud_value_caught_share"
+    ours, theirs = _metric(challenger, name), _metric(champion, name)
+    if not (_is_number(ours) and _is_number(theirs)):
+        return True, [f"SKIP: value rule: {name} missing for challenger or champion"]
+    ok = ours + _EPS >= theirs - policy.max_value_regression
+    return ok, [
+        f"{'PASS' if ok else 'FAIL'}: share of fraud value caught at the alert budget {ours:.3f} vs champion {theirs:.3f} "
+        f"(max regression {policy.max_value_regression:.3f})"
+    ]

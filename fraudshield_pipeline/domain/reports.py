@@ -9,12 +9,31 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-HEADLINE = ("average_precision", "roc_auc", "card_precision_at_100", "recall_at_budget", "precision", "recall", "f1", "brier")
+HEADLINE = (
+    "average_precision", "roc_auc", "card_precision_at_100", "recall_at_budget", "precision", "recall", "f1", "brier",
+    "fraud_value_caught_share", "fraud_value_caught", "fraud_value_missed", "n_transactions", "n_fraud",
+)
+PROTOCOL_SET = "known-compromised cards removed"
+ALL_SET = "all test transactions"
 
 
-def metrics_table(rows: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
-    """One column per model (e.g. challenger v3, champion v2), one row per headline metric."""
-    return pd.DataFrame({name: {m: metrics.get(m, np.nan) for m in HEADLINE} for name, metrics in rows.items()})
+def metrics_table(rows: Mapping[str, Mapping[str, float]], k: int = 100) -> pd.DataFrame:
+    """One row per (test set, headline metric), one column per model (e.g. challenger v3, champion v2).
+
+    The protocol set's figures are under the plain names, the all-transactions ones prefixed
+    ``all_`` (see `domain.protocol`). Card precision@k exists for the protocol set only: its
+    all-transactions variant keeps blocked cards, which is exactly what the protocol forbids.
+    """
+    names = [m.replace("card_precision_at_100", f"card_precision_at_{k}") for m in HEADLINE]
+    records = []
+    for test_set, prefix in ((PROTOCOL_SET, ""), (ALL_SET, "all_")):
+        for name in names:
+            if prefix and name.startswith("card_precision_at_"):
+                continue
+            records.append(
+                {"test_set": test_set, "metric": name, **{model: metrics.get(prefix + name, np.nan) for model, metrics in rows.items()}}
+            )
+    return pd.DataFrame(records)
 
 
 def curves_png(y_true: np.ndarray, scores: Mapping[str, np.ndarray]) -> bytes:
@@ -51,12 +70,45 @@ def png_markdown(png: bytes, alt: str) -> str:
 
 
 def evaluation_markdown(
-    title: str, table: pd.DataFrame, decision: Mapping, slices: pd.DataFrame, window: Mapping[str, str]
+    title: str,
+    table: pd.DataFrame,
+    decision: Mapping,
+    slices: pd.DataFrame,
+    window: Mapping[str, str],
+    scenarios: pd.DataFrame | None = None,
+    backtest=None,
 ) -> str:
+    """The evaluation report: both test sets, the decision, the backtest weeks, scenarios and slices."""
     lines = [f"# {title}", "", "## Test window", ""]
     lines += [f"- {k}: {v}" for k, v in window.items()]
-    lines += ["", "## Metrics", "", table.to_markdown(floatfmt=".4f"), "", "## Promotion decision", ""]
+    lines += [
+        "",
+        "## Metrics",
+        "",
+        f"Two test sets: **{ALL_SET}**, and **{PROTOCOL_SET}** (each test day without the cards whose fraud was "
+        "reported before that day; the gate's numbers). Card precision@k also drops cards caught in the top k of "
+        "earlier test days.",
+        "",
+        table.to_markdown(index=False, floatfmt=".4f"),
+        "",
+        "## Promotion decision",
+        "",
+    ]
     lines += [f"**{'PROMOTED' if decision['promote'] else 'REFUSED'}**", ""]
     lines += [f"- {reason}" for reason in decision["reasons"]]
-    lines += ["", "## Slices (challenger)", "", slices.to_markdown(index=False, floatfmt=".4f"), ""]
+    if backtest is not None:
+        lines += ["", "## Rolling backtest (each recipe refit per week, scored on the week after its gap)", ""]
+        lines += [backtest.weeks.to_markdown(index=False, floatfmt=".4f") if len(backtest.weeks) else "no week could run", ""]
+        if backtest.compared_weeks():
+            lines += [
+                f"- mean delta {backtest.metric}: {backtest.mean_delta():+.4f}; worst week {backtest.worst_week()[0]}: "
+                f"{backtest.worst_week()[1]:+.4f}",
+                f"- {backtest.ci_level:.0%} bootstrap interval of the mean AP difference (resampling {backtest.resample_unit}s, "
+                f"{backtest.n_boot} draws): [{backtest.ci_low:+.4f}, {backtest.ci_high:+.4f}]",
+            ]
+        lines += [f"- skipped: {reason}" for reason in backtest.skipped]
+    if scenarios is not None:
+        lines += ["", "## Fraud scenarios (challenger, protocol set)", ""]
+        lines += [scenarios.to_markdown(index=False, floatfmt=".4f") if len(scenarios) else "no scenario recorded", ""]
+    lines += ["", "## Slices (challenger, protocol set)", "", slices.to_markdown(index=False, floatfmt=".4f"), ""]
     return "\n".join(lines)

@@ -23,7 +23,7 @@ WEAK_FEATURES = ["amount", "hour_of_day"]  # a real but much weaker model
 
 
 @pytest.fixture(scope="module")
-def training_set() -> pd.DataFrame:
+def world() -> dict[str, pd.DataFrame]:
     config = SimulationConfig(n_customers=3000, n_merchants=300, transactions_per_day=1500)
     days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(36)]
     simulated = [simulate_day(config, d) for d in days]
@@ -31,7 +31,25 @@ def training_set() -> pd.DataFrame:
     labels = pd.concat([d.labels for d in simulated], ignore_index=True)
     start, end = dt.datetime(2026, 9, 1, tzinfo=UTC), dt.datetime(2026, 10, 7, tzinfo=UTC)
     features = build_features(transactions, labels, start, end)
-    return build_training_set(features, labels, plan_window(end))
+    return {
+        "features": features,
+        "labels": {d.isoformat(): day.labels for d, day in zip(days, simulated)},
+        "training_set": build_training_set(features, labels, plan_window(end)),
+    }
+
+
+@pytest.fixture(scope="module")
+def training_set(world) -> pd.DataFrame:
+    return world["training_set"]
+
+
+def store_partitions(storage, world) -> None:
+    """What the evaluation reads beside the training set: label report dates and card ids of every day."""
+    features = world["features"]
+    for day, part in features.groupby(features[s.EVENT_TIMESTAMP].dt.date):
+        storage.write_frame(table_key("transaction_features", day.isoformat()), part.reset_index(drop=True))
+    for day, labels in world["labels"].items():
+        storage.write_frame(table_key("validated_labels", day), labels)
 
 
 @pytest.fixture
@@ -71,10 +89,11 @@ def evaluate(resources, instance, floor=0.05):
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
-def test_better_challenger_promoted_worse_refused_then_rollback(training_set, env, capsys):
+def test_better_challenger_promoted_worse_refused_then_rollback(training_set, world, env, capsys):
     resources = build_resources(env)
     registry, storage = resources["registry"], resources["storage"]
     storage.write_frame(table_key("training_set"), training_set)
+    store_partitions(storage, world)
     full = model_feature_names(training_set.columns)
     with dg.instance_for_test() as instance:
         weak = register(resources, training_set, WEAK_FEATURES, rounds=5)
@@ -90,7 +109,7 @@ def test_better_challenger_promoted_worse_refused_then_rollback(training_set, en
         worse = register(resources, training_set, WEAK_FEATURES, rounds=5)
         refused = evaluate(resources, instance)
         assert refused["promoted"] is False
-        assert "FAIL: average_precision" in refused["decision"]
+        assert "FAIL: backtest mean average_precision" in refused["decision"]
         assert registry.version_for_alias(CHAMPION).version == strong  # untouched by the refusal
         assert registry.get_version(worse).tags["promotion"] == "refusal"
 

@@ -149,6 +149,7 @@ def test_every_rule_reported_when_promoted():
         "PASS: average_precision 0.412 vs champion v1 0.400 (delta +0.012, max regression 0.010)",
         "PASS: 2 key slices (>= 20 fraud cases, in both) checked, "
         "none has average_precision < 0.50 x champion's",
+        "SKIP: scenario check: no fraud scenarios recorded",
     )
     assert (decision.challenger_value, decision.champion_value) == (0.412, 0.40)
 
@@ -185,7 +186,7 @@ def test_nan_slice_values_are_not_key_slices():
     champion = card("v1", 0.45, [(schema.CHANNEL, "online", 50, 0.6)])
     decision = decide_promotion(challenger, champion)
     assert decision.promote
-    assert "0 key slices" in decision.reasons[-1]
+    assert any("0 key slices" in r for r in decision.reasons)
 
 
 def test_invalid_policy():

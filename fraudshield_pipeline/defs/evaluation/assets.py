@@ -1,12 +1,14 @@
-"""Champion vs challenger on the same time-forward holdout, the promotion gate, and the model card."""
+"""Champion vs challenger on the same time-forward holdout and rolling backtest, the gate, and the model card."""
 
 import json
+from typing import Literal
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from fraudshield_pipeline.defs.metadata import markdown_table
+from fraudshield_pipeline.defs.evaluation.history import card_first_reports, evaluation_window, records_table, rolling_backtest
+from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION, ModelRegistry
 from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
 
@@ -15,8 +17,15 @@ class EvaluationConfig(dg.Config):
     daily_alert_budget: int = Field(default=100, ge=1, description="Alerts analysts can review per day.")
     top_k_cards: int = Field(default=100, ge=1, description="k of card precision@k.")
     absolute_floor: float = Field(default=0.30, description="Minimum average precision to become champion.")
-    max_regression: float = Field(default=0.01, description="Allowed drop in average precision against the champion.")
+    max_regression: float = Field(default=0.01, description="Allowed drop in average precision against the champion (backtest mean).")
     slice_collapse_ratio: float = Field(default=0.5, description="A key slice collapses below this share of the champion's.")
+    min_slice_frauds: int = Field(default=20, ge=1, description="A slice or fraud scenario enters the gate only with this many frauds.")
+    min_slice_genuine: int = Field(default=100, ge=1, description="... and an attribute slice only with this many genuine transactions.")
+    backtest_weeks: int = Field(default=4, ge=1, description="Weeks of the rolling backtest (1 = the test week only).")
+    max_worst_week_regression: float = Field(default=0.05, ge=0, description="No backtest week may fall further below the champion's recipe.")
+    bootstrap_unit: Literal["card", "day"] = Field(default="card", description="What the bootstrap resamples (never rows).")
+    bootstrap_draws: int = Field(default=500, ge=50, description="Bootstrap draws of the AP difference.")
+    max_value_regression: float | None = Field(default=None, ge=0, description="Optional rule: allowed drop in the share of fraud value caught at the budget; off when unset.")
 
 
 @dg.asset(group_name="evaluation", kinds={"mlflow"}, deps=["trained_model"], ins={"training_set": dg.AssetIn()})
@@ -26,10 +35,11 @@ def evaluation_report(
     training_set: pd.DataFrame,
     registry: ModelRegistry,
     storage: ArtifactStore,
+    compute: TrainingCompute,
 ) -> dg.MaterializeResult:
-    """Scores challenger and champion on the test window; promotes the challenger only through the gate."""
+    """Both test sets, the rolling backtest and the promotion gate; the challenger is promoted only through it."""
     from fraudshield_pipeline.domain import schema as s
-    from fraudshield_pipeline.domain.evaluate import inference_latency, prepare_holdout, score_model
+    from fraudshield_pipeline.domain.evaluate import WindowWithoutFraudError, inference_latency, prepare_holdout, require_frauds, score_model
     from fraudshield_pipeline.domain.governance import card_yaml, model_card
     from fraudshield_pipeline.domain.promotion import PromotionPolicy, decide_promotion
     from fraudshield_pipeline.domain.reports import curves_png, evaluation_markdown, metrics_table, png_markdown
@@ -41,29 +51,45 @@ def evaluation_report(
     champion = registry.version_for_alias(CHAMPION)
     if champion is not None and champion.version == challenger.version:
         champion = None  # re-evaluating the champion itself: nothing to compare against
+    window = evaluation_window(context, training_set, storage)
+    try:
+        require_frauds(training_set, SPLIT, window)
+    except WindowWithoutFraudError as error:
+        raise dg.Failure(str(error)) from error
+    first_reports = card_first_reports(storage)
+    if first_reports is None:
+        context.log.warning("no labels/transactions partitions in storage: known-compromised cards cannot be removed by report date")
     holdout = prepare_holdout(training_set[training_set[SPLIT] == "test"])
+    scoring = dict(daily_budget=config.daily_alert_budget, k=config.top_k_cards, first_reports=first_reports,
+                   min_slice_frauds=config.min_slice_frauds, min_slice_genuine=config.min_slice_genuine)
     challenger_booster = registry.load_booster(challenger.version)
-    scored = {
-        f"challenger v{challenger.version}": score_model(challenger.version, challenger_booster, holdout, config.daily_alert_budget, config.top_k_cards)
-    }
+    boosters = {"challenger": challenger_booster}
+    scored = {f"challenger v{challenger.version}": score_model(challenger.version, challenger_booster, holdout, **scoring)}
     if champion:
-        scored[f"champion v{champion.version}"] = score_model(
-            champion.version, registry.load_booster(champion.version), holdout, config.daily_alert_budget, config.top_k_cards
-        )
+        boosters["champion"] = registry.load_booster(champion.version)
+        scored[f"champion v{champion.version}"] = score_model(champion.version, boosters["champion"], holdout, **scoring)
     cards = [m.scorecard for m in scored.values()]
+    versions = {"challenger": challenger, **({"champion": champion} if champion else {})}
+    backtest = rolling_backtest(context, config, window, versions, boosters, storage, compute, first_reports, training_set)
     policy = PromotionPolicy(
-        absolute_floor=config.absolute_floor, max_regression=config.max_regression, slice_collapse_ratio=config.slice_collapse_ratio
+        absolute_floor=config.absolute_floor, max_regression=config.max_regression, slice_collapse_ratio=config.slice_collapse_ratio,
+        min_slice_support=config.min_slice_frauds, min_slice_genuine=config.min_slice_genuine,
+        max_worst_week_regression=config.max_worst_week_regression, max_value_regression=config.max_value_regression,
     )
-    decision = decide_promotion(cards[0], cards[1] if champion else None, policy)
+    decision = decide_promotion(cards[0], cards[1] if champion else None, policy, backtest if champion else None)
     champion_before = champion.version if champion else registry_champion(registry)
     context.log.info(f"promotion {'accepted' if decision.promote else 'refused'}: " + "; ".join(decision.reasons))
 
     latency = inference_latency(challenger_booster, holdout)
     test_metrics = {**cards[0].metrics, **latency}
     registry.log_run_metrics(challenger.run_id, {f"test_{k}": v for k, v in test_metrics.items()})
-    table = metrics_table({name: m.scorecard.metrics for name, m in scored.items()})
+    table = metrics_table({name: m.scorecard.metrics for name, m in scored.items()}, k=config.top_k_cards)
     png = curves_png(holdout[s.IS_FRAUD].to_numpy(), {name: m.scores for name, m in scored.items()})
-    window = {"test_start": str(holdout[s.EVENT_TIMESTAMP].min()), "test_end": str(holdout[s.EVENT_TIMESTAMP].max()), "rows": str(len(holdout))}
+    shown = {
+        "test_start": window["test_start"], "test_end": window["test_end"], "labels_known_as_of": window.get("as_of", "?"),
+        "rows (all test transactions)": str(len(holdout)),
+        "rows (known-compromised cards removed)": str(int(cards[0].metrics["n_transactions"])),
+    }
     record = {
         "decided_at": pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%fZ"),
         "action": "promotion" if decision.promote else "refusal",
@@ -75,14 +101,19 @@ def evaluation_report(
         **decision.to_dict(),
         "challenger_metrics": cards[0].metrics,
         "champion_metrics": cards[1].metrics if champion else None,
+        "backtest": backtest.to_dict() if backtest else None,
     }
     run = registry.client().get_run(challenger.run_id)
     card_md, card = model_card(
         model_name=registry.model_name, version=challenger.version, run_id=challenger.run_id, tags=challenger.tags,
         params=run.data.params, validation_metrics={k: v for k, v in run.data.metrics.items() if k.startswith("validation_")},
-        test_metrics=test_metrics, slices=cards[0].slices.to_dict("records"), decision=decision.to_dict(), test_window=window,
+        test_metrics=test_metrics, slices=cards[0].slices.to_dict("records"), decision=decision.to_dict(), test_window=shown,
+        scenarios=cards[0].scenarios.to_dict("records"), backtest=backtest.to_dict() if backtest else None,
     )
-    report_md = evaluation_markdown(f"Evaluation of model v{challenger.version}", table, decision.to_dict(), cards[0].slices, window)
+    report_md = evaluation_markdown(
+        f"Evaluation of model v{challenger.version}", table, decision.to_dict(), cards[0].slices, shown,
+        scenarios=cards[0].scenarios, backtest=backtest,
+    )
     report_uri = storage.write_text(report_key("evaluation", f"v{challenger.version}.md"), report_md)
     storage.write_text(report_key("promotions", f"{record['decided_at']}_v{challenger.version}.json"), json.dumps(record, indent=2, default=str))
     card_uri = storage.write_text(model_key(challenger.version, "model_card.md"), card_md)
@@ -104,17 +135,23 @@ def evaluation_report(
             "champion_version": record["champion_version_after"] or "none",
             "promoted": decision.promote,
             "decision": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
-            "metrics": markdown_table(table.reset_index(names="metric")),
+            "metrics": records_table(table),
+            "fraud_scenarios": records_table(cards[0].scenarios),
+            **({"backtest_weeks": records_table(backtest.weeks)} if backtest is not None and len(backtest.weeks) else {}),
+            **({"backtest_mean_delta": round(backtest.mean_delta(), 4)} if backtest is not None and backtest.compared_weeks() else {}),
             "curves": dg.MetadataValue.md(png_markdown(png, "precision-recall, ROC and score distributions")),
             "model_card": dg.MetadataValue.md(card_md),
             "report": dg.MetadataValue.path(report_uri),
-            **{f"test_{k}": float(v) for k, v in test_metrics.items() if k in _HEADLINE or k.startswith("latency")},
+            **{f"test_{k}": float(v) for k, v in test_metrics.items() if k.removeprefix("all_") in _HEADLINE or k.startswith("latency")},
             "mlflow_run_id": challenger.run_id,
         }
     )
 
 
-_HEADLINE = ("average_precision", "roc_auc", "card_precision_at_100", "recall_at_budget", "precision", "recall", "f1", "brier")
+_HEADLINE = (
+    "average_precision", "roc_auc", "card_precision_at_100", "recall_at_budget", "precision", "recall", "f1", "brier",
+    "fraud_value_caught_share", "fraud_value_caught", "fraud_value_missed",
+)
 
 
 def registry_champion(registry: ModelRegistry) -> str | None:

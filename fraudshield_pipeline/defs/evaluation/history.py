@@ -1,0 +1,169 @@
+"""What the evaluation reads beyond the training set: label history, earlier weeks, model recipes.
+
+Thin storage/registry glue for `evaluation_report`; the decisions live in the domain modules.
+"""
+
+import datetime as dt
+import json
+import math
+from dataclasses import replace as dataclass_replace
+
+import dagster as dg
+import pandas as pd
+
+from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
+
+FEATURES, LABELS = "transaction_features", "validated_labels"
+
+
+def evaluation_window(context: dg.AssetExecutionContext, training_set: pd.DataFrame, storage: ArtifactStore) -> dict[str, str]:
+    """The window training_set was built on (its recorded metadata), else derived from the rows.
+
+    Derived: days are whole UTC days, ``as_of`` = the end of the newest labels partition (labels
+    known then), as training_set itself defaults to.
+    """
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.training_set import SPLIT, TEST
+
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("training_set"))
+    recorded = event.asset_materialization.metadata.get("window") if event and event.asset_materialization else None
+    if recorded is not None and isinstance(recorded.value, dict):
+        return {k: str(v) for k, v in recorded.value.items()}
+    times = training_set[s.EVENT_TIMESTAMP]
+    test = training_set[SPLIT] == TEST
+    day = pd.Timedelta(days=1)
+    window = {
+        "train_start": times[~test].min().floor("D"),
+        "train_end": times[~test].max().floor("D") + day,
+        "test_start": times[test].min().floor("D"),
+        "test_end": times[test].max().floor("D") + day,
+    }
+    labelled = storage.partitions(LABELS)
+    as_of = pd.Timestamp(labelled[-1], tz="UTC") + day if labelled else window["test_end"]
+    return {**{k: v.isoformat() for k, v in window.items()}, "as_of": as_of.isoformat()}
+
+
+def card_first_reports(storage: ArtifactStore) -> pd.DataFrame | None:
+    """Each card's first fraud report, over every label and transaction partition in storage."""
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.metrics import first_fraud_reports
+
+    label_days, feature_days = storage.partitions(LABELS), storage.partitions(FEATURES)
+    if not label_days or not feature_days:
+        return None
+    labels = storage.read_tables([table_key(LABELS, d) for d in label_days]).to_pandas()
+    cards = pd.concat(
+        [storage.read_table(table_key(FEATURES, d), columns=[s.TRANSACTION_ID, s.CUSTOMER_ID]).to_pandas() for d in feature_days],
+        ignore_index=True,
+    )
+    return first_fraud_reports(labels, cards)
+
+
+def window_loader(storage: ArtifactStore):
+    """``load(window)``: that window's training set, built exactly as training_set builds it; None
+    when one of its feature partitions is missing."""
+    from fraudshield_pipeline.domain.training_set import build_training_set
+
+    available = set(storage.partitions(FEATURES))
+    label_days = storage.partitions(LABELS)
+
+    def load(window) -> pd.DataFrame | None:
+        days = [d.isoformat() for d in window.days()]
+        if not set(days) <= available:
+            return None
+        features = storage.read_tables([table_key(FEATURES, d) for d in days])
+        wanted = [d for d in label_days if days[0] <= d < window.as_of.date().isoformat()]
+        labels = storage.read_tables([table_key(LABELS, d) for d in wanted])
+        return build_training_set(features, labels, window)
+
+    return load
+
+
+def train_days_of(tags: dict[str, str], default: int) -> int:
+    """The train window length a version recorded (tags train_start/train_end), in whole days."""
+    try:
+        start = pd.Timestamp(tags["train_start"]).floor("D")
+        end = pd.Timestamp(tags["train_end"])
+    except (KeyError, ValueError):
+        return default
+    days = math.ceil((end - start) / pd.Timedelta(days=1))
+    return days if days >= 1 else default
+
+
+def recipe_of(version, booster, default_train_days: int):
+    """A registered version's recipe: its features, its recorded fit arguments (tag ``recipe``,
+    defaults for versions trained before it existed) and its recorded train window length."""
+    from fraudshield_pipeline.domain.backtest import Recipe
+    from fraudshield_pipeline.domain.train import model_contract
+
+    recorded = version.tags.get("recipe")
+    fit_kwargs = json.loads(recorded) if recorded else {}
+    return Recipe(version.version, model_contract(booster)[0], fit_kwargs, train_days_of(dict(version.tags), default_train_days))
+
+
+def parse_window(window: dict[str, str]) -> dict[str, dt.datetime]:
+    return {k: pd.Timestamp(v).to_pydatetime() for k, v in window.items() if k in ("train_start", "train_end", "test_start", "test_end", "as_of")}
+
+
+def records_table(frame: pd.DataFrame, digits: int = 4) -> dg.MetadataValue:
+    """A sortable UI table with rounded floats (the UI renders `MetadataValue.table` natively)."""
+    kinds = {"i": "int", "u": "int", "f": "float", "b": "bool"}
+    columns = [dg.TableColumn(str(c), kinds.get(frame[c].dtype.kind, "string")) for c in frame.columns]
+    records = []
+    for row in frame.to_dict("records"):
+        clean = {}
+        for key, value in row.items():
+            if isinstance(value, float):
+                clean[str(key)] = None if math.isnan(value) else round(value, digits)
+            elif hasattr(value, "item"):
+                clean[str(key)] = value.item()
+            else:
+                clean[str(key)] = value if isinstance(value, (int, bool, str)) or value is None else str(value)
+        records.append(dg.TableRecord(clean))
+    return dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))
+
+
+def rolling_backtest(context, config, window, versions, boosters, storage: ArtifactStore, compute, first_reports, training_set):
+    """Refits each model's recipe on ``config.backtest_weeks`` consecutive weeks (see `domain.backtest`)."""
+    import time
+
+    from fraudshield_pipeline.domain.backtest import CHALLENGER, run_backtest
+    from fraudshield_pipeline.domain.train import fit_on_window
+    from fraudshield_pipeline.domain.training_set import plan_window
+
+    at = parse_window(window)
+    day = dt.timedelta(days=1)
+    test_days, gap_days = (at["test_end"] - at["test_start"]) // day, (at["test_start"] - at["train_end"]) // day
+    maturity_days = max(0, (at["as_of"] - at["test_end"]) // day)
+    challenger_days = max(1, (at["train_end"] - at["train_start"]) // day)
+    recipes = {name: recipe_of(versions[name], boosters[name], challenger_days) for name in versions}
+    recipes[CHALLENGER] = dataclass_replace(recipes[CHALLENGER], train_days=challenger_days)  # the window it was trained on
+    available = storage.partitions(FEATURES)
+    first_day = dt.date.fromisoformat(available[0]) if available else at["train_start"].date()
+    load_storage = window_loader(storage)
+
+    def week_window(i: int, train_days: int):
+        fraction = float(recipes[CHALLENGER].fit_kwargs.get("validation_fraction", 0.2))
+        planned = plan_window(at["as_of"] - i * test_days * day, train_days, gap_days, test_days, maturity_days, fraction)
+        return planned if planned.train_start.date() >= first_day or i == 0 else None
+
+    def load(planned):
+        if planned.test_end == at["test_end"] and planned.train_start == at["train_start"]:
+            return training_set  # week 0 in the challenger's own window: the training set evaluated
+        return load_storage(planned)
+
+    def fit(rows, recipe):
+        kwargs = {k: v for k, v in recipe.fit_kwargs.items() if k in ("params", "validation_fraction", "seed", "max_rounds", "early_stopping_rounds")}
+        return fit_on_window(rows, recipe.feature_names, compute.xgboost_params(), **kwargs).booster
+
+    started = time.perf_counter()
+    result = run_backtest(
+        recipes, week_window, load, fit, config.backtest_weeks, first_reports=first_reports, daily_budget=config.daily_alert_budget,
+        k=config.top_k_cards, known_models={(0, CHALLENGER): boosters[CHALLENGER]}, unit=config.bootstrap_unit, n_boot=config.bootstrap_draws,
+        extra_metrics=("roc_auc", f"card_precision_at_{config.top_k_cards}", "fraud_value_caught_share"),
+    )
+    context.log.info(
+        f"backtest: {len(result.weeks)} of {config.backtest_weeks} weeks in {time.perf_counter() - started:.1f} s"
+        + (f"; skipped: {'; '.join(result.skipped)}" if result.skipped else "")
+    )
+    return result

@@ -1,0 +1,280 @@
+"""Rolling backtest: the same training recipe refit week after week, challenger and champion alike.
+
+A week of test data holds a few hundred frauds and AP moves by several points between weeks, so
+one test week is not enough to replace a champion. Week 0 is the evaluation's own window; week i
+is the same window moved ``i x test_days`` back: train on its ``train_days``, skip the gap (the
+label delay), score the ``test_days`` after it, with labels as known ``maturity_days`` later.
+Each model is refit from its *recipe* (features, parameters, train length) on every week's own
+train window; nothing of a later week is seen.
+
+The gate (see `promotion`) decides on the mean over weeks and on the worst week. The bootstrap
+interval of the mean difference resamples whole cards (or whole days), never rows: a card's
+transactions are not independent of each other, and resampling rows would understate the noise.
+
+Pure domain code: numpy/pandas; the fitting and data loading are passed in as callables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fraudshield_pipeline.domain import schema as s
+
+CHALLENGER, CHAMPION = "challenger", "champion"
+
+
+@dataclass(frozen=True)
+class WeekScores:
+    """One backtest week: its test rows (protocol set: known-compromised cards removed) and each model's scores."""
+
+    label: str  # e.g. "2026-09-29..2026-10-06"
+    rows: pd.DataFrame  # customer_id, event_timestamp, is_fraud (+ amount)
+    scores: dict[str, np.ndarray]  # "challenger" / "champion" -> scores aligned with rows
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # per model, protocol_metrics()
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    metric: str
+    weeks: pd.DataFrame  # one row per week: week, test_window, n_fraud, <model>_<metric>..., delta
+    ci_low: float
+    ci_high: float
+    ci_level: float
+    resample_unit: str  # "card" or "day"
+    n_boot: int
+    skipped: tuple[str, ...] = ()  # requested weeks that could not run, and why
+
+    def compared_weeks(self) -> int:
+        return int(self.weeks["delta"].notna().sum()) if "delta" in self.weeks else 0
+
+    def mean(self, model: str) -> float:
+        column = f"{model}_{self.metric}"
+        return float(self.weeks[column].mean()) if column in self.weeks else math.nan
+
+    def mean_delta(self) -> float:
+        return float(self.weeks["delta"].mean()) if self.compared_weeks() else math.nan
+
+    def worst_week(self) -> tuple[str, float]:
+        compared = self.weeks[self.weeks["delta"].notna()]
+        row = compared.loc[compared["delta"].idxmin()]
+        return str(row["test_window"]), float(row["delta"])
+
+    def to_dict(self) -> dict[str, Any]:
+        def number(v: Any) -> Any:
+            return None if isinstance(v, float) and not math.isfinite(v) else (round(v, 6) if isinstance(v, float) else v)
+
+        return {
+            "metric": self.metric,
+            "weeks": [{k: number(v) for k, v in row.items()} for row in self.weeks.to_dict("records")],
+            "mean_delta": number(self.mean_delta()),
+            "ci": [number(self.ci_low), number(self.ci_high)],
+            "ci_level": self.ci_level,
+            "resample_unit": self.resample_unit,
+            "n_boot": self.n_boot,
+            "skipped": list(self.skipped),
+        }
+
+
+def plan_weeks(
+    as_of: dt.datetime,
+    weeks: int,
+    plan: Callable[[dt.datetime], Any],
+    step_days: int,
+    first_day: dt.date | None,
+) -> tuple[list[Any], list[str]]:
+    """Windows for weeks 0..weeks-1 (``plan`` = `training_set.plan_window` with the recipe's lengths).
+
+    A week whose train window starts before ``first_day`` (the oldest feature partition) is
+    skipped, with the reason, instead of being trained on a truncated window.
+    """
+    if weeks < 1 or step_days < 1:
+        raise ValueError(f"weeks and step_days must be >= 1, got {weeks} and {step_days}")
+    windows, skipped = [], []
+    for i in range(weeks):
+        window = plan(as_of - dt.timedelta(days=i * step_days))
+        if first_day is not None and window.train_start.date() < first_day:
+            skipped.append(
+                f"week {i} (test {window.test_start:%Y-%m-%d}..{window.test_end:%Y-%m-%d}) needs features from "
+                f"{window.train_start:%Y-%m-%d}, the oldest partition is {first_day.isoformat()}"
+            )
+            continue
+        windows.append(window)
+    return windows, skipped
+
+
+def weighted_average_precision(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Average precision (sklearn's step definition, ties grouped) for each row of ``weights``.
+
+    ``weights`` is (replicates, rows): a bootstrap draw's multiplicity of every row. NaN where a
+    replicate holds no positive weight.
+    """
+    order = np.argsort(-score, kind="mergesort")
+    y, score, weights = y[order].astype(float), score[order], np.atleast_2d(weights)[:, order]
+    # the last row of each group of tied scores closes one threshold
+    ends = np.r_[np.flatnonzero(np.diff(score) != 0), len(score) - 1] if len(score) else np.array([], int)
+    tp = np.cumsum(weights * y, axis=1)[:, ends]
+    alerted = np.cumsum(weights, axis=1)[:, ends]
+    total = tp[:, -1:] if len(ends) else np.zeros((weights.shape[0], 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(alerted > 0, tp / alerted, 0.0)
+        recall = tp / total
+    gained = np.diff(np.concatenate([np.zeros((weights.shape[0], 1)), recall], axis=1), axis=1)
+    ap = np.sum(gained * precision, axis=1)
+    return np.where(total[:, 0] > 0, ap, np.nan)
+
+
+def bootstrap_mean_difference(
+    weeks: Sequence[WeekScores],
+    unit: str = "card",
+    n_boot: int = 500,
+    level: float = 0.90,
+    seed: int = 7,
+) -> tuple[float, float]:
+    """Percentile interval of mean-over-weeks AP(challenger) - AP(champion), resampling cards or days.
+
+    Each draw picks units (cards, or UTC days) with replacement over all weeks; a row weighs as
+    many times as its unit was drawn, so a card's transactions stay together.
+    """
+    if unit not in ("card", "day"):
+        raise ValueError(f"unit must be 'card' or 'day', got {unit!r}")
+    if not weeks:
+        return math.nan, math.nan
+    keys = [
+        (w.rows[s.CUSTOMER_ID].astype(str) if unit == "card" else pd.to_datetime(w.rows[s.EVENT_TIMESTAMP], utc=True).dt.floor("D").astype(str)).to_numpy()
+        for w in weeks
+    ]
+    units, codes = np.unique(np.concatenate(keys), return_inverse=True)
+    bounds = np.cumsum([0, *[len(k) for k in keys]])
+    rng = np.random.default_rng(seed)
+    deltas = np.empty((n_boot, len(weeks)))
+    chunk = max(1, 2_000_000 // max(1, int(bounds[-1])))
+    for first in range(0, n_boot, chunk):
+        draws = rng.multinomial(len(units), np.full(len(units), 1 / len(units)), size=min(chunk, n_boot - first))
+        for j, week in enumerate(weeks):
+            weight = draws[:, codes[bounds[j] : bounds[j + 1]]].astype(float)
+            y = week.rows[s.IS_FRAUD].to_numpy()
+            ours = weighted_average_precision(y, week.scores[CHALLENGER], weight)
+            theirs = weighted_average_precision(y, week.scores[CHAMPION], weight)
+            deltas[first : first + len(draws), j] = ours - theirs
+    with np.errstate(invalid="ignore"):
+        means = np.nanmean(deltas, axis=1) if np.isfinite(deltas).any() else np.full(n_boot, np.nan)
+    means = means[np.isfinite(means)]
+    if means.size == 0:
+        return math.nan, math.nan
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def summarize(
+    weeks: Sequence[WeekScores],
+    metric: str = "average_precision",
+    unit: str = "card",
+    n_boot: int = 500,
+    level: float = 0.90,
+    seed: int = 7,
+    skipped: Sequence[str] = (),
+    extra_metrics: Sequence[str] = ("roc_auc", "card_precision_at_100", "fraud_value_caught_share"),
+) -> BacktestResult:
+    """The per-week table, the mean and worst-week deltas and the bootstrap interval."""
+    rows = []
+    for i, week in enumerate(weeks):
+        row: dict[str, Any] = {"week": i, "test_window": week.label, "n_fraud": int(week.rows[s.IS_FRAUD].sum())}
+        for model in (CHALLENGER, CHAMPION):
+            figures = week.metrics.get(model)
+            for name in (metric, *extra_metrics):
+                row[f"{model}_{name}"] = float(figures.get(name, math.nan)) if figures else math.nan
+        row["delta"] = row[f"{CHALLENGER}_{metric}"] - row[f"{CHAMPION}_{metric}"]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    compared = [w for w in weeks if CHAMPION in w.scores]
+    low, high = bootstrap_mean_difference(compared, unit, n_boot, level, seed) if compared else (math.nan, math.nan)
+    return BacktestResult(metric, table, low, high, level, unit, n_boot, tuple(skipped))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What refits a model on another window: features, `fit_on_window` arguments, train length."""
+
+    version: str
+    feature_names: list[str]
+    fit_kwargs: dict[str, Any]  # fit_on_window(**fit_kwargs): params, validation_fraction, seed, ...
+    train_days: int
+
+
+def run_backtest(
+    recipes: dict[str, Recipe],
+    week_windows: Callable[[int, int], Any],
+    load: Callable[[Any], pd.DataFrame | None],
+    fit: Callable[[pd.DataFrame, Recipe], Any],
+    weeks: int,
+    first_reports: pd.DataFrame | None = None,
+    daily_budget: int = 100,
+    k: int = 100,
+    known_models: dict[tuple[int, str], Any] | None = None,
+    skipped: Sequence[str] = (),
+    **summary: Any,
+) -> BacktestResult:
+    """Refits every recipe on every week's train window and scores it on that week's test window.
+
+    ``week_windows(i, train_days)`` plans week i's window (None when its data is not there);
+    ``load(window)`` returns the training set of a window (split column 'train'/'validation'/
+    'test'), or None when a partition is missing; ``fit(train_window_rows, recipe)`` returns a
+    booster (`train.fit_on_window`). Each week is scored with `protocol.protocol_metrics`
+    (``first_reports`` from `metrics.first_fraud_reports`); the bootstrap resamples the protocol
+    set's rows (known-compromised cards removed).
+    ``known_models[(week, name)]`` reuses an already-fitted booster (the registered challenger
+    on week 0). A week where a recipe cannot be fit (no fraud in its window) is skipped, with
+    the reason, for every model, so both are always compared on the same weeks.
+    """
+    from fraudshield_pipeline.domain.metrics import known_compromised_mask
+    from fraudshield_pipeline.domain.protocol import protocol_metrics
+    from fraudshield_pipeline.domain.train import model_contract, predict
+
+    known_models = dict(known_models or {})
+    skipped = list(skipped)
+    results: list[WeekScores] = []
+    cache: dict[Any, pd.DataFrame | None] = {}
+    for i in range(weeks):
+        frames = {}
+        for name, recipe in recipes.items():
+            window = week_windows(i, recipe.train_days)
+            if window is None:
+                break
+            if window not in cache:
+                cache[window] = load(window)
+            frames[name] = (window, cache[window])
+        if len(frames) < len(recipes) or any(frame is None for _, frame in frames.values()):
+            skipped.append(f"week {i}: features or labels of its window are not in storage")
+            continue
+        first_window, first_frame = frames[CHALLENGER] if CHALLENGER in frames else next(iter(frames.values()))
+        test = first_frame[first_frame["split"] == "test"]
+        label = f"{first_window.test_start:%Y-%m-%d}..{first_window.test_end:%Y-%m-%d}"
+        scores, metrics, failed = {}, {}, None
+        for name, recipe in recipes.items():
+            booster = known_models.get((i, name))
+            if booster is None:
+                frame = frames[name][1]
+                try:
+                    booster = fit(frame[frame["split"] != "test"], recipe)
+                except ValueError as error:
+                    failed = f"week {i} ({label}): {name} recipe cannot be fit: {error}"
+                    break
+            threshold = model_contract(booster)[2]
+            scores[name] = predict(booster, test)
+            metrics[name] = protocol_metrics(test.assign(score=scores[name]), first_reports, threshold, daily_budget, k)
+        if failed or len(test) == 0:
+            skipped.append(failed or f"week {i} ({label}): no test rows")
+            continue
+        kept = ~known_compromised_mask(test, first_reports) if first_reports is not None else np.ones(len(test), bool)
+        columns = [c for c in (s.CUSTOMER_ID, s.EVENT_TIMESTAMP, s.IS_FRAUD, s.AMOUNT) if c in test.columns]
+        rows = test.loc[kept, columns].reset_index(drop=True)
+        results.append(WeekScores(label, rows, {n: v[kept] for n, v in scores.items()}, metrics))
+    return summarize(results, skipped=skipped, **summary)

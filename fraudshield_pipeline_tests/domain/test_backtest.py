@@ -1,0 +1,128 @@
+"""Rolling backtest: bootstrap interval with a known answer, week planning, and the gate over weeks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraudshield_pipeline.domain import schema as s
+from fraudshield_pipeline.domain.backtest import (
+    CHALLENGER,
+    CHAMPION,
+    WeekScores,
+    bootstrap_mean_difference,
+    plan_weeks,
+    summarize,
+    weighted_average_precision,
+)
+from fraudshield_pipeline.domain.promotion import Scorecard, decide_promotion
+from fraudshield_pipeline.domain.training_set import plan_window
+
+UTC = dt.timezone.utc
+
+
+def paired_cards(n_cards: int, day: str = "2026-10-01") -> pd.DataFrame:
+    """Every card has one fraud and one genuine transaction, on one day."""
+    cards = [f"c{i}" for i in range(n_cards)]
+    return pd.DataFrame(
+        {
+            s.CUSTOMER_ID: cards * 2,
+            s.EVENT_TIMESTAMP: pd.Timestamp(day, tz="UTC"),
+            s.IS_FRAUD: [1] * n_cards + [0] * n_cards,
+        }
+    )
+
+
+def test_bootstrap_interval_known_answer_when_resampling_cards():
+    # Challenger ranks every fraud first (AP 1); champion scores everything alike (AP = prevalence).
+    # Resampling whole cards keeps prevalence at exactly 1/2 in every draw, so the difference is
+    # 0.5 in every draw and the interval is [0.5, 0.5]. Resampling rows would make it wide.
+    rows = paired_cards(40)
+    week = WeekScores("w0", rows, {CHALLENGER: rows[s.IS_FRAUD].to_numpy(float), CHAMPION: np.full(len(rows), 0.3)})
+    low, high = bootstrap_mean_difference([week, week], unit="card", n_boot=300)
+    assert low == pytest.approx(0.5) and high == pytest.approx(0.5)
+
+
+def test_bootstrap_interval_of_identical_models_is_zero_and_days_work():
+    rng = np.random.default_rng(0)
+    rows = pd.concat([paired_cards(30, "2026-10-01"), paired_cards(30, "2026-10-02")], ignore_index=True)
+    score = rng.random(len(rows))
+    week = WeekScores("w0", rows, {CHALLENGER: score, CHAMPION: score.copy()})
+    assert bootstrap_mean_difference([week], unit="day", n_boot=200) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="unit"):
+        bootstrap_mean_difference([week], unit="row")
+
+
+def test_bootstrap_interval_covers_a_real_difference_and_narrows_with_more_cards():
+    rng = np.random.default_rng(1)
+
+    def week(n):
+        rows = paired_cards(n)
+        y = rows[s.IS_FRAUD].to_numpy()
+        return WeekScores("w", rows, {CHALLENGER: y + rng.normal(0, 0.6, len(y)), CHAMPION: y + rng.normal(0, 1.2, len(y))})
+
+    small, large = week(30), week(600)
+    low_s, high_s = bootstrap_mean_difference([small], n_boot=300)
+    low_l, high_l = bootstrap_mean_difference([large], n_boot=300)
+    assert 0 < low_l < high_l and high_l - low_l < high_s - low_s
+
+
+def test_weighted_average_precision_equals_sklearn():
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(2)
+    y, score = rng.integers(0, 2, 200), np.round(rng.random(200), 1)  # many ties
+    weights = rng.integers(0, 3, (5, 200)).astype(float)
+    got = weighted_average_precision(y, score, weights)
+    expected = [average_precision_score(y, score, sample_weight=w) for w in weights]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_plan_weeks_steps_back_one_test_length_and_skips_weeks_without_history():
+    as_of = dt.datetime(2026, 11, 1, tzinfo=UTC)
+    plan = lambda at: plan_window(at, train_days=7, gap_days=7, test_days=7, maturity_days=7)  # noqa: E731
+    windows, skipped = plan_weeks(as_of, 4, plan, step_days=7, first_day=dt.date(2026, 9, 20))
+    assert [w.test_start.date().isoformat() for w in windows] == ["2026-10-18", "2026-10-11", "2026-10-04"]
+    assert len(skipped) == 1 and "needs features from 2026-09-13" in skipped[0]
+
+
+def backtest(challenger_weeks, champion_weeks):
+    rows = paired_cards(20)
+    y = rows[s.IS_FRAUD].to_numpy(float)
+    weeks = [
+        WeekScores(f"week {i}", rows, {CHALLENGER: y, CHAMPION: y}, {CHALLENGER: {"average_precision": a}, CHAMPION: {"average_precision": b}})
+        for i, (a, b) in enumerate(zip(challenger_weeks, champion_weeks))
+    ]
+    return summarize(weeks, n_boot=50)
+
+
+def test_a_challenger_better_on_one_lucky_week_but_worse_on_the_backtest_is_refused():
+    challenger, champion = Scorecard("v3", {"average_precision": 0.60}), Scorecard("v2", {"average_precision": 0.50})
+    assert decide_promotion(challenger, champion).promote  # one week alone would promote it
+    result = backtest([0.60, 0.40, 0.42, 0.42], [0.50, 0.50, 0.50, 0.50])
+    decision = decide_promotion(challenger, champion, backtest=result)
+    assert not decision.promote
+    failures = [r for r in decision.reasons if r.startswith("FAIL")]
+    assert "backtest mean average_precision over 4 weeks 0.460 vs champion's recipe 0.500 (delta -0.040" in failures[0]
+    assert "worst backtest week (week 1) average_precision delta -0.100" in failures[1]
+    assert any(r.startswith("INFO: on the test week alone") for r in decision.reasons)
+
+
+def test_a_consistently_better_challenger_is_promoted():
+    challenger, champion = Scorecard("v3", {"average_precision": 0.55}), Scorecard("v2", {"average_precision": 0.50})
+    result = backtest([0.55, 0.53, 0.56, 0.52], [0.50, 0.51, 0.50, 0.49])
+    decision = decide_promotion(challenger, champion, backtest=result)
+    assert decision.promote, decision.reasons
+    assert result.weeks["delta"].round(3).tolist() == [0.05, 0.02, 0.06, 0.03]
+    assert any("backtest mean average_precision over 4 weeks" in r and r.startswith("PASS") for r in decision.reasons)
+
+
+def test_one_bad_week_beyond_the_worst_week_tolerance_refuses_despite_a_good_mean():
+    challenger, champion = Scorecard("v3", {"average_precision": 0.60}), Scorecard("v2", {"average_precision": 0.50})
+    result = backtest([0.60, 0.60, 0.60, 0.42], [0.50, 0.50, 0.50, 0.50])  # mean +0.055, worst -0.08
+    decision = decide_promotion(challenger, champion, backtest=result)
+    assert not decision.promote and result.mean_delta() == pytest.approx(0.055)
+    assert [r for r in decision.reasons if r.startswith("FAIL")][0].startswith("FAIL: worst backtest week (week 3)")
