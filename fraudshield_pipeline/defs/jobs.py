@@ -29,9 +29,12 @@ matured_performance_job = dg.define_asset_job(
 )
 
 # The run queue limits runs with this tag to one at a time (dagster.yaml): two retrains never overlap.
+# A retrain searches hyperparameters with a nightly budget (at most 20 trials or 10 minutes); the
+# demo's one-off training does not. Launchpad config overrides it field by field (search_trials: 0 turns it off).
 retrain_job = dg.define_asset_job(
     "retrain_job",
     selection=dg.AssetSelection.groups("training", "evaluation", "governance"),
+    config={"ops": {"trained_model": {"config": {"search_trials": 20, "search_timeout_s": 600.0}}}},
     tags={RETRAIN_TAG: "true"},
     description="Build the training set, train a challenger, evaluate it, promote it through the gate and record the champion.",
 )

@@ -16,10 +16,12 @@ def code_version() -> str:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-        return f"{commit}{'-dirty' if dirty else ''}"
+        # Uncommitted edits to tracked files are part of the code: hash them, so that two runs of
+        # different uncommitted code never share a version (an unchanged retrain reuses its model).
+        diff = subprocess.run(
+            ["git", "diff", "HEAD", "--binary"], cwd=REPO_ROOT, capture_output=True, timeout=5, check=True
+        ).stdout
+        return f"{commit}-dirty-{hashlib.sha256(diff).hexdigest()[:12]}" if diff else commit
     except (OSError, subprocess.SubprocessError):
         from importlib.metadata import version
 

@@ -49,6 +49,7 @@ from fraudshield_pipeline.domain.schema import (
     MERCHANT_CATEGORY,
     MERCHANT_ID,
     REPORTED_AT,
+    REQUIRED_TRANSACTION_COLUMNS,
     TRANSACTION_COLUMNS,
     TRANSACTION_ID,
 )
@@ -226,6 +227,10 @@ class SimulationConfig:
     # days, the rest 10-30), "lognormal:MEDIAN:SIGMA" (realistic: most within a few days, a long
     # tail; capped at 120 days) or "fixed:DAYS" (every fraud exactly DAYS later).
     label_delay: str = "mixed"
+    # A minimal-column source, like many real feeds: transactions carry only the required columns
+    # (ids, time, amount) and labels only (id, is_fraud, reported_at). The world itself is unchanged:
+    # the same seed gives the same rows, less the optional columns.
+    minimal_columns: bool = False
 
     def __post_init__(self) -> None:
         _label_delay_days(self.label_delay, np.random.default_rng(0), 1)  # raises on a bad spec
@@ -766,6 +771,9 @@ def simulate_day(config: SimulationConfig, day: datetime.date) -> SimulatedDay:
         },
         columns=list(LABEL_COLUMNS),
     )
+    if config.minimal_columns:
+        transactions = transactions[list(REQUIRED_TRANSACTION_COLUMNS)]
+        labels = labels[[TRANSACTION_ID, IS_FRAUD, REPORTED_AT]]
     return SimulatedDay(transactions=transactions, labels=labels)
 
 

@@ -263,6 +263,16 @@ def fit_on_window(
     )
 
 
+def training_fingerprint(**parts: object) -> str:
+    """One short hash of everything that decides a model: data version, code version, recipe request.
+
+    Equal fingerprints mean a retrain would redo the same work; the registry reuses the version.
+    """
+    import hashlib
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
 def validation_scores(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
     """Average precision, ROC AUC, and precision/recall/alert rate at the chosen threshold."""
     from sklearn.metrics import average_precision_score, roc_auc_score

@@ -215,6 +215,50 @@ class ModelRegistry(dg.ConfigurableResource):
             return None
         return ModelVersionInfo(str(mv.version), mv.run_id, dict(mv.tags), tuple(mv.aliases))
 
+    def find_version(self, tags: Mapping[str, str]) -> ModelVersionInfo | None:
+        """The newest ready version carrying every one of `tags` (exact values), or None."""
+        from mlflow.exceptions import MlflowException
+
+        clauses = [f"name = '{self.model_name}'"] + [f"tags.`{k}` = '{str(v).replace(chr(39), '')}'" for k, v in tags.items()]
+        try:
+            found = self.client().search_model_versions(" and ".join(clauses))
+        except MlflowException:
+            return None  # no registered model yet
+        ready = [mv for mv in found if mv.status == "READY" and all(mv.tags.get(k) == str(v) for k, v in tags.items())]
+        if not ready:
+            return None
+        mv = max(ready, key=lambda m: int(m.version))
+        return ModelVersionInfo(str(mv.version), mv.run_id, dict(mv.tags), tuple(mv.aliases))
+
+    def log_child_runs(self, parent_run_id: str, runs: list[Mapping[str, object]]) -> list[str]:
+        """Nested runs under a finished run, e.g. one per hyperparameter-search trial.
+
+        Each item: run_name, params (dict), metrics (dict), status ("FINISHED", "FAILED", "KILLED"),
+        start_ms/end_ms (epoch milliseconds). Logged after the fact, so the search itself needs no run.
+        """
+        from mlflow.entities import Metric, Param, RunTag
+
+        client = self.client()
+        parent = client.get_run(parent_run_id)
+        ids = []
+        for item in runs:
+            run = client.create_run(
+                parent.info.experiment_id,
+                start_time=int(item.get("start_ms") or 0) or None,
+                tags={"mlflow.parentRunId": parent_run_id},
+                run_name=str(item["run_name"]),
+            )
+            end_ms = int(item.get("end_ms") or 0) or None
+            client.log_batch(
+                run.info.run_id,
+                metrics=[Metric(k, float(v), end_ms or 0, 0) for k, v in dict(item.get("metrics") or {}).items() if v == v],
+                params=[Param(k, _param(v)) for k, v in dict(item.get("params") or {}).items()],
+                tags=[RunTag("mlflow.runName", str(item["run_name"]))],
+            )
+            client.set_terminated(run.info.run_id, status=str(item.get("status", "FINISHED")), end_time=end_ms)
+            ids.append(run.info.run_id)
+        return ids
+
     def get_version(self, version: str) -> ModelVersionInfo:
         mv = self.client().get_model_version(self.model_name, str(version))
         return ModelVersionInfo(str(mv.version), mv.run_id, dict(mv.tags), tuple(mv.aliases))

@@ -461,3 +461,13 @@ def test_empty_day_has_the_schema() -> None:
     assert list(sim.transactions.columns) == list(schema.TRANSACTION_COLUMNS)
     assert str(sim.transactions[schema.EVENT_TIMESTAMP].dtype) == "datetime64[us, UTC]"
     assert sim.labels[schema.IS_FRAUD].dtype == np.int8
+
+
+def test_minimal_column_world_is_the_same_world_without_the_optional_columns() -> None:
+    days = [START + datetime.timedelta(days=i) for i in range(3)]
+    rich = simulate_days(SMALL, days)
+    minimal = simulate_days(dataclasses.replace(SMALL, minimal_columns=True), days)
+    assert list(minimal.transactions.columns) == list(schema.REQUIRED_TRANSACTION_COLUMNS)
+    assert list(minimal.labels.columns) == [schema.TRANSACTION_ID, schema.IS_FRAUD, schema.REPORTED_AT]
+    pd.testing.assert_frame_equal(minimal.transactions, rich.transactions[list(schema.REQUIRED_TRANSACTION_COLUMNS)])
+    pd.testing.assert_frame_equal(minimal.labels, rich.labels[list(minimal.labels.columns)])

@@ -71,6 +71,16 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
     )
 
 
+class TrainedModelConfig(dg.Config):
+    """How the challenger is fitted; the window itself is training_set's."""
+
+    search_trials: int = Field(
+        default=0, ge=0, description="Optuna trials (hyperparameter search) before the refit; 0: the default parameters."
+    )
+    search_timeout_s: float = Field(default=60.0, gt=0, description="Wall-clock bound of the search, checked between trials.")
+    seed: int = Field(default=7, description="Seeds XGBoost's subsampling and the search's sampler.")
+
+
 @dg.asset(
     group_name="training",
     kinds={"xgboost", "mlflow"},
@@ -79,6 +89,7 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
 )
 def trained_model(
     context: dg.AssetExecutionContext,
+    config: TrainedModelConfig,
     training_set: pd.DataFrame,
     compute: TrainingCompute,
     registry: ModelRegistry,
@@ -87,8 +98,8 @@ def trained_model(
     """XGBoost fitted on the whole train window (rounds and threshold chosen on its last part); the challenger."""
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.features import model_feature_names
-    from fraudshield_pipeline.domain.provenance import code_version, lockfile_hash
-    from fraudshield_pipeline.domain.train import fit_on_window, model_matrix, predict
+    from fraudshield_pipeline.domain.provenance import code_version
+    from fraudshield_pipeline.domain.train import DEFAULT_PARAMS, training_fingerprint
     from fraudshield_pipeline.domain.training_set import SPLIT, TEST, VALIDATION
     from fraudshield_pipeline.domain.versioning import content_hash
 
@@ -97,8 +108,68 @@ def trained_model(
     feature_names = model_feature_names(training_set.columns)
     # The training set's own plan places the cutoff (TrainingWindowConfig.validation_fraction).
     cutoff = validation[s.EVENT_TIMESTAMP].min() if len(validation) else None
+    data_version = content_hash(training_set)
+    search = {"trials": config.search_trials, "timeout_s": config.search_timeout_s} if config.search_trials else None
+    fingerprint = training_fingerprint(
+        training_set_version=data_version, code_version=code_version(), base_params=DEFAULT_PARAMS, search=search,
+        seed=config.seed, validation_start=cutoff, features=feature_names,
+    )
+    existing = registry.find_version({"training_fingerprint": fingerprint})
+    if existing is not None:
+        return reuse_version(context, registry, existing, fingerprint)
+    return fit_and_register(context, config, train, cutoff, feature_names, data_version, fingerprint, compute, registry, storage)
+
+
+def reuse_version(context: dg.AssetExecutionContext, registry: ModelRegistry, existing, fingerprint: str) -> dg.MaterializeResult:
+    """Same data, code and parameters as a registered version: point the challenger at it, train nothing."""
+    if CHALLENGER not in existing.aliases:
+        registry.set_alias(CHALLENGER, existing.version)
+    context.log.info(f"unchanged retrain: version {existing.version} was trained on the same data, code and parameters; reused")
+    tags = existing.tags
+    return dg.MaterializeResult(
+        metadata={
+            "model_name": registry.model_name,
+            "model_version": existing.version,
+            "reused_version": True,
+            "training_fingerprint": fingerprint,
+            "mlflow_run_id": existing.run_id,
+            "mlflow_run": dg.MetadataValue.text(registry.run_url(existing.run_id)),
+            "training_set_version": tags.get("training_set_version", ""),
+            **{key: _number(tags[key]) for key in ("rounds", "threshold") if key in tags},
+            **({"trained_until": tags["trained_until"]} if "trained_until" in tags else {}),
+        }
+    )
+
+
+def fit_and_register(
+    context: dg.AssetExecutionContext,
+    config: TrainedModelConfig,
+    train: pd.DataFrame,
+    cutoff,
+    feature_names: list[str],
+    data_version: str,
+    fingerprint: str,
+    compute: TrainingCompute,
+    registry: ModelRegistry,
+    storage: ArtifactStore,
+) -> dg.MaterializeResult:
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.provenance import code_version, lockfile_hash
+    from fraudshield_pipeline.domain.train import fit_on_window, model_matrix, predict
+    from fraudshield_pipeline.domain.tuning import search_params
+
+    searched = None
     try:
-        model = fit_on_window(train, feature_names, compute.xgboost_params(), validation_start=cutoff)
+        if config.search_trials:
+            searched = search_params(
+                train, feature_names, compute.xgboost_params(), trials=config.search_trials,
+                timeout_s=config.search_timeout_s, validation_start=cutoff, seed=config.seed,
+            )
+            context.log.info(f"hyperparameter search: {searched.summary()}")
+        model = fit_on_window(
+            train, feature_names, compute.xgboost_params(), params=searched.params if searched else None,
+            validation_start=cutoff, seed=config.seed,
+        )
     except ValueError as error:
         raise dg.Failure(str(error)) from error
     if not model.device.startswith(compute.device):
@@ -107,11 +178,9 @@ def trained_model(
             "on this node (check the GPU capacity provider / node placement of the training step)"
         )
     metrics = model.validation_metrics
-    data_version = content_hash(training_set)
-    window = {
-        "train_start": str(train[s.EVENT_TIMESTAMP].min()),
-        "train_end": str(train[s.EVENT_TIMESTAMP].max()),
-    }
+    validation = train[train[s.EVENT_TIMESTAMP] >= pd.Timestamp(model.validation["cutoff"])]
+    trained_until = train[s.EVENT_TIMESTAMP].max().date().isoformat()
+    window = {"train_start": str(train[s.EVENT_TIMESTAMP].min()), "train_end": str(train[s.EVENT_TIMESTAMP].max())}
     registered = registry.log_training(
         run_name=f"train-{context.run.run_id[:8]}",
         booster=model.booster,
@@ -123,15 +192,24 @@ def trained_model(
             "threshold": model.threshold,
             "validation_cutoff": model.validation["cutoff"],
             "features": feature_names,
+            "searched": searched is not None,
         },
-        metrics={f"validation_{k}": v for k, v in metrics.items() if v == v},
+        metrics={
+            **{f"validation_{k}": v for k, v in metrics.items() if v == v},
+            **({f"search_{k}": v for k, v in searched.summary().items()} if searched else {}),
+        },
         tags={
             "dagster_run_id": context.run.run_id,
             "training_set_version": data_version,
             "code_version": code_version(),
             "lockfile_sha256": lockfile_hash(),
             "training_device": model.device,
+            "training_fingerprint": fingerprint,
             "recipe": json.dumps(model.recipe, sort_keys=True),
+            "rounds": str(model.rounds),
+            "threshold": repr(model.threshold),
+            "trained_until": trained_until,
+            **({"searched_params": json.dumps(searched.params, sort_keys=True)} if searched else {}),
             **window,
         },
         inputs={
@@ -139,6 +217,8 @@ def trained_model(
             "validation": (validation, storage.uri(table_key("training_set")), data_version),
         },
     )
+    if searched:
+        registry.log_child_runs(registered.run_id, searched.trials)
     # The champion's own training data is the drift reference; keep a sample beside the version.
     reference = train.sample(min(REFERENCE_ROWS, len(train)), random_state=7)
     reference = reference.assign(score=predict(model.booster, reference))
@@ -149,6 +229,8 @@ def trained_model(
         metadata={
             "model_name": registered.name,
             "model_version": registered.version,
+            "reused_version": False,
+            "training_fingerprint": fingerprint,
             "mlflow_run_id": registered.run_id,
             "mlflow_run": dg.MetadataValue.url(registry.run_url(registered.run_id)),
             "model_version_url": dg.MetadataValue.url(registry.version_url(registered.version)),
@@ -164,8 +246,13 @@ def trained_model(
             "validation_average_precision": rounded(metrics["average_precision"]),
             "validation_roc_auc": rounded(metrics["roc_auc"]),
             "train_rows": len(train),
-            "trained_until": train[s.EVENT_TIMESTAMP].max().date().isoformat(),
+            "trained_until": trained_until,
             "train_fraud": int(train[s.IS_FRAUD].sum()),
+            **({"search": dg.MetadataValue.json({**searched.summary(), "params": searched.params})} if searched else {}),
         }
     )
 
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
