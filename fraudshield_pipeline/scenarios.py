@@ -290,6 +290,7 @@ def run_bad_promotion_scenario(
     champion (the retrain) is measured in shadow; the rollback sensor must undo the promotion within
     the policy's shadow period, and `rollback_job` runs exactly as the sensor asks.
     """
+    from fraudshield_pipeline.defs.governance.assets import record_champion_event
     from fraudshield_pipeline.defs.monitoring.rollback import rollback_job, rollback_sensor
     from fraudshield_pipeline.resources.registry import CHAMPION
     from fraudshield_pipeline.resources.storage import report_key
@@ -304,9 +305,7 @@ def run_bad_promotion_scenario(
         "reasons": ["manual promotion (scenario): a model trained before the change, refused by the gate"],
     }
     storage.write_text(report_key("promotions", f"{record['decided_at']}_promotion_v{stale}.json"), json.dumps(record))
-    instance.report_runless_asset_event(
-        dg.AssetMaterialization(asset_key="evaluation_report", metadata={"champion_version": stale, "action": "promotion"})
-    )
+    record_champion_event(instance, registry, record)
     assets, quiet, age = load_assets(), console_config(), judging_age_now(resources, as_of)
     result: dict[str, object] = {"promoted": stale, "previous": good, "promoted_on": as_of.isoformat(), "shadow": {}}
     for offset in range(max_days):

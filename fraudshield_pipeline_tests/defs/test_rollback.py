@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import pytest
 
+from fraudshield_pipeline.defs.governance.assets import current_champion
 from fraudshield_pipeline.defs.monitoring.rollback import ROLLBACK_FROM, ROLLBACK_TO, rollback_job, rollback_sensor
 from fraudshield_pipeline.defs.monitoring.sensors import performance_retrain_sensor
 from fraudshield_pipeline.resources.policy import POLICY_TAG, RetrainPolicy
@@ -25,7 +26,7 @@ def shadow_day(instance, day: str, new: tuple[float, float], previous: tuple[flo
 
 
 def test_a_clearly_worse_new_champion_is_rolled_back_with_its_evidence_and_policy(instance):
-    report(instance, "evaluation_report", {"champion_version": "3"})
+    report(instance, "champion", {"champion_version": "3"})
     shadow_day(instance, "2026-10-01", (0.15, 0.45), (0.30, 0.60))
     requests, _, reason = tick(rollback_sensor, instance, None)
     assert requests == [] and "only 1 shadow day" in reason
@@ -40,7 +41,7 @@ def test_a_clearly_worse_new_champion_is_rolled_back_with_its_evidence_and_polic
 
 
 def test_an_equal_new_champion_stays_and_days_after_the_shadow_period_do_not_count(instance):
-    report(instance, "evaluation_report", {"champion_version": "3"})
+    report(instance, "champion", {"champion_version": "3"})
     for day, new, previous in [("01", 0.30, 0.28), ("02", 0.25, 0.29), ("03", 0.33, 0.30), ("04", 0.27, 0.29)]:
         shadow_day(instance, f"2026-10-{day}", (new, 0.6), (previous, 0.6))
     requests, _, reason = tick(rollback_sensor, instance, None, RetrainPolicy(shadow_days=4))
@@ -52,7 +53,7 @@ def test_an_equal_new_champion_stays_and_days_after_the_shadow_period_do_not_cou
 
 
 def test_in_approval_mode_a_rollback_is_an_alert_raised_once(instance):
-    report(instance, "evaluation_report", {"champion_version": "3"})
+    report(instance, "champion", {"champion_version": "3"})
     for day in ("01", "02", "03"):
         shadow_day(instance, f"2026-10-{day}", (0.1, 0.4), (0.3, 0.6))
     manual = {"policy": RetrainPolicy(approval="manual")}
@@ -80,7 +81,7 @@ def test_rollback_job_moves_the_alias_records_the_rollback_and_the_sensors_see_i
     tags = {ROLLBACK_TO: good, ROLLBACK_FROM: bad, "fraudshield/reason": "new champion worse than the previous",
             "fraudshield/evidence": '{"2026-10-01":[0.1,0.3,0.4,0.6]}', **RetrainPolicy(shadow_days=9).as_tags()}
     with dg.instance_for_test() as instance:
-        report(instance, "evaluation_report", {"champion_version": bad})
+        report(instance, "champion", {"champion_version": bad})
         result = rollback_job.execute_in_process(
             instance=instance, tags=tags, resources={"registry": registry, "storage": storage}
         )
@@ -90,9 +91,10 @@ def test_rollback_job_moves_the_alias_records_the_rollback_and_the_sensors_see_i
         record = json.loads(storage.read_text(key))
         assert record["action"] == "rollback" and record["champion_version_after"] == good
         assert record["evidence"].startswith('{"2026-10-01"') and record["policy"]["shadow_days"] == 9
-        # The sensors read the current champion from evaluation_report: the rollback is what they see now.
-        latest = instance.get_latest_materialization_event(dg.AssetKey("evaluation_report")).asset_materialization
+        # The sensors and the UI read the current champion from the `champion` asset: the rollback is what they see now.
+        latest = instance.get_latest_materialization_event(dg.AssetKey("champion")).asset_materialization
         assert latest.metadata["champion_version"].value == good and latest.metadata["action"].value == "rollback"
+        assert current_champion(instance) == good
         report(instance, "matured_performance", {"status": "matured", "champion_version": good,
                                                  "average_precision": 0.3, "recall_at_budget": 0.6}, "2026-10-05")
         _, cursor, _ = tick(performance_retrain_sensor, instance, None)
@@ -104,4 +106,4 @@ def test_rollback_job_moves_the_alias_records_the_rollback_and_the_sensors_see_i
         assert not again.success and registry.version_for_alias(CHAMPION).version == good
 
 
-from fraudshield_pipeline_tests.defs.test_promotion_flow import env, training_set  # noqa: E402,F401  (fixtures)
+from fraudshield_pipeline_tests.defs.test_promotion_flow import env, training_set, world  # noqa: E402,F401  (fixtures)

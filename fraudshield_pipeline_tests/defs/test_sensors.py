@@ -109,7 +109,7 @@ def test_volume_sensor_counts_matured_days_since_the_champions_training_data(ins
     assert requests[0].run_key == "volume:vNone:2026-10-11"
     # A champion trained on data until 10-03 resets the count to what matured after it.
     report(instance, "trained_model", {"model_version": "3", "trained_until": "2026-10-03"})
-    report(instance, "evaluation_report", {"champion_version": "3"})
+    report(instance, "champion", {"champion_version": "3"})
     report_row_counts(instance, "2026-10-12", per_day)
     requests, cursor, reason = tick(volume_retrain_sensor, instance, cursor)
     assert requests == [] and f"{2 * per_day} newly labelled" in reason and "v3" in reason
@@ -136,7 +136,7 @@ FLOORS = RetrainPolicy(min_matured_average_precision=0.3, min_matured_recall=0.4
 
 
 def test_absolute_floors_override_the_champions_own_expectation(instance):
-    report(instance, "evaluation_report", {"champion_version": "2"})
+    report(instance, "champion", {"champion_version": "2"})
     matured(instance, "2026-10-01", 0.6, 0.7)
     matured(instance, "2026-10-02", 0.1, 0.2, champion="1")  # an older champion's day: ignored
     matured(instance, "2026-10-03", 0.2, 0.3)
@@ -153,7 +153,7 @@ FIRST_WEEK = [(0.30, 0.60), (0.26, 0.56), (0.34, 0.64), (0.28, 0.58), (0.32, 0.6
 
 
 def test_performance_is_judged_sequentially_against_the_champions_first_week(instance):
-    report(instance, "evaluation_report", {"champion_version": "2"})
+    report(instance, "champion", {"champion_version": "2"})
     for day, (ap, recall) in enumerate(FIRST_WEEK, start=1):
         matured(instance, f"2026-10-{day:02d}", ap, recall)
     requests, cursor, reason = tick(performance_retrain_sensor, instance, None)
@@ -174,7 +174,7 @@ def test_performance_is_judged_sequentially_against_the_champions_first_week(ins
 
 
 def test_a_day_waits_until_enough_of_its_labels_are_reported(instance):
-    report(instance, "evaluation_report", {"champion_version": "2"})
+    report(instance, "champion", {"champion_version": "2"})
     for day, (ap, recall) in enumerate(FIRST_WEEK, start=1):
         matured(instance, f"2026-10-{day:02d}", ap, recall, expected_reported_share=0.8)
     for day in range(8, 12):  # measured too early: a third of their frauds reported, recall looks awful

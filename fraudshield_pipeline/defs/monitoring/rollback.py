@@ -3,14 +3,15 @@
 `matured_performance` measures the previous champion on the same rows and labels as the new one;
 this sensor compares them day by day (paired CUSUM) during the policy's shadow period, and when the
 new champion is clearly worse asks `rollback_job` to move the alias back (or, in approval mode,
-records an alert). The job records the rollback with its evidence in the promotion history and as an
-`evaluation_report` event, which is where the UI and the sensors read the current champion.
+records an alert). The job records the rollback with its evidence in the promotion history and as a
+`champion` event, which is where the UI and the sensors read the current champion.
 """
 
 import json
 
 import dagster as dg
 
+from fraudshield_pipeline.defs.governance.assets import CHAMPION_ASSET, champion_metadata, current_champion
 from fraudshield_pipeline.domain.triggers import ShadowComparison, cusum_limit, rollback_trigger
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
@@ -43,9 +44,9 @@ def roll_back_champion(context: dg.OpExecutionContext, registry: ModelRegistry, 
     registry.set_version_tags(bad, {"promotion": f"rolled back to v{target}"})
     context.log_event(
         dg.AssetMaterialization(
-            asset_key="evaluation_report",
+            asset_key=CHAMPION_ASSET,
             description=f"rollback: champion v{bad} -> v{target}",
-            metadata={"champion_version": target, "action": "rollback", "rolled_back_from": bad, "decision": reason},
+            metadata=champion_metadata(registry, target, record),
         )
     )
 
@@ -56,16 +57,10 @@ def rollback_job():
     roll_back_champion()
 
 
-def _latest_champion(context: dg.SensorEvaluationContext) -> str | None:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("evaluation_report"))
-    entry = event.asset_materialization.metadata.get("champion_version") if event else None
-    return None if entry is None else str(entry.value)
-
-
 @dg.sensor(job=rollback_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def rollback_sensor(context: dg.SensorEvaluationContext, policy: RetrainPolicy):
     """Rolls a new champion back when its shadow days show it clearly worse than the previous one."""
-    champion = _latest_champion(context)
+    champion = current_champion(context.instance)
     records = context.instance.fetch_materializations(dg.AssetKey("matured_performance"), limit=1000, ascending=True).records
     days: dict[str, ShadowComparison] = {}
     previous = None
@@ -95,7 +90,7 @@ def rollback_sensor(context: dg.SensorEvaluationContext, policy: RetrainPolicy):
         if context.cursor == run_key:  # alerted once; launch rollback_job (or `fraudshield rollback`) to approve
             return dg.SkipReason(f"awaiting approval to roll back v{champion} to v{previous}")
         alert = dg.AssetObservation(
-            asset_key="evaluation_report",
+            asset_key=CHAMPION_ASSET,
             metadata={"rollback_requested": f"v{champion} -> v{previous}", "reason": decision.reason, "approval": "required"},
         )
         context.log.warning(f"APPROVAL REQUIRED: roll back v{champion} to v{previous}: {decision.reason}")

@@ -11,6 +11,7 @@ import time
 
 import dagster as dg
 
+from fraudshield_pipeline.defs.governance.assets import current_champion
 from fraudshield_pipeline.defs.jobs import retrain_job
 from fraudshield_pipeline.domain.triggers import (
     DriftObservation,
@@ -49,12 +50,6 @@ def _evidence(context: dg.SensorEvaluationContext, asset: str, empty: dict) -> t
 def _value(record, key: str, default=None):
     entry = record.asset_materialization.metadata.get(key)
     return default if entry is None else entry.value
-
-
-def _latest_value(context: dg.SensorEvaluationContext, asset: str, key: str):
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
-    entry = event.asset_materialization.metadata.get(key) if event else None
-    return None if entry is None else entry.value
 
 
 IN_FLIGHT = [
@@ -175,7 +170,7 @@ def volume_retrain_sensor(context: dg.SensorEvaluationContext, policy: RetrainPo
     cursor["counted"] = counted = {p: counted[p] for p in sorted(counted)[-HISTORY:]}
     if not counted:
         return dg.SensorResult(skip_reason="no feature partitions yet", cursor=json.dumps(cursor))
-    champion = _latest_value(context, "evaluation_report", "champion_version")
+    champion = current_champion(context.instance)
     trained_until = _trained_until(context, champion)
     newest = max(counted)
     rows = matured_rows_since(counted, trained_until, newest, policy.maturity_days)
@@ -209,7 +204,7 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, policy: Retr
     cursor, records = _evidence(context, "matured_performance", {"observations": {}})
     if records is None:
         return dg.SkipReason("no new matured-performance measurements")
-    champion = _latest_value(context, "evaluation_report", "champion_version")
+    champion = current_champion(context.instance)
     # Only the current champion's days count: a new champion starts with a clean slate.
     observations: dict[str, list] = cursor["observations"] if cursor.get("champion") == champion else {}
     for record in records:
