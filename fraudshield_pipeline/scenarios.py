@@ -45,8 +45,7 @@ FRAUD_STRATEGY_WORLD = {
     "FRAUDSHIELD_SIM_MERCHANTS": "600",
 }
 # A second world for "no per-world tuning": a larger portfolio with half the fraud rate and a
-# weekly rhythm peaking on Mondays. (Only the required columns: once the simulator's minimal-column
-# option from the training work is merged, add it here.)
+# weekly rhythm peaking on Mondays, and only the required columns (ids, time, amount, labels).
 SECOND_WORLD = {
     "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "5000",
     "FRAUDSHIELD_SIM_CUSTOMERS": "12000",
@@ -54,6 +53,7 @@ SECOND_WORLD = {
     "FRAUDSHIELD_SIM_FRAUD_RATE_FACTOR": "0.5",
     "FRAUDSHIELD_SIM_WEEKDAY_FACTORS": "1.3,1.0,0.95,0.95,1.0,0.9,0.9",
     "FRAUDSHIELD_SIM_SEED": "11",
+    "FRAUDSHIELD_SIM_MINIMAL_COLUMNS": "true",  # ids, time, amount and labels only
 }
 # Report delays: a realistic one (most within a few days, a long tail) and the fixed week.
 REALISTIC_DELAY = "lognormal:2:1.0"

@@ -141,6 +141,7 @@ def build_source(env: Mapping[str, str]) -> TransactionSource:
         label_delay=env.get("FRAUDSHIELD_SIM_LABEL_DELAY", "mixed"),
         fraud_rate_factor=float(env.get("FRAUDSHIELD_SIM_FRAUD_RATE_FACTOR", "1")),
         weekday_factors=env.get("FRAUDSHIELD_SIM_WEEKDAY_FACTORS") or None,
+        minimal_columns=env.get("FRAUDSHIELD_SIM_MINIMAL_COLUMNS", "").lower() in ("1", "true", "yes"),
     )
 
 

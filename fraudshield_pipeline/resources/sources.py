@@ -41,6 +41,9 @@ class SimulatorSource(TransactionSource):
     label_delay: str = Field(default="mixed", description="Fraud report delay: mixed, fixed:DAYS or lognormal:MEDIAN:SIGMA.")
     fraud_rate_factor: float = Field(default=1.0, gt=0, description="Scales every fraud scenario's rate (another world).")
     weekday_factors: str | None = Field(default=None, description="Relative daily volume Monday..Sunday, comma-separated.")
+    minimal_columns: bool = Field(
+        default=False, description="Only the required columns (ids, time, amount; labels: id, is_fraud, reported_at), like many real feeds."
+    )
 
     def config(self):
         from fraudshield_pipeline.domain.simulate import DriftKnobs, SimulationConfig
@@ -63,6 +66,7 @@ class SimulatorSource(TransactionSource):
                 fraud_strategy_change_start=_date(self.fraud_strategy_change_start),
             ),
             label_delay=self.label_delay,
+            minimal_columns=self.minimal_columns,
         )
 
     def load_day(self, day: dt.date) -> RawDay:
