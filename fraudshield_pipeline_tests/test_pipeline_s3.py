@@ -12,7 +12,7 @@ import pytest
 
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.s3_storage import S3ArtifactStore
-from fraudshield_pipeline.runner import MONITORING, STAGES, run_pipeline
+from fraudshield_pipeline.runner import MATURED, MONITORING, STAGES, run_pipeline
 
 FIRST_DAY = dt.date(2026, 9, 1)
 DAYS = 36
@@ -54,7 +54,7 @@ def test_whole_pipeline_on_s3(s3_env: dict[str, str], moto_s3, tmp_path: Path):
     with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
         results = run_pipeline(instance, resources, FIRST_DAY, DAYS, drift_days=1)
 
-        assert [r.name for r in results] == [s.name for s in STAGES] + [MONITORING.name]
+        assert [r.name for r in results] == [s.name for s in STAGES] + [MONITORING.name, MATURED.name]
         for stage in results:
             assert stage.run_ids, f"stage {stage.name} launched no run"
             for run_id in stage.run_ids:
