@@ -235,6 +235,7 @@ def test_a_redis_outage_gets_the_fallback_fast_opens_the_circuit_and_recovers(re
 
 
 @pytest.mark.slow
+@pytest.mark.target
 def test_fraudshield_serve_answers_http_on_loopback_like_the_batch(registered, world, features, tmp_path):
     """`fraudshield serve` (mlflow models serve) scores a day of transactions over HTTP as the batch does."""
     import os

@@ -136,6 +136,7 @@ SMALL_WORLD = {"FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "1500", "FRAUDSHIELD_SIM_
 
 
 @pytest.mark.slow
+@pytest.mark.target
 @pytest.mark.parametrize("world", [SMALL_WORLD, SECOND_WORLD], ids=["default-simulator", "second-world"])
 def test_sixty_stable_days_never_trigger_a_drift_or_performance_retrain(tmp_path, world):
     """A champion trained on 72 days of full-history features, then 60 stable days, one at a time,
@@ -209,6 +210,7 @@ def test_a_fraud_strategy_change_is_caught_on_matured_labels_and_only_a_better_r
 
 
 @pytest.mark.slow
+@pytest.mark.target
 @pytest.mark.parametrize(
     ("world", "delay", "within"),
     [(FRAUD_STRATEGY_WORLD, REALISTIC_DELAY, 8), (SECOND_WORLD, REALISTIC_DELAY, 8), (SECOND_WORLD, FIXED_DELAY, 10)],

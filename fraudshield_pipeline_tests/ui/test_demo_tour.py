@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 from fraudshield_pipeline_tests.instance_home import instance_yaml
 from fraudshield_pipeline_tests.ui.conftest import REPO_ROOT, DagsterUI, _free_port, _stop_process_group, _wait_until_loaded
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.target]
 
 DAYS = 40
 JOBS = ["daily_ingestion_job", "retrain_job", "drift_monitoring_job", "matured_performance_job"]
