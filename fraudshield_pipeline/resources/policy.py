@@ -105,9 +105,10 @@ class RetrainPolicy(dg.ConfigurableResource):
         return {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
 
 
-# Environment variables a deployment may set. Integers and strings stay dg.EnvVar (resolved when a
-# tick or run starts, shown as such in the UI); Dagster cannot resolve a float from an EnvVar, so
-# floats are parsed when the definitions load.
+# Environment variables a deployment may set, parsed from the profile's environment when the
+# definitions load (the UI's resource view shows the values). Not dg.EnvVar: Dagster cannot resolve
+# a float from one, and an int EnvVar is a 0 placeholder at construction, which fails the fields'
+# bounds (retrain_volume >= 1); these are policies, not secrets.
 ENV_VARS: dict[str, str] = {
     "approval": "FRAUDSHIELD_RETRAIN_APPROVAL",
     "cooldown_hours": "FRAUDSHIELD_RETRAIN_COOLDOWN_HOURS",
@@ -136,9 +137,9 @@ def build_policy(env: Mapping[str, str]) -> RetrainPolicy:
             continue
         annotation = RetrainPolicy.model_fields[field].annotation
         if annotation is int:
-            values[field] = dg.EnvVar.int(name)
+            values[field] = int(env[name])
         elif annotation is str:
-            values[field] = dg.EnvVar(name)
+            values[field] = env[name]
         else:
             values[field] = float(env[name])
     return RetrainPolicy(**values)
