@@ -88,6 +88,7 @@ def test_snapshots_are_content_addressed_and_immutable(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.target  # calibrated drift and the CUSUM trigger (issue 18): not yet passing here
 def test_stable_days_never_retrain_and_a_spending_shift_is_caught_within_a_day(tmp_path):
     """A champion trained on 72 days; 10 stable days, then a holiday spending shift from day X."""
     from fraudshield_pipeline.scenarios import run_monitoring_scenario
@@ -154,6 +155,7 @@ def test_sixty_stable_days_never_trigger_a_drift_or_performance_retrain(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.target  # calibrated drift and the CUSUM trigger (issue 18): not yet passing here
 def test_a_fraud_strategy_change_is_caught_on_matured_labels_and_only_a_better_retrain_is_promoted(tmp_path):
     """Inputs stay stable while fraud changes its ways; only matured labels can show the decay."""
     from fraudshield_pipeline.resources.registry import CHAMPION

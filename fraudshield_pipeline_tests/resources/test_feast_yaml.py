@@ -28,6 +28,7 @@ def test_yaml_spells_the_active_profile_without_secrets(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.target  # not yet verified within its time here (issue 17)
 @pytest.mark.timeout(1200)
 def test_feast_cli_lists_the_applied_feature_views(tmp_path):
     store = FeastFeatureStore(repo_dir=str(tmp_path / "feast"), tables_uri=str(tmp_path / "tables"))
