@@ -278,7 +278,7 @@ def test_whole_pipeline_in_the_production_profile(
     from mlflow import MlflowClient
 
     from fraudshield_pipeline.resources.profiles import PRODUCTION_ENV_VARS, build_resources
-    from fraudshield_pipeline.runner import MONITORING, STAGES, run_pipeline
+    from fraudshield_pipeline.runner import MATURED, MONITORING, STAGES, run_pipeline
 
     bucket = moto_s3.create_bucket()
     env = {
@@ -312,7 +312,7 @@ def test_whole_pipeline_in_the_production_profile(
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         results = run_pipeline(instance, build_resources(env), FIRST_DAY, DAYS, drift_days=1)
-        assert [r.name for r in results] == [s.name for s in STAGES] + [MONITORING.name]
+        assert [r.name for r in results] == [s.name for s in STAGES] + [MONITORING.name, MATURED.name]
         run_ids = {run_id for stage in results for run_id in stage.run_ids}
         for run_id in run_ids:
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS, run_id
