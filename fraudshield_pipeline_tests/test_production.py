@@ -361,8 +361,8 @@ def test_whole_pipeline_in_the_production_profile(
     from fraudshield_pipeline.resources.storage import table_key
     from fraudshield_pipeline.serving.models import SERVICE_SUFFIX
 
-    storage = build_resources(env)["storage"].process_config_and_initialize()
-    tx = storage.read_table(table_key("validated_transactions", last_day)).to_pandas().iloc[0]
+    with build_resources(env)["storage"].process_config_and_initialize_cm() as storage:  # S3: has a teardown
+        tx = storage.read_table(table_key("validated_transactions", last_day)).to_pandas().iloc[0]
     next_day = dt.datetime.combine(FIRST_DAY + dt.timedelta(days=DAYS), dt.time(1), dt.timezone.utc)
     request = pd.DataFrame([{"transaction_id": "prod-serving-1", "customer_id": tx["customer_id"], "merchant_id": tx["merchant_id"],
                              "event_timestamp": next_day.isoformat(), "amount": float(tx["amount"])}])  # fmt: skip
