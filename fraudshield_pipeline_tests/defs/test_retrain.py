@@ -1,34 +1,16 @@
 """Retraining through the real trained_model asset and a local MLflow registry: an unchanged retrain
 reuses its version, a changed one registers anew, and a search logs its trials as nested runs."""
 
-import datetime as dt
 import json
 
 import dagster as dg
-import pandas as pd
 import pytest
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.features import build_features
-from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
-from fraudshield_pipeline.domain.training_set import build_training_set, plan_window
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.registry import CHALLENGER
 from fraudshield_pipeline.resources.storage import table_key
 from fraudshield_pipeline.runner import load_assets
-
-UTC = dt.timezone.utc
-
-
-@pytest.fixture(scope="module")
-def small_training_set() -> pd.DataFrame:
-    config = SimulationConfig(n_customers=1500, n_merchants=150, transactions_per_day=500)
-    days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(30)]
-    simulated = [simulate_day(config, d) for d in days]
-    transactions = pd.concat([d.transactions for d in simulated], ignore_index=True)
-    labels = pd.concat([d.labels for d in simulated], ignore_index=True)
-    start, end = dt.datetime(2026, 9, 1, tzinfo=UTC), dt.datetime(2026, 10, 1, tzinfo=UTC)
-    return build_training_set(build_features(transactions, labels, start, end), labels, plan_window(end))
 
 
 @pytest.fixture

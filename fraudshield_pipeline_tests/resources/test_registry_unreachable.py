@@ -1,9 +1,7 @@
 """MLflow down: training fails at once, naming the tracking URI, with nothing registered; once the
 server is back (a real `mlflow server` on loopback) the next run trains and registers."""
 
-import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,33 +12,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from fraudshield_pipeline.domain.features import build_features
-from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
-from fraudshield_pipeline.domain.training_set import build_training_set, plan_window
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.registry import CHALLENGER, ModelRegistry
 from fraudshield_pipeline.resources.storage import table_key
 from fraudshield_pipeline.runner import load_assets
-
-UTC = dt.timezone.utc
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def small_training_set() -> pd.DataFrame:
-    config = SimulationConfig(n_customers=1500, n_merchants=150, transactions_per_day=500)
-    days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(30)]
-    simulated = [simulate_day(config, d) for d in days]
-    transactions = pd.concat([d.transactions for d in simulated], ignore_index=True)
-    labels = pd.concat([d.labels for d in simulated], ignore_index=True)
-    start, end = dt.datetime(2026, 9, 1, tzinfo=UTC), dt.datetime(2026, 10, 1, tzinfo=UTC)
-    return build_training_set(build_features(transactions, labels, start, end), labels, plan_window(end))
+from fraudshield_pipeline_tests.services import free_port
 
 
 @pytest.fixture
