@@ -2,7 +2,6 @@
 
 import datetime as dt
 import hashlib
-import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,22 +12,14 @@ from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.storage import table_key
 from fraudshield_pipeline.runner import run_pipeline
+from fraudshield_pipeline_tests.landing_example import example
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "make_landing_example.py"
 FIRST_DAY, DAYS = dt.date(2026, 9, 1), 36
-
-
-def example_module():
-    spec = importlib.util.spec_from_file_location("make_landing_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory):
     root = tmp_path_factory.mktemp("landing")
-    example = example_module()
     config = replace(example.CONFIG, n_customers=3000, n_merchants=300, transactions_per_day=1500)
     example.write(root / "zone", tuple(FIRST_DAY + dt.timedelta(days=i) for i in range(DAYS)), config)
     env = {

@@ -13,10 +13,8 @@ kept + rows quarantined.
 
 import csv
 import datetime as dt
-import importlib.util
 import io
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,11 +37,7 @@ from fraudshield_pipeline.domain.contracts import (
     validate_transactions,
 )
 from fraudshield_pipeline.domain.landing import RULES, DictFileReader, LandingError, load_mapping, read_day
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
-_spec = importlib.util.spec_from_file_location("make_landing_example", EXAMPLES / "make_landing_example.py")
-example = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(example)
+from fraudshield_pipeline_tests.landing_example import example
 
 DAY = dt.date(2026, 9, 3)
 START = dt.datetime(2026, 9, 3, tzinfo=dt.timezone.utc)

@@ -7,7 +7,6 @@ they reach features; every failure is a LandingError naming file, column and rul
 
 import datetime as dt
 import gzip
-import importlib.util
 import io
 import json
 import os
@@ -33,11 +32,7 @@ from fraudshield_pipeline.domain.landing import (
     read_day,
     read_mapping,
 )
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
-_spec = importlib.util.spec_from_file_location("make_landing_example", EXAMPLES / "make_landing_example.py")
-example = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(example)
+from fraudshield_pipeline_tests.landing_example import EXAMPLES, example
 
 DAY = dt.date(2026, 9, 1)
 START = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
