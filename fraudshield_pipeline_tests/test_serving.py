@@ -9,31 +9,20 @@ import pytest
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import build_features, model_feature_names
-from fraudshield_pipeline.domain.online import StaleOnlineState, entity_states
-from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_days
-
-UTC = dt.timezone.utc
-FIRST = dt.date(2026, 9, 1)
-DAYS = 20
+from fraudshield_pipeline.domain.online import StaleOnlineState
+from fraudshield_pipeline_tests.serving_world import DAYS, FIRST, TODAY, UTC, materialize, small_world, train_on_labels
 
 
 @pytest.fixture(scope="module")
 def world():
-    config = SimulationConfig(seed=3, n_customers=800, n_merchants=80, transactions_per_day=800)
-    return simulate_days(config, [FIRST + dt.timedelta(days=i) for i in range(DAYS + 1)])
+    return small_world(seed=3)
 
 
 @pytest.fixture(scope="module")
 def booster(world):
-    from fraudshield_pipeline.domain.train import train_xgboost
-
     start = dt.datetime.combine(FIRST, dt.time(), UTC)
-    features = build_features(world.transactions, world.labels, start, start + dt.timedelta(days=DAYS))
-    labelled = features.merge(world.labels[[s.TRANSACTION_ID, s.IS_FRAUD]], how="left", on=s.TRANSACTION_ID)
-    labelled[s.IS_FRAUD] = labelled[s.IS_FRAUD].fillna(0).astype(int)
-    cut = labelled[s.EVENT_TIMESTAMP].quantile(0.7)
-    train, valid = labelled[labelled[s.EVENT_TIMESTAMP] < cut], labelled[labelled[s.EVENT_TIMESTAMP] >= cut]
-    return train_xgboost(train, valid, model_feature_names(features.columns), {"tree_method": "hist"}, max_rounds=20).booster
+    features = build_features(world.transactions, world.labels, start, TODAY)
+    return train_on_labels(features, world.labels, model_feature_names(features.columns), {"tree_method": "hist"}, 20).booster
 
 
 def store(tmp_path, **kwargs):
@@ -45,15 +34,7 @@ def store(tmp_path, **kwargs):
 
 
 def arriving(world) -> dict:
-    next_day = pd.Timestamp(dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC))
-    return world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= next_day].iloc[0].to_dict()
-
-
-def materialize(feature_store, world, as_of: dt.datetime) -> None:
-    from fraudshield_pipeline.feature_repo import state_tables
-
-    history = world.transactions[world.transactions[s.EVENT_TIMESTAMP] < pd.Timestamp(as_of)]
-    feature_store.write_state(state_tables(*entity_states(history, world.labels, as_of), as_of))
+    return world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].iloc[0].to_dict()
 
 
 def test_a_store_never_materialized_refuses_to_score(tmp_path, world, booster):
@@ -69,11 +50,10 @@ def test_a_store_a_day_behind_refuses_to_score_and_a_fresh_one_scores(tmp_path, 
 
     feature_store = store(tmp_path)
     scorer = FraudScorer(feature_store, booster, "test")
-    today = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC)
-    materialize(feature_store, world, today - dt.timedelta(days=1))
+    materialize(feature_store, world, TODAY - dt.timedelta(days=1))
     with pytest.raises(StaleOnlineState, match="materialize online_features"):
         scorer.score(arriving(world))
-    materialize(feature_store, world, today)
+    materialize(feature_store, world, TODAY)
     decision = scorer.score(arriving(world))
     assert 0.0 <= decision.score <= 1.0 and decision.features["customer_tx_count_30d"] >= 0
 
@@ -109,8 +89,7 @@ def test_an_alert_comes_with_reasons_that_are_the_top_of_contributions_summing_t
 
     feature_store = store(tmp_path)
     scorer = FraudScorer(feature_store, booster, "test")
-    today = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC)
-    materialize(feature_store, world, today)
+    materialize(feature_store, world, TODAY)
     transaction = arriving(world)
     features = scorer.features(transaction)
     below = scorer.decide(transaction, features)
@@ -146,8 +125,7 @@ def _concurrent_records_keep_every_event(make_store, world, booster):
 
     from fraudshield_pipeline.serving import FraudScorer
 
-    today = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC)
-    materialize(make_store(), world, today)
+    materialize(make_store(), world, TODAY)
     transactions = _same_card_transactions(world, 48)
     # Two scorers with their own store clients (two serving processes), four threads each.
     scorers = [FraudScorer(make_store(), booster, "test") for _ in range(2)]

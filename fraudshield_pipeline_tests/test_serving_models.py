@@ -9,7 +9,6 @@
 
 import datetime as dt
 import json
-import socket
 import time
 
 import numpy as np
@@ -18,37 +17,18 @@ import pytest
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import build_features, model_feature_names
-from fraudshield_pipeline.domain.online import entity_states
-from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_days
-
-UTC = dt.timezone.utc
-FIRST = dt.date(2026, 9, 1)
-DAYS = 20
-TODAY = dt.datetime.combine(FIRST + dt.timedelta(days=DAYS), dt.time(), UTC)
+from fraudshield_pipeline_tests.serving_world import FIRST, TODAY, UTC, materialize, small_world, train_on_labels
 
 
 @pytest.fixture(scope="module")
 def world():
-    config = SimulationConfig(seed=5, n_customers=800, n_merchants=80, transactions_per_day=800)
-    return simulate_days(config, [FIRST + dt.timedelta(days=i) for i in range(DAYS + 1)])
+    return small_world(seed=5)
 
 
 @pytest.fixture(scope="module")
 def features(world):
     start = dt.datetime.combine(FIRST, dt.time(), UTC)
     return build_features(world.transactions, world.labels, start, TODAY + dt.timedelta(days=1))
-
-
-def _train(features, world, names, rounds):
-    from fraudshield_pipeline.domain.train import train_xgboost
-
-    labelled = features[features[s.EVENT_TIMESTAMP] < pd.Timestamp(TODAY)].merge(
-        world.labels[[s.TRANSACTION_ID, s.IS_FRAUD]], how="left", on=s.TRANSACTION_ID
-    )
-    labelled[s.IS_FRAUD] = labelled[s.IS_FRAUD].fillna(0).astype(int)
-    cut = labelled[s.EVENT_TIMESTAMP].quantile(0.7)
-    train, valid = labelled[labelled[s.EVENT_TIMESTAMP] < cut], labelled[labelled[s.EVENT_TIMESTAMP] >= cut]
-    return train_xgboost(train, valid, names, {"tree_method": "hist", "nthread": 1}, max_rounds=rounds)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +46,8 @@ def registered(env, features, world):
     registry = build_resources(env)["registry"]
     versions = {}
     for label, names, rounds in (("full", model_feature_names(features.columns), 20), ("weak", ["amount", "hour_of_day"], 5)):
-        model = _train(features, world, names, rounds)
+        history = features[features[s.EVENT_TIMESTAMP] < pd.Timestamp(TODAY)]
+        model = train_on_labels(history, world.labels, names, {"tree_method": "hist", "nthread": 1}, rounds)
         started = time.perf_counter()
         versions[label] = registry.log_training(
             run_name=f"test-{label}", booster=model.booster, example=features.head(5), params={}, metrics={}, tags={}, inputs={}
@@ -111,13 +92,6 @@ def test_no_model_version_holds_a_pickle(registered, env):
     assert not [p for p in files if p.suffix in (".pkl", ".pickle", ".joblib", ".cloudpickle")]
 
 
-def _materialize(feature_store, world, as_of=TODAY):
-    from fraudshield_pipeline.feature_repo import state_tables
-
-    history = world.transactions[world.transactions[s.EVENT_TIMESTAMP] < pd.Timestamp(as_of)]
-    feature_store.write_state(state_tables(*entity_states(history, world.labels, as_of), as_of))
-
-
 def _requests(transactions: pd.DataFrame) -> pd.DataFrame:
     """Raw transactions as a client sends them: ISO times, the optional columns as strings."""
     frame = transactions[[s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID, s.EVENT_TIMESTAMP, s.AMOUNT, s.CHANNEL, s.MERCHANT_CATEGORY, s.COUNTRY]].copy()
@@ -146,7 +120,7 @@ def test_the_service_scores_a_day_of_transactions_like_the_batch_and_follows_the
         monkeypatch.setenv(name, value)
     feature_store = build_resources(env)["feature_store"]
     feature_store.apply()
-    _materialize(feature_store, world)
+    materialize(feature_store, world)
     day = world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].sort_values(
         [s.EVENT_TIMESTAMP, s.TRANSACTION_ID]
     )
@@ -204,7 +178,7 @@ def test_a_redis_outage_gets_the_fallback_fast_opens_the_circuit_and_recovers(re
     try:
         feature_store = build_resources(env)["feature_store"].process_config_and_initialize()
         feature_store.apply()
-        _materialize(feature_store, world)
+        materialize(feature_store, world)
         requests = _requests(world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].head(20))
         model = _service(registry, {"breaker_reset_s": 1.0})
         service = model.unwrap_python_model().service
@@ -222,7 +196,7 @@ def test_a_redis_outage_gets_the_fallback_fast_opens_the_circuit_and_recovers(re
         assert set(open_answers["degraded_reason"]) == {"circuit_open"}
 
         redis = _start_redis(port, tmp_path)  # the store answers again (empty: the state is rewritten)
-        _materialize(feature_store, world)
+        materialize(feature_store, world)
         time.sleep(1.1)  # one probe after breaker_reset_s closes the circuit
         back = model.predict(requests.iloc[6:10])
         assert not back["degraded"].any() and back["score"].between(0, 1).all()
@@ -251,7 +225,7 @@ def test_fraudshield_serve_answers_http_on_loopback_like_the_batch(registered, w
     env = {"FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"), "MLFLOW_TRACKING_URI": registry.tracking_uri}
     feature_store = build_resources(env)["feature_store"].process_config_and_initialize()
     feature_store.apply()
-    _materialize(feature_store, world)
+    materialize(feature_store, world)
     day = world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].sort_values([s.EVENT_TIMESTAMP, s.TRANSACTION_ID])
     port, metrics_port = free_port(), free_port()
     server = subprocess.Popen(

@@ -230,96 +230,58 @@ resource "aws_vpc_security_group_ingress_rule" "alb_from_clients" {
   ip_protocol       = "tcp"
 }
 
-resource "aws_vpc_security_group_egress_rule" "alb_to_webserver" {
-  security_group_id            = aws_security_group.alb.id
-  description                  = "To the Dagster webserver tasks"
-  referenced_security_group_id = aws_security_group.app.id
-  from_port                    = var.ports.webserver
-  to_port                      = var.ports.webserver
+# Traffic between the groups, one entry a flow: each becomes an egress rule on the sending group
+# and the matching ingress rule on the receiving one, so the two sides can never disagree.
+locals {
+  groups = {
+    alb      = aws_security_group.alb.id
+    app      = aws_security_group.app.id
+    database = aws_security_group.database.id
+    cache    = aws_security_group.cache.id
+  }
+  flows = {
+    webserver   = { from = "alb", to = "app", port = var.ports.webserver, egress = "To the Dagster webserver tasks", ingress = "Dagster webserver from the load balancer" }
+    code_server = { from = "app", to = "app", port = var.ports.code_server, egress = "To code_server", ingress = "code_server from the other tasks" }
+    mlflow      = { from = "app", to = "app", port = var.ports.mlflow, egress = "To mlflow", ingress = "mlflow from the other tasks" }
+    database    = { from = "app", to = "database", port = 5432, egress = "To PostgreSQL", ingress = "PostgreSQL from the ECS tasks" }
+    cache       = { from = "app", to = "cache", port = 6379, egress = "To Redis", ingress = "Redis from the ECS tasks" }
+  }
+  # HTTPS to anywhere, by group: the load balancer's authenticate action and the tasks' AWS calls.
+  https_out = {
+    alb = "To the identity provider's token and user-info endpoints (authenticate action)"
+    app = "AWS APIs (S3, ECS, Secrets Manager, Logs, ECR) and the image registry"
+  }
+}
+
+resource "aws_vpc_security_group_egress_rule" "flow" {
+  for_each = local.flows
+
+  security_group_id            = local.groups[each.value.from]
+  description                  = each.value.egress
+  referenced_security_group_id = local.groups[each.value.to]
+  from_port                    = each.value.port
+  to_port                      = each.value.port
   ip_protocol                  = "tcp"
 }
 
-resource "aws_vpc_security_group_egress_rule" "alb_to_idp" {
-  security_group_id = aws_security_group.alb.id
-  description       = "To the identity provider's token and user-info endpoints (authenticate action)"
+resource "aws_vpc_security_group_ingress_rule" "flow" {
+  for_each = local.flows
+
+  security_group_id            = local.groups[each.value.to]
+  description                  = each.value.ingress
+  referenced_security_group_id = local.groups[each.value.from]
+  from_port                    = each.value.port
+  to_port                      = each.value.port
+  ip_protocol                  = "tcp"
+}
+
+resource "aws_vpc_security_group_egress_rule" "https_out" {
+  for_each = local.https_out
+
+  security_group_id = local.groups[each.key]
+  description       = each.value
   cidr_ipv4         = "0.0.0.0/0"
   from_port         = 443
   to_port           = 443
   ip_protocol       = "tcp"
-}
-
-resource "aws_vpc_security_group_ingress_rule" "app_from_alb" {
-  security_group_id            = aws_security_group.app.id
-  description                  = "Dagster webserver from the load balancer"
-  referenced_security_group_id = aws_security_group.alb.id
-  from_port                    = var.ports.webserver
-  to_port                      = var.ports.webserver
-  ip_protocol                  = "tcp"
-}
-
-resource "aws_vpc_security_group_ingress_rule" "app_internal" {
-  for_each = { code_server = var.ports.code_server, mlflow = var.ports.mlflow }
-
-  security_group_id            = aws_security_group.app.id
-  description                  = "${each.key} from the other tasks"
-  referenced_security_group_id = aws_security_group.app.id
-  from_port                    = each.value
-  to_port                      = each.value
-  ip_protocol                  = "tcp"
-}
-
-resource "aws_vpc_security_group_egress_rule" "app_internal" {
-  for_each = { code_server = var.ports.code_server, mlflow = var.ports.mlflow }
-
-  security_group_id            = aws_security_group.app.id
-  description                  = "To ${each.key}"
-  referenced_security_group_id = aws_security_group.app.id
-  from_port                    = each.value
-  to_port                      = each.value
-  ip_protocol                  = "tcp"
-}
-
-resource "aws_vpc_security_group_egress_rule" "app_https" {
-  security_group_id = aws_security_group.app.id
-  description       = "AWS APIs (S3, ECS, Secrets Manager, Logs, ECR) and the image registry"
-  cidr_ipv4         = "0.0.0.0/0"
-  from_port         = 443
-  to_port           = 443
-  ip_protocol       = "tcp"
-}
-
-resource "aws_vpc_security_group_egress_rule" "app_to_database" {
-  security_group_id            = aws_security_group.app.id
-  description                  = "To PostgreSQL"
-  referenced_security_group_id = aws_security_group.database.id
-  from_port                    = 5432
-  to_port                      = 5432
-  ip_protocol                  = "tcp"
-}
-
-resource "aws_vpc_security_group_egress_rule" "app_to_cache" {
-  security_group_id            = aws_security_group.app.id
-  description                  = "To Redis"
-  referenced_security_group_id = aws_security_group.cache.id
-  from_port                    = 6379
-  to_port                      = 6379
-  ip_protocol                  = "tcp"
-}
-
-resource "aws_vpc_security_group_ingress_rule" "database_from_app" {
-  security_group_id            = aws_security_group.database.id
-  description                  = "PostgreSQL from the ECS tasks"
-  referenced_security_group_id = aws_security_group.app.id
-  from_port                    = 5432
-  to_port                      = 5432
-  ip_protocol                  = "tcp"
-}
-
-resource "aws_vpc_security_group_ingress_rule" "cache_from_app" {
-  security_group_id            = aws_security_group.cache.id
-  description                  = "Redis from the ECS tasks"
-  referenced_security_group_id = aws_security_group.app.id
-  from_port                    = 6379
-  to_port                      = 6379
-  ip_protocol                  = "tcp"
 }
