@@ -5,12 +5,10 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-import pytest
 
 from fraudshield_pipeline.domain.versioning import content_hash
 from fraudshield_pipeline.resources.io_managers import SNAPSHOT, ParquetIOManager, table_name
 from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, snapshot_key, table_key
-from fraudshield_pipeline_tests.resources.test_storage import make_s3_store
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -93,15 +91,6 @@ def wrong_keys(context: dg.AssetExecutionContext) -> dict[str, pd.DataFrame]:
 
 
 ASSETS = [events, window, by_day, rolling, catalog, catalog_summary, not_a_frame, wrong_keys]
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request, tmp_path: Path) -> ArtifactStore:
-    if request.param == "local":
-        return LocalArtifactStore(base_dir=str(tmp_path / "store"))
-    request.getfixturevalue("aws_test_env")
-    moto_s3 = request.getfixturevalue("moto_s3")
-    return make_s3_store(moto_s3, moto_s3.create_bucket())
 
 
 def run(store: ArtifactStore, selection: list[str], **kwargs) -> dg.ExecuteInProcessResult:

@@ -12,7 +12,6 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from fraudshield_pipeline.resources import storage as storage_module
-from fraudshield_pipeline.resources.s3_storage import S3ArtifactStore
 from fraudshield_pipeline.resources.storage import (
     SOURCE_KEY,
     ArtifactStore,
@@ -23,28 +22,7 @@ from fraudshield_pipeline.resources.storage import (
     report_key,
     table_key,
 )
-
-S3_PREFIX = "fraudshield"
-
-
-def make_s3_store(moto_s3, bucket: str, prefix: str = S3_PREFIX) -> S3ArtifactStore:
-    s3 = S3Resource(
-        endpoint_url=moto_s3.endpoint_url,
-        region_name=moto_s3.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        max_attempts=2,
-    )
-    return S3ArtifactStore(s3=s3, bucket=bucket, prefix=prefix)
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request, tmp_path: Path) -> ArtifactStore:
-    if request.param == "local":
-        return LocalArtifactStore(base_dir=str(tmp_path / "store"))
-    request.getfixturevalue("aws_test_env")
-    moto_s3 = request.getfixturevalue("moto_s3")
-    return make_s3_store(moto_s3, moto_s3.create_bucket())
+from fraudshield_pipeline_tests.resources.stores import make_s3_store
 
 
 def sample_frame() -> pd.DataFrame:
