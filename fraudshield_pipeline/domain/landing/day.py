@@ -150,7 +150,9 @@ def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMap
 
 def _problems(table: RawTable) -> p.Problems:
     problems = p.Problems(len(table.frame))
-    problems.add(table.malformed, RULE_MALFORMED, pd.Series(table.raw, dtype=object))
+    raw = pd.Series(table.raw, dtype=object)
+    for rule in pd.unique(table.rules[pd.notna(table.rules)]):
+        problems.add(table.rules == rule, str(rule), raw)
     return problems
 
 

@@ -102,11 +102,16 @@ def map_values(texts: pd.Series, table: Mapping[str, Any] | None) -> pd.Series:
     return pd.Series(out, index=texts.index, dtype=object)
 
 
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters str.strip() keeps
+
+
 def trimmed(texts: pd.Series) -> pd.Series:
-    """Spaces around a value removed; a value of spaces only is blank (None)."""
+    """Spaces (and zero-width characters) around a value removed; a value of them only is blank (None)."""
     if not len(texts) or texts.isna().all():
         return texts
     out = texts.str.strip()
+    if out.str.contains(f"[{_INVISIBLE}]", regex=True, na=False).any():
+        out = out.str.strip(_INVISIBLE + " \t\r\n\xa0").str.strip()
     return out.where(out.notna() & out.ne(""), None)
 
 
