@@ -170,6 +170,15 @@ def check_columns(
     return unknown
 
 
+def data_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that hold values: not a record the landing parser could not split (or a repeated
+    header), whose empty row is quarantined as a whole (its columns' nulls are not the feed's)."""
+    if LANDING_RULE not in frame.columns or not frame[LANDING_RULE].notna().any():
+        return frame
+    rules = frame[LANDING_RULE]
+    return frame[~(rules.notna() & ~rules.astype(str).str.contains(":", regex=False)).to_numpy()]
+
+
 def _landing_checks(frame: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
     """Rows the landing parser already failed, each with its own rule: they go first."""
     if LANDING_RULE not in frame.columns:
