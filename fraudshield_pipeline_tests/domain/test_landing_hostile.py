@@ -412,3 +412,19 @@ def test_s3_prefixes_that_leave_the_bucket_prefix_are_refused(prefix):
 
     with pytest.raises(LandingError, match="outside_root"):
         open_landing(f"s3://bucket/{prefix}", region="us-east-1")
+
+
+def test_linked_folders_are_not_listed_through(tmp_path):
+    """A link to / or a link loop in the root would list the whole disk (and name its files in errors)."""
+    from fraudshield_pipeline.domain.landing import LocalDirReader
+
+    root = tmp_path / "landing"
+    for name, data in zone()().items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    (root / "transactions" / "loop").symlink_to(root, target_is_directory=True)
+    (root / "labels" / "everything").symlink_to("/", target_is_directory=True)
+    reader = LocalDirReader(root)
+    assert reader.list_files("") == [LB, TX]
+    landed = read_day(reader, load_mapping(mapping_with(labels__path="labels/**/{date}*.csv")), DAY)
+    assert landed.files == [TX, LB]
