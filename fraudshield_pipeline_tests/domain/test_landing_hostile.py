@@ -185,6 +185,20 @@ def _parquet_amount_text() -> bytes:
     return parquet(frame)
 
 
+def _parquet_column(column: str, values: pa.Array) -> Callable[[], bytes]:
+    def build() -> bytes:
+        table = pa.Table.from_pandas(tx_frame(), preserve_index=False)
+        return parquet(table.set_column(table.schema.get_field_index(column), column, values))
+
+    return build
+
+
+def _bytes_ids(bad: bytes) -> pa.Array:
+    ids = [x.encode() for x in tx_frame()["tx_ref"]]
+    ids[3] = bad
+    return pa.array(ids, pa.binary())
+
+
 def _parquet_inf() -> bytes:
     frame = tx_frame()
     frame["amount_eur"] = frame["amount_eur"].astype(float)
@@ -249,6 +263,13 @@ CASES: dict[str, Case] = {
     "parquet_truncated": Case(pq_zone(lambda: parquet(tx_frame())[:-100]), PARQUET_MAPPING, error="unreadable_file"),
     "parquet_amount_text": Case(pq_zone(_parquet_amount_text), PARQUET_MAPPING, rules={"amount:unparseable": 1}),
     "parquet_non_finite_amounts": Case(pq_zone(_parquet_inf), PARQUET_MAPPING, rules={"amount:finite": 1, "amount:not_nullable": 1, "amount:at_most_max_amount": 1}),
+    "parquet_bytes_ids": Case(pq_zone(_parquet_column("tx_ref", _bytes_ids(b"T-1"))), PARQUET_MAPPING),
+    "parquet_bytes_ids_not_utf8": Case(pq_zone(_parquet_column("tx_ref", _bytes_ids(b"\xff\xfe"))), PARQUET_MAPPING, error="encoding", column="tx_ref"),
+    "parquet_uint64_amount": Case(pq_zone(_parquet_column("amount_eur", pa.array([2**64 - 1] + [1] * 294, pa.uint64()))), PARQUET_MAPPING, rules={"amount:at_most_max_amount": 1}),
+    "parquet_bool_amount": Case(pq_zone(_parquet_column("amount_eur", pa.array([True] * 295))), PARQUET_MAPPING, error="retyped", column="amount_eur"),
+    "parquet_struct_amount": Case(pq_zone(_parquet_column("amount_eur", pa.array([{"a": 1.0}] * 295))), PARQUET_MAPPING, error="retyped", column="amount_eur"),
+    "parquet_all_null_amount": Case(pq_zone(_parquet_column("amount_eur", pa.nulls(295, pa.float64()))), PARQUET_MAPPING, rules={"amount:not_nullable": 295}),
+    "parquet_year_9999": Case(pq_zone(_parquet_column("tx_time", pa.array([pd.Timestamp("9999-01-01")] * 295, pa.timestamp("ms")))), PARQUET_MAPPING, rules={"event_timestamp:inside_partition_day": 295}),
     "csv_as_parquet": Case(pq_zone(lambda: text(tx_lines())), PARQUET_MAPPING, error="unreadable_file"),
     # timestamps
     "year_9999": Case(tx_zone(lambda: text(with_field(10, T, "01/09/9999 10:00:00"))), rules={"event_timestamp:unparseable": 1}),
@@ -364,7 +385,8 @@ def test_hostile_input_fails_clearly_or_every_record_is_accounted_for(name):
     # quarantine keeps the evidence
     for outcome in (tx, lb):
         q = outcome.quarantine
-        assert q[SOURCE_FILE].notna().all() and (q[SOURCE_LINE] >= 2).all()
+        first = np.where(q[SOURCE_FILE].str.endswith(".parquet"), 1, 2)  # a Parquet row, or a CSV line after the header
+        assert q[SOURCE_FILE].notna().all() and (q[SOURCE_LINE] >= first).all()
         landed_rules = q[LANDING_RULE].notna()
         assert (q.loc[landed_rules, QUARANTINE_RULE] == q.loc[landed_rules, LANDING_RULE]).all()
         assert q.loc[landed_rules, RAW_VALUE].notna().all()

@@ -256,7 +256,17 @@ def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str]) -
                 raise LandingError(name, RULE_RETYPED, f"holds {kind} values, not single values: the column looks retyped", user, canonical)
     try:
         table = file.read()
+        for canonical, user in mapped.items():  # bytes columns: text, or an error naming the column
+            if user in names and (pa.types.is_binary(table.schema.field(user).type) or pa.types.is_large_binary(table.schema.field(user).type)):
+                try:
+                    text = table.column(user).cast(pa.string())
+                    text.validate(full=True)  # the cast does not check the bytes
+                except pa.ArrowInvalid as error:
+                    raise LandingError(name, RULE_ENCODING, f"holds bytes that are not UTF-8 text ({str(error).strip()[:80]})", user, canonical) from error
+                table = table.set_column(names.index(user), user, text)
         frame = table.to_pandas()
+    except LandingError:
+        raise
     except (pa.ArrowException, OSError, ValueError, EOFError) as error:
         raise LandingError(name, RULE_UNREADABLE, f"corrupt or truncated Parquet: {str(error).strip()}") from error
     records = file.metadata.num_rows
