@@ -10,10 +10,12 @@ hand-edited export, a broken transfer or an attacker would. Whatever the damage,
   rule (and the raw text where the landing parser failed it); nothing absurd in the kept rows.
 """
 
+import bz2
 import datetime as dt
 import gzip
 import io
 import re
+import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,6 +201,13 @@ def _bytes_ids(bad: bytes) -> pa.Array:
     return pa.array(ids, pa.binary())
 
 
+def _zipped(data: bytes) -> bytes:
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w") as archive:
+        archive.writestr("export.csv", data)
+    return sink.getvalue()
+
+
 def _parquet_inf() -> bytes:
     frame = tx_frame()
     frame["amount_eur"] = frame["amount_eur"].astype(float)
@@ -270,6 +279,11 @@ CASES: dict[str, Case] = {
     "parquet_struct_amount": Case(pq_zone(_parquet_column("amount_eur", pa.array([{"a": 1.0}] * 295))), PARQUET_MAPPING, error="retyped", column="amount_eur"),
     "parquet_all_null_amount": Case(pq_zone(_parquet_column("amount_eur", pa.nulls(295, pa.float64()))), PARQUET_MAPPING, rules={"amount:not_nullable": 295}),
     "parquet_year_9999": Case(pq_zone(_parquet_column("tx_time", pa.array([pd.Timestamp("9999-01-01")] * 295, pa.timestamp("ms")))), PARQUET_MAPPING, rules={"event_timestamp:inside_partition_day": 295}),
+    "parquet_bomb": Case(pq_zone(_parquet_column("amount_eur", pa.array([0.0] * 295))), mapping_with(
+        transactions__path="transactions/{date}*.parquet", transactions__format="parquet", max_decompressed_mb=0.001), error="too_large"),
+    "zip_as_csv": Case(tx_zone(lambda: _zipped(text(tx_lines()))), error="unreadable_file"),
+    "bzip2_as_csv": Case(tx_zone(lambda: bz2.compress(text(tx_lines()))), error="unreadable_file"),
+    "header_of_many_columns": Case(tx_zone(lambda: text([";".join(f"c{i}" for i in range(50_000)), *(line + ";" * 49_992 for line in tx_lines()[1:4])])), error="missing_column"),
     "csv_as_parquet": Case(pq_zone(lambda: text(tx_lines())), PARQUET_MAPPING, error="unreadable_file"),
     # timestamps
     "year_9999": Case(tx_zone(lambda: text(with_field(10, T, "01/09/9999 10:00:00"))), rules={"event_timestamp:unparseable": 1}),
@@ -367,6 +381,7 @@ def test_hostile_input_fails_clearly_or_every_record_is_accounted_for(name):
         if isinstance(error, LandingError):
             assert error.rule == case.error and error.rule in RULES, str(error)
             assert error.file and str(error).startswith(f"{error.file}: [{error.rule}]"), str(error)
+            assert len(str(error)) < 2000, f"an error message of {len(str(error))} characters"
             if case.column is not None:
                 assert error.column == case.column, str(error)
         return

@@ -49,6 +49,7 @@ from fraudshield_pipeline.domain.landing.errors import (
 from fraudshield_pipeline.domain.landing.mapping import CsvOptions
 
 _DELIMITER_CANDIDATES = (";", "\t", ",", "|")
+_ARCHIVES = {b"PK\x03\x04": "a ZIP archive", b"BZh": "bzip2-compressed", b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed", b"7z\xbc\xaf": "a 7-Zip archive"}
 _LINE_END = re.compile(r"\r\n|\r|\n")
 MAX_RECORD_LINES = 1000  # csv.multiline: a quoted field spans at most this many lines
 
@@ -122,6 +123,9 @@ def _decode(data: bytes, name: str, options: CsvOptions, section: str) -> str:
 def read_csv(data: bytes, name: str, options: CsvOptions, section: str, n_mapped: int, max_share: float, cap: int) -> RawTable:
     if data[:4] == b"PAR1":
         raise LandingError(name, RULE_UNREADABLE, f"the file is Parquet but {section}.format is csv")
+    for magic, kind in _ARCHIVES.items():
+        if data.startswith(magic):
+            raise LandingError(name, RULE_UNREADABLE, f"the file is {kind}, not CSV text (only gzip is decompressed): unpack it first")
     if data[:2] == b"\x1f\x8b":
         data = gunzip(data, name, cap)
     elif len(data) > cap:
@@ -233,7 +237,7 @@ def _pyarrow(text: str, header: list[str], delimiter: str) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str]) -> RawTable:
+def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str], cap: int = 2**62) -> RawTable:
     if not data:
         raise LandingError(name, RULE_UNREADABLE, "the file is empty (0 bytes): not Parquet")
     if data[:4] != b"PAR1":
@@ -246,6 +250,9 @@ def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str]) -
         names = file.schema_arrow.names
     except (pa.ArrowException, OSError, ValueError, EOFError) as error:
         raise LandingError(name, RULE_UNREADABLE, f"corrupt or truncated Parquet: {str(error).strip()}") from error
+    expanded = sum(file.metadata.row_group(i).total_byte_size for i in range(file.metadata.num_row_groups))
+    if expanded > cap:  # a few kilobytes of run-length encoded zeros can stand for gigabytes
+        raise LandingError(name, RULE_TOO_LARGE, f"decompresses to more than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise LandingError(name, RULE_DUPLICATE_COLUMN, f"the file has two columns named '{duplicates[0]}'", column=duplicates[0])
