@@ -337,25 +337,6 @@ CASES: dict[str, Case] = {
     "label_value_two": Case(zone(lb=_labels("T20260901-0000003,2,2026-09-03T10:00:00+02:00,CT")), rules={"is_fraud:isin([0, 1])": 1}),
     "label_blank_flag": Case(zone(lb=_labels("T20260901-0000003,,2026-09-03T10:00:00+02:00,CT")), rules={"is_fraud:isin([0, 1])": 1}),
     "label_stray_quote": Case(zone(lb=_labels('T20260901-0000003,"Y,2026-09-03T10:00:00+02:00,CT')), rules={"malformed_record": 1}),
-    # paths in the mapping
-    "path_parent": Case(zone(), mapping_with(transactions__path="../secret/{date}.csv"), error="mapping"),
-    "path_absolute": Case(zone(), mapping_with(transactions__path="/etc/{date}.csv"), error="mapping"),
-    "path_date_literal": Case(zone(), mapping_with(transactions__path="../../../../etc/{date:passwd}"), error="mapping"),
-    "path_date_literal_inside": Case(zone(), mapping_with(transactions__path="transactions/{date:creds}.csv"), error="mapping"),
-    "path_date_attribute": Case(zone(), mapping_with(transactions__path="transactions/{date.__class__}.csv"), error="mapping"),
-    "path_date_index": Case(zone(), mapping_with(transactions__path="transactions/{date[0]}.csv"), error="mapping"),
-    "path_date_conversion": Case(zone(), mapping_with(transactions__path="transactions/{date!r}.csv"), error="mapping"),
-    "path_positional": Case(zone(), mapping_with(transactions__path="transactions/{}.csv"), error="mapping"),
-    "path_strftime_escape": Case(zone(), mapping_with(transactions__path="{date:%Y/../../..}/x.csv"), error="mapping"),
-    "path_home": Case(zone(), mapping_with(transactions__path="~/{date}.csv"), error="mapping"),
-    "path_dot_dot_after_glob": Case(zone(), mapping_with(transactions__path="transactions/**/../../{date}.csv"), error="mapping"),
-    "path_backslash": Case(zone(), mapping_with(transactions__path="..\\..\\{date}.csv"), error="mapping"),
-    "path_scheme": Case(zone(), mapping_with(transactions__path="file:///etc/{date}.csv"), error="mapping"),
-    "path_drive": Case(zone(), mapping_with(transactions__path="C:/x/{date}.csv"), error="mapping"),
-    "path_glob_then_parent": Case(zone(), mapping_with(transactions__path="transactions/*/../{date}.csv"), error="mapping"),
-    "path_nul": Case(zone(), mapping_with(transactions__path="transactions/{date}\x00.csv"), error="mapping"),
-    "label_path_parent": Case(zone(), mapping_with(labels__path="labels/../../{date}.csv"), error="mapping"),
-    "max_amount_infinite": Case(zone(), mapping_with(transactions__max_amount=float("inf")), error="mapping"),
 }
 
 
@@ -419,49 +400,3 @@ def test_hostile_input_fails_clearly_or_every_record_is_accounted_for(name):
     assert valid[s.TRANSACTION_ID].is_unique and lb.valid[s.TRANSACTION_ID].is_unique
     assert lb.valid[s.IS_FRAUD].isin([0, 1]).all()
 
-
-def test_a_symlink_out_of_the_root_is_refused_without_echoing_its_content(tmp_path):
-    from fraudshield_pipeline.domain.landing import LocalDirReader
-
-    secret = tmp_path / "secret"
-    secret.mkdir()
-    (secret / f"{DAY}.csv").write_text(f"{HEADER}\nTOP-SECRET;x;y;z;1;chip;NL;b\n")
-    root = tmp_path / "landing"
-    (root / "transactions").mkdir(parents=True)
-    (root / "labels").mkdir()
-    (root / LB).write_bytes(lb_bytes())
-    (root / TX).symlink_to(secret / f"{DAY}.csv")
-    (root / "mapping.yaml").write_text(MAPPING)
-    with pytest.raises(LandingError) as caught:
-        read_day(LocalDirReader(root), load_mapping(MAPPING), DAY)
-    assert caught.value.rule == "outside_root" and "TOP-SECRET" not in str(caught.value)
-    (root / TX).unlink()
-    (root / "transactions").rmdir()
-    (root / "transactions").symlink_to(secret, target_is_directory=True)  # a linked folder
-    with pytest.raises(LandingError) as caught:
-        read_day(LocalDirReader(root), load_mapping(MAPPING), DAY)
-    assert caught.value.rule == "outside_root" and "TOP-SECRET" not in str(caught.value)
-
-
-@pytest.mark.parametrize("prefix", ["landing/..", "../other", "a/../../b", "a/./../.."])
-def test_s3_prefixes_that_leave_the_bucket_prefix_are_refused(prefix):
-    from fraudshield_pipeline.domain.landing import open_landing
-
-    with pytest.raises(LandingError, match="outside_root"):
-        open_landing(f"s3://bucket/{prefix}", region="us-east-1")
-
-
-def test_linked_folders_are_not_listed_through(tmp_path):
-    """A link to / or a link loop in the root would list the whole disk (and name its files in errors)."""
-    from fraudshield_pipeline.domain.landing import LocalDirReader
-
-    root = tmp_path / "landing"
-    for name, data in zone()().items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(data)
-    (root / "transactions" / "loop").symlink_to(root, target_is_directory=True)
-    (root / "labels" / "everything").symlink_to("/", target_is_directory=True)
-    reader = LocalDirReader(root)
-    assert reader.list_files("") == [LB, TX]
-    landed = read_day(reader, load_mapping(mapping_with(labels__path="labels/**/{date}*.csv")), DAY)
-    assert landed.files == [TX, LB]
