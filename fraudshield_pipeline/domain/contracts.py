@@ -148,6 +148,9 @@ def check_columns(
     source: str,
 ) -> tuple[str, ...]:
     """Fail on a missing or retyped column before any row is touched; return unknown columns."""
+    duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if duplicated:
+        raise SchemaContractError(f"{source}: column '{duplicated[0]}' appears twice; the contract expects each column once")
     missing = [c for c in required if c not in frame.columns]
     unknown = tuple(c for c in frame.columns if c not in expected and c not in PROVENANCE_DTYPES)
     if missing:

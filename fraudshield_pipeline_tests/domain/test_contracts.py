@@ -42,6 +42,7 @@ def test_clean_simulated_day_passes_entirely(clean):
         (lambda f: f.assign(customer_id=f[s.CUSTOMER_ID].where(f.index != 3, None)), "customer_id:not_nullable"),
         (lambda f: f.assign(event_timestamp=f[s.EVENT_TIMESTAMP].where(f.index != 3, f[s.EVENT_TIMESTAMP] + pd.Timedelta(days=2))), "event_timestamp:inside_partition_day"),
         (lambda f: f.assign(transaction_id=f[s.TRANSACTION_ID].where(f.index != 3, f[s.TRANSACTION_ID].iloc[2])), "transaction_id:unique"),
+        (lambda f: f.assign(merchant_id=f[s.MERCHANT_ID].where(f.index != 3, "M" * 300)), "merchant_id:length_at_most(256)"),
     ],
 )
 def test_bad_rows_are_quarantined_with_their_rule(clean, mutate, rule):
@@ -100,3 +101,21 @@ def test_quarantine_has_provenance_columns_and_valid_rows_do_not(clean):
     assert (row["failed_rule"], row["failed_column"], row["raw_value"], row["source_line"]) == ("amount:unparseable", "amount", "1,234.50", 3)
     plain = validate_transactions(clean.transactions.head(5).assign(amount=-1.0), START, END, "sim").quarantine
     assert {"source_file", "source_line", "raw_value"} <= set(plain.columns) and plain["source_file"].isna().all()
+
+
+def test_a_duplicate_column_or_an_absurd_bound_is_a_contract_error(clean):
+    twice = pd.concat([clean.transactions, clean.transactions[[s.AMOUNT]]], axis=1)
+    with pytest.raises(SchemaContractError, match="column 'amount' appears twice"):
+        validate_transactions(twice, START, END, "feed")
+    for bound in (float("nan"), float("inf"), 0.0, 1e300):
+        with pytest.raises(SchemaContractError, match="max_amount"):
+            validate_transactions(clean.transactions, START, END, "feed", max_amount=bound)
+
+
+def test_duplicate_labels_that_disagree_are_both_quarantined(clean):
+    first = clean.labels.head(1)
+    agree, disagree = first.copy(), first.assign(is_fraud=np.int8(1 - int(first[s.IS_FRAUD].iloc[0])))
+    outcome = validate_labels(pd.concat([clean.labels, disagree], ignore_index=True), clean.transactions[s.TRANSACTION_ID], "labels")
+    assert outcome.rule_counts == {"is_fraud:consistent_duplicates": 2}
+    outcome = validate_labels(pd.concat([clean.labels, agree], ignore_index=True), clean.transactions[s.TRANSACTION_ID], "labels")
+    assert outcome.rule_counts == {"transaction_id:unique": 1} and len(outcome.valid) == len(clean.labels)
