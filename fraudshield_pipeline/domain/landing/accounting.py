@@ -131,7 +131,8 @@ def read_csv(data: bytes, name: str, options: CsvOptions, section: str, n_mapped
     elif len(data) > cap:
         raise LandingError(name, RULE_TOO_LARGE, f"is larger than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
     text = _decode(data, name, options, section)
-    lines = _LINE_END.split(text)  # \r\n, \n or a lone \r: as pyarrow splits, so no parser sees a line joined
+    # \r\n, \n or a lone \r: as pyarrow splits, so no parser sees a line joined
+    lines = _LINE_END.split(text) if "\r" in text else text.split("\n")
     blank = [not line.strip() and options.delimiter not in line for line in lines]
     first = next((i for i, b in enumerate(blank) if not b), None)
     if first is None:
@@ -149,14 +150,18 @@ def _records(body: list[str], numbers: np.ndarray, header_line: str, header: lis
     with its raw text (`malformed_record`); a copy of the header (concatenated exports) likewise,
     with `repeated_header`, and outside the malformed share."""
     delimiter, n = options.delimiter, len(header)
-    repeated = np.array([line.strip() == header_line for line in body], dtype=bool)
+    repeated = np.zeros(len(body), dtype=bool)
+    if any(header_line in line for line in body):  # rare: look closer
+        repeated = np.array([line.strip() == header_line for line in body], dtype=bool)
     if any('"' in line for line in body):
         fields, starts, raw = _split_quoted(body, n, delimiter, MAX_RECORD_LINES if options.multiline else 1)
         numbers, repeated = numbers[starts], repeated[starts]
     else:  # no quotes: a field count is exact, and pyarrow cannot join lines
         fields, raw = None, body
     malformed = np.array([f is None for f in fields], dtype=bool) if fields is not None else np.array([line.count(delimiter) != n - 1 for line in body], dtype=bool)
-    malformed |= np.array(["\x00" in line for line in raw], dtype=bool) | repeated
+    if any("\x00" in line for line in raw):
+        malformed |= np.array(["\x00" in line for line in raw], dtype=bool)
+    malformed |= repeated
     good = ~malformed
     if fields is not None:
         rows = [f for f, ok in zip(fields, good, strict=True) if ok]
@@ -199,8 +204,11 @@ def _split_quoted(body: list[str], n: int, delimiter: str, span: int) -> tuple[l
 
 
 def _split(record: str, delimiter: str) -> list[str] | None:
+    if '"' not in record:  # no quotes: the delimiter alone splits it, exactly
+        return record.split(delimiter) if "\n" not in record else None
     try:
-        rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, strict=True))
+        lines = (record,) if "\n" not in record else io.StringIO(record, newline="")
+        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
     except csv.Error:  # includes a field over csv's size limit
         return None
     return rows[0] if len(rows) == 1 else None
