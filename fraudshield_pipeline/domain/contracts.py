@@ -7,8 +7,8 @@ Two kinds of failure, treated differently on purpose:
   row to a quarantine table with the rule it broke. Rows in = rows kept + rows quarantined.
 
 Bounds protect the stages downstream: an amount is finite, >= 0 (zero-value authorisations are
-ordinary) and at most the source's ``max_amount`` (`DEFAULT_MAX_AMOUNT`); ids are non-blank and at
-most `MAX_ID_LENGTH` characters; a label is not reported before its transaction happened, and two
+ordinary) and at most the source's ``max_amount`` (`DEFAULT_MAX_AMOUNT`); ids are non-blank (and,
+from a landing zone, at most `MAX_ID_LENGTH` characters, checked where they are parsed); a label is not reported before its transaction happened, and two
 labels of one transaction that disagree are both quarantined (``is_fraud:consistent_duplicates``). A landing zone (``landing/``) adds provenance columns (`PROVENANCE_COLUMNS`):
 the file and line a row came from and, where parsing already failed there, the rule and the raw
 text. Those rows are quarantined with that rule first, and the quarantine keeps the evidence.
@@ -34,7 +34,7 @@ QUARANTINE_COLUMN = "failed_column"
 # passes it here, and the landing parser marks the same rows first only to keep their raw text.
 DEFAULT_MAX_AMOUNT = 10_000_000.0  # in the feed's currency: generous, but far from float overflow in sums
 MAX_AMOUNT_CEILING = 1e15  # no source may set a bound above this: sums of 1M such amounts stay finite
-MAX_ID_LENGTH = 256  # an id longer than this is damage (a swallowed line), not an id
+MAX_ID_LENGTH = 256  # an id longer than this is damage (a swallowed line), not an id: the landing parser quarantines it
 
 # Provenance of a landed row (absent for the simulator): kept in quarantine, dropped from valid rows.
 SOURCE_FILE = "source_file"  # file name relative to the landing root
@@ -74,11 +74,6 @@ def _length_between(series: pd.Series, low: int, high: int) -> pd.Series:
     codes, uniques = pd.factorize(series)
     ok = np.fromiter((low <= len(str(u)) <= high for u in uniques), dtype=bool, count=len(uniques))
     return pd.Series(np.where(codes < 0, True, ok[np.maximum(codes, 0)]), index=series.index)
-
-
-def _too_long(series: pd.Series) -> np.ndarray:
-    """Ids longer than MAX_ID_LENGTH (vectorised; None is left to the not-null rule)."""
-    return (series.str.len() > MAX_ID_LENGTH).to_numpy(dtype=bool) if len(series) else np.zeros(0, dtype=bool)
 
 
 def _not_blank(series: pd.Series) -> pd.Series:
@@ -253,14 +248,12 @@ def validate_transactions(
     duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
     amounts = frame[s.AMOUNT].to_numpy(dtype=float, na_value=np.nan)
     too_large = np.isfinite(amounts) & (amounts > max_amount)  # inf keeps its own rule, less_than(inf)
-    too_long = [(f"{c}:length_at_most({MAX_ID_LENGTH})", c, _too_long(frame[c])) for c in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID)]
     valid, quarantines = _split_by_contract(
         frame,
         TransactionContract,
         [
             (f"{s.EVENT_TIMESTAMP}:inside_partition_day", s.EVENT_TIMESTAMP, outside_day),
             (f"{s.AMOUNT}:at_most_max_amount", s.AMOUNT, too_large),
-            *too_long,
             (f"{s.TRANSACTION_ID}:unique", s.TRANSACTION_ID, duplicated),
         ],
     )

@@ -261,6 +261,7 @@ CASES: dict[str, Case] = {
     "very_long_quoted_field": Case(tx_zone(lambda: text(with_field(30, 6, '"' + "N" * 300_000 + '"'))), rules={"malformed_record": 1}),
     "very_long_line_of_delimiters": Case(tx_zone(lambda: text([*tx_lines(), ";" * 100_000])), rules={"malformed_record": 1}),
     "very_long_id": Case(tx_zone(lambda: text(with_field(30, 0, "T" * 5000))), rules={"transaction_id:length_at_most(256)": 1}),
+    "very_long_merchant_id": Case(tx_zone(lambda: text(with_field(30, 2, " " + "M" * 300))), rules={"merchant_id:length_at_most(256)": 1}),
     # compression and foreign formats
     "gzip_truncated": Case(tx_zone(lambda: gzip.compress(text(tx_lines()))[:-30]), error="unreadable_file"),
     "gzip_bomb": Case(tx_zone(lambda: gzip_bomb(3)), mapping_with(max_decompressed_mb=1), error="too_large"),

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from fraudshield_pipeline.domain.contracts import MAX_ID_LENGTH
 from fraudshield_pipeline.domain.landing.errors import RULE_RETYPED, LandingError
 from fraudshield_pipeline.domain.landing.mapping import EPOCH_MS, EPOCH_S, ISO, CsvOptions, TimestampSpec
 
@@ -116,8 +117,13 @@ def trimmed(texts: pd.Series) -> pd.Series:
 
 
 def ids(col: Column) -> pd.Series:
-    """Ids as text, trimmed (" T7" and "T7" are one transaction); blank ids stay None for the contract."""
-    return trimmed(strings(col.series))
+    """Ids as text, trimmed (" T7" and "T7" are one transaction); blank ids stay None for the contract;
+    an id over MAX_ID_LENGTH characters (a swallowed line, an attack) leaves with its raw text."""
+    texts = strings(col.series)
+    out = trimmed(texts)
+    if len(out):
+        col.problems.add((out.str.len() > MAX_ID_LENGTH).to_numpy(dtype=bool), f"{col.canonical}:length_at_most({MAX_ID_LENGTH})", texts)
+    return out
 
 
 def categories(col: Column, table: Mapping[str, Any] | None) -> pd.Series:
