@@ -175,6 +175,12 @@ def _parquet_empty() -> bytes:
     return parquet(pa.Table.from_pandas(tx_frame().iloc[0:0], preserve_index=False))
 
 
+def _parquet_no_row_group() -> bytes:
+    sink = io.BytesIO()
+    pq.ParquetWriter(sink, pa.Table.from_pandas(tx_frame(), preserve_index=False).schema).close()  # a footer, no row group
+    return sink.getvalue()
+
+
 def _parquet_footer() -> bytes:
     data = bytearray(parquet(tx_frame()))
     data[-12:-4] = b"\xff" * 8  # the footer length and the end of the metadata
@@ -269,6 +275,7 @@ CASES: dict[str, Case] = {
     "parquet_nested_amount": Case(pq_zone(_parquet_nested), PARQUET_MAPPING, error="retyped", column="amount_eur"),
     "parquet_duplicate_column": Case(pq_zone(_parquet_duplicate), PARQUET_MAPPING, error="duplicate_column", column="amount_eur"),
     "parquet_zero_rows": Case(pq_zone(_parquet_empty), mapping_with(transactions__path="transactions/{date}*.parquet", transactions__format="parquet", labels__required=False)),
+    "parquet_zero_row_groups": Case(pq_zone(_parquet_no_row_group), mapping_with(transactions__path="transactions/{date}*.parquet", transactions__format="parquet", labels__required=False)),
     "parquet_corrupt_footer": Case(pq_zone(_parquet_footer), PARQUET_MAPPING, error="unreadable_file"),
     "parquet_truncated": Case(pq_zone(lambda: parquet(tx_frame())[:-100]), PARQUET_MAPPING, error="unreadable_file"),
     "parquet_amount_text": Case(pq_zone(_parquet_amount_text), PARQUET_MAPPING, rules={"amount:unparseable": 1}),
