@@ -43,6 +43,9 @@ HOSTILE_VALUES = [  # (case, mapping key, value)
     ("max_amount_infinite", "transactions__max_amount", float("inf")),
     ("max_amount_absurd", "transactions__max_amount", 1e300),
     ("max_amount_zero", "transactions__max_amount", 0),
+    ("delimiter_quote", "transactions__csv__delimiter", '"'),
+    ("delimiter_newline", "transactions__csv__delimiter", "\n"),
+    ("delimiter_letter", "transactions__csv__delimiter", "a"),
 ]
 
 

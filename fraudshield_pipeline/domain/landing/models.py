@@ -133,6 +133,8 @@ class CsvModel(_Model):
         value = {"tab": "\t", "\\t": "\t"}.get(value, value)
         if not isinstance(value, str) or len(value) != 1:
             raise ValueError(f"must be one character (or 'tab'), got {value!r}")
+        if value in '"\r\n\x00' or value.isalnum():
+            raise ValueError(f"{value!r} cannot separate fields (a quote, a line break, a letter or a digit)")
         return value
 
     @field_validator("encoding")
