@@ -243,7 +243,7 @@ CASES: dict[str, Case] = {
     "nul_byte_in_field": Case(tx_zone(lambda: text(with_field(20, 1, "C00\x00225"))), rules={"malformed_record": 1}),
     "nul_bytes_everywhere": Case(tx_zone(lambda: text(tx_lines()).replace(b";", b";\x00")), error="encoding"),
     "utf16_without_bom": Case(tx_zone(lambda: text(tx_lines()).decode().encode("utf-16-le")), error="encoding"),
-    "invalid_utf8": Case(tx_zone(lambda: text(tx_lines()).replace(b"C0000225", b"C00\xff0225")), error="encoding"),
+    "invalid_utf8": Case(tx_zone(lambda: text(with_field(20, 1, "C00@0225")).replace(b"@", b"\xff")), error="encoding"),
     "utf16_with_bom_declared_utf8": Case(tx_zone(lambda: text(tx_lines()).decode().encode("utf-16")), error="encoding"),
     "utf16_with_bom_declared": Case(tx_zone(lambda: text(tx_lines()).decode().encode("utf-16")), mapping_with(transactions__csv__encoding="utf-16")),
     "utf8_bom_declared_cp1252": Case(tx_zone(lambda: b"\xef\xbb\xbf" + text(tx_lines())), mapping_with(transactions__csv__encoding="cp1252"), error="encoding"),
@@ -373,6 +373,8 @@ def test_hostile_input_fails_clearly_or_every_record_is_accounted_for(name):
             assert len(str(error)) < 2000, f"an error message of {len(str(error))} characters"
             if case.column is not None:
                 assert error.column == case.column, str(error)
+            if name == "invalid_utf8":  # the first bad line, for the analyst
+                assert "line 21" in str(error), str(error)
         return
     files = case.files()
     tx, lb, landed = run(case)

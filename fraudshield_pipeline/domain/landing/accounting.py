@@ -114,7 +114,8 @@ def _decode(data: bytes, name: str, options: CsvOptions, section: str) -> str:
         text = data.decode("utf-8-sig" if utf8 else options.encoding).lstrip("\ufeff")
     except UnicodeDecodeError as error:
         byte = data[error.start : error.start + 1]
-        raise LandingError(name, RULE_ENCODING, f"not valid {options.encoding} (byte {byte!r} at offset {error.start}); {hint}") from error
+        line = data.count(b"\n", 0, error.start) + 1
+        raise LandingError(name, RULE_ENCODING, f"not valid {options.encoding} (byte {byte!r} at offset {error.start}, line {line}); {hint}") from error
     if "\x00" in text[:4096] and text[:4096].count("\x00") > len(text[:4096]) // 8:
         raise LandingError(name, RULE_ENCODING, f"is mostly NUL bytes: binary, or UTF-16 without a byte-order mark? {hint}")
     return text
