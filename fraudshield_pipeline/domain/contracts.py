@@ -7,8 +7,9 @@ Two kinds of failure, treated differently on purpose:
   row to a quarantine table with the rule it broke. Rows in = rows kept + rows quarantined.
 
 Bounds protect the stages downstream: an amount is finite, >= 0 (zero-value authorisations are
-ordinary) and at most `DEFAULT_MAX_AMOUNT`; ids are non-blank; a label is not reported before its
-transaction happened. A landing zone (``landing/``) adds provenance columns (`PROVENANCE_COLUMNS`):
+ordinary) and at most the source's ``max_amount`` (`DEFAULT_MAX_AMOUNT`); ids are non-blank (and,
+from a landing zone, at most `MAX_ID_LENGTH` characters, checked where they are parsed); a label is not reported before its transaction happened, and two
+labels of one transaction that disagree are both quarantined (``is_fraud:consistent_duplicates``). A landing zone (``landing/``) adds provenance columns (`PROVENANCE_COLUMNS`):
 the file and line a row came from and, where parsing already failed there, the rule and the raw
 text. Those rows are quarantined with that rule first, and the quarantine keeps the evidence.
 """
@@ -28,7 +29,12 @@ from fraudshield_pipeline.domain import schema as s
 CONTRACT_VERSION = "1.0.0"
 QUARANTINE_RULE = "failed_rule"
 QUARANTINE_COLUMN = "failed_column"
+# The amount bound has one home: this contract. A source sets it (`TransactionSource.max_amount`;
+# a landing zone's mapping.yaml `transactions.max_amount`, in the feed's currency), the snapshot
+# passes it here, and the landing parser marks the same rows first only to keep their raw text.
 DEFAULT_MAX_AMOUNT = 10_000_000.0  # in the feed's currency: generous, but far from float overflow in sums
+MAX_AMOUNT_CEILING = 1e15  # no source may set a bound above this: sums of 1M such amounts stay finite
+MAX_ID_LENGTH = 256  # an id longer than this is damage (a swallowed line), not an id: the landing parser quarantines it
 
 # Provenance of a landed row (absent for the simulator): kept in quarantine, dropped from valid rows.
 SOURCE_FILE = "source_file"  # file name relative to the landing root
@@ -137,6 +143,9 @@ def check_columns(
     source: str,
 ) -> tuple[str, ...]:
     """Fail on a missing or retyped column before any row is touched; return unknown columns."""
+    duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if duplicated:
+        raise SchemaContractError(f"{source}: column '{duplicated[0]}' appears twice; the contract expects each column once")
     missing = [c for c in required if c not in frame.columns]
     unknown = tuple(c for c in frame.columns if c not in expected and c not in PROVENANCE_DTYPES)
     if missing:
@@ -157,6 +166,15 @@ def check_columns(
                     f"{source}: column '{column}' holds {inferred} values; the contract expects strings"
                 )
     return unknown
+
+
+def data_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that hold values: not a record the landing parser could not split (or a repeated
+    header), whose empty row is quarantined as a whole (its columns' nulls are not the feed's)."""
+    if LANDING_RULE not in frame.columns or not frame[LANDING_RULE].notna().any():
+        return frame
+    rules = frame[LANDING_RULE]
+    return frame[~(rules.notna() & ~rules.astype(str).str.contains(":", regex=False)).to_numpy()]
 
 
 def _landing_checks(frame: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
@@ -225,6 +243,8 @@ def validate_transactions(
     frame = _positional(frame)
     timestamps = frame[s.EVENT_TIMESTAMP]
     outside_day = (timestamps.isna() | (timestamps < day_start) | (timestamps >= day_end)).to_numpy()
+    if not 0 < max_amount <= MAX_AMOUNT_CEILING:
+        raise SchemaContractError(f"{source}: max_amount {max_amount!r} is not in (0, {MAX_AMOUNT_CEILING:g}]")
     duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
     amounts = frame[s.AMOUNT].to_numpy(dtype=float, na_value=np.nan)
     too_large = np.isfinite(amounts) & (amounts > max_amount)  # inf keeps its own rule, less_than(inf)
@@ -260,12 +280,18 @@ def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.Data
         known_ids, before = known_transactions, np.zeros(len(frame), dtype=bool)
     unknown_tx = (~frame[s.TRANSACTION_ID].isin(known_ids)).to_numpy()
     duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
+    conflicting = np.zeros(len(frame), dtype=bool)
+    if duplicated.any():  # two labels of one transaction that disagree: neither is kept, both are evidence
+        flags = frame.loc[frame[s.TRANSACTION_ID].duplicated(keep=False), [s.TRANSACTION_ID, s.IS_FRAUD]]
+        disputed = flags.groupby(s.TRANSACTION_ID)[s.IS_FRAUD].nunique()
+        conflicting = frame[s.TRANSACTION_ID].isin(disputed.index[disputed > 1]).to_numpy()
     valid, quarantines = _split_by_contract(
         frame,
         LabelContract,
         [
             (f"{s.TRANSACTION_ID}:references_known_transaction", s.TRANSACTION_ID, unknown_tx),
             (f"{s.REPORTED_AT}:not_before_transaction", s.REPORTED_AT, before),
+            (f"{s.IS_FRAUD}:consistent_duplicates", s.IS_FRAUD, conflicting),
             (f"{s.TRANSACTION_ID}:unique", s.TRANSACTION_ID, duplicated),
         ],
     )

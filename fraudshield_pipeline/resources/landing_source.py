@@ -39,3 +39,9 @@ class LandingZoneSource(TransactionSource):
         landed = read_day(reader, read_mapping(reader, self.mapping_file), day)
         source = f"{self.uri.rstrip('/')}/{{{','.join(landed.files)}}}"
         return RawDay(landed.transactions, landed.labels, source, landed.file_hashes, landed.unknown_columns)
+
+    def max_amount(self) -> float:
+        """`transactions.max_amount` of the zone's mapping.yaml (the feed's currency)."""
+        from fraudshield_pipeline.domain.landing import read_mapping
+
+        return read_mapping(self._reader(), self.mapping_file).transactions.max_amount

@@ -23,6 +23,13 @@ class TransactionSource(dg.ConfigurableResource, ABC):
     @abstractmethod
     def load_day(self, day: dt.date) -> RawDay: ...
 
+    def max_amount(self) -> float:
+        """The largest plausible amount in this source's currency: the bound the snapshot contract
+        applies (one home for it; a landing zone takes it from its mapping.yaml)."""
+        from fraudshield_pipeline.domain.contracts import DEFAULT_MAX_AMOUNT
+
+        return DEFAULT_MAX_AMOUNT
+
 
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None

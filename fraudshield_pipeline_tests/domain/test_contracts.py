@@ -100,3 +100,21 @@ def test_quarantine_has_provenance_columns_and_valid_rows_do_not(clean):
     assert (row["failed_rule"], row["failed_column"], row["raw_value"], row["source_line"]) == ("amount:unparseable", "amount", "1,234.50", 3)
     plain = validate_transactions(clean.transactions.head(5).assign(amount=-1.0), START, END, "sim").quarantine
     assert {"source_file", "source_line", "raw_value"} <= set(plain.columns) and plain["source_file"].isna().all()
+
+
+def test_a_duplicate_column_or_an_absurd_bound_is_a_contract_error(clean):
+    twice = pd.concat([clean.transactions, clean.transactions[[s.AMOUNT]]], axis=1)
+    with pytest.raises(SchemaContractError, match="column 'amount' appears twice"):
+        validate_transactions(twice, START, END, "feed")
+    for bound in (float("nan"), float("inf"), 0.0, 1e300):
+        with pytest.raises(SchemaContractError, match="max_amount"):
+            validate_transactions(clean.transactions, START, END, "feed", max_amount=bound)
+
+
+def test_duplicate_labels_that_disagree_are_both_quarantined(clean):
+    first = clean.labels.head(1)
+    agree, disagree = first.copy(), first.assign(is_fraud=np.int8(1 - int(first[s.IS_FRAUD].iloc[0])))
+    outcome = validate_labels(pd.concat([clean.labels, disagree], ignore_index=True), clean.transactions[s.TRANSACTION_ID], "labels")
+    assert outcome.rule_counts == {"is_fraud:consistent_duplicates": 2}
+    outcome = validate_labels(pd.concat([clean.labels, agree], ignore_index=True), clean.transactions[s.TRANSACTION_ID], "labels")
+    assert outcome.rule_counts == {"transaction_id:unique": 1} and len(outcome.valid) == len(clean.labels)

@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -281,14 +282,15 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 
 
 def physical_records(data: bytes) -> int | None:
-    """The records of a one-record-per-line CSV, counted without any CSV parser: non-empty lines
-    after the header (None when the bytes are not text, or gzip)."""
+    """The records of a one-record-per-line CSV, counted without any CSV parser: lines (ended by
+    \\r\\n, \\n or a lone \\r) after the header, but for lines of spaces only (None when the bytes
+    are not text, or gzip)."""
     try:
-        lines = [line.removesuffix("\r") for line in data.decode("utf-8-sig").lstrip("\ufeff").split("\n")]
+        lines = re.split(r"\r\n|\r|\n", data.decode("utf-8-sig").lstrip("\ufeff"))
     except UnicodeDecodeError:
         return None
-    nonblank = [i for i, line in enumerate(lines) if line.strip()]
-    return sum(1 for line in lines[nonblank[0] + 1 :] if line) if nonblank else None
+    nonblank = [i for i, line in enumerate(lines) if line.strip() or ";" in line]
+    return len(nonblank) - 1 if nonblank else None
 
 
 def check_landing(files: dict[str, bytes], mapping, n_rows: int | None) -> None:
@@ -306,8 +308,8 @@ def check_landing(files: dict[str, bytes], mapping, n_rows: int | None) -> None:
         assert len(day.transactions) == day.records[name] == counted  # nothing dropped, merged or invented
     malformed = day.transactions[day.transactions["landing_rule"] == "malformed_record"]
     if name.endswith(".csv") and len(malformed):
-        lines = files[name].decode("utf-8-sig").split("\n")
-        assert [lines[i - 1].removesuffix("\r") for i in malformed["source_line"]] == malformed["raw_value"].tolist()
+        lines = re.split(r"\r\n|\r|\n", files[name].decode("utf-8-sig"))
+        assert [lines[i - 1] for i in malformed["source_line"]] == malformed["raw_value"].tolist()
     outcome = validate_transactions(day.transactions, START, END, TX)  # canonical: no schema error possible
     same_rows(day.transactions, outcome, s.TRANSACTION_ID)
     storable(outcome.valid)

@@ -105,9 +105,11 @@ def test_multiline_fields_only_where_the_mapping_declares_them():
     landed = read_day(DictFileReader({TX: data, LB: committed(LB)}), multiline, DAY)
     assert len(landed.transactions) == landed.records[TX] == len(frame)
     assert landed.transactions[s.COUNTRY].iloc[3] == "N\nL" and landed.transactions["source_line"].iloc[4] == 7
-    bad, _ = stray_quotes((40,))
-    with pytest.raises(LandingError, match=r"\[malformed_record\] .*line 41"):
-        read_day(DictFileReader({TX: bad, LB: committed(LB)}), multiline, DAY)
+    bad, (damaged,) = stray_quotes((40,))  # multi-line allowed, a stray quote still costs one record
+    landed = read_day(DictFileReader({TX: bad, LB: committed(LB)}), multiline, DAY)
+    malformed = landed.transactions[landed.transactions["landing_rule"] == "malformed_record"]
+    assert malformed["source_line"].tolist() == [41] and malformed["raw_value"].tolist() == [damaged]
+    assert len(landed.transactions) == landed.records[TX] == 295
 
 
 def test_parquet_rows_are_checked_against_the_metadata_count_and_numbered():

@@ -10,6 +10,7 @@ from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, 
 from fraudshield_pipeline.defs.snapshots.checks import SNAPSHOT_FRESHNESS
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.resources.io_managers import SNAPSHOT
+from fraudshield_pipeline.resources.sources import TransactionSource
 from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
 
 MAX_QUARANTINE_RATE = 0.05
@@ -54,14 +55,16 @@ def validated_snapshots(
     raw_transactions: dict[str, pd.DataFrame],
     raw_labels: dict[str, pd.DataFrame],
     storage: ArtifactStore,
+    source: TransactionSource,
 ):
-    """Applies the transaction and label contracts to each day."""
+    """Applies the transaction and label contracts to each day (amounts bounded by the source's max_amount)."""
     from fraudshield_pipeline.domain.contracts import CONTRACT_VERSION, validate_labels, validate_transactions
 
     outcomes = {}
+    max_amount = source.max_amount()
     for key in context.partition_keys:
         start, end = keys_window([key])
-        tx = validate_transactions(raw_transactions[key], start, end, source=f"raw_transactions[{key}]")
+        tx = validate_transactions(raw_transactions[key], start, end, source=f"raw_transactions[{key}]", max_amount=max_amount)
         lb = validate_labels(raw_labels[key], tx.valid[[s.TRANSACTION_ID, s.EVENT_TIMESTAMP]], source=f"raw_labels[{key}]")
         outcomes[key] = (tx, lb)
         for unknown in tx.unknown_columns:
@@ -115,7 +118,9 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
         volume_verdict,
     )
 
-    rates = {k: null_rates(f, s.TRANSACTION_COLUMNS) for k, f in raw_transactions.items()}
+    from fraudshield_pipeline.domain.contracts import data_rows
+
+    rates = {k: null_rates(data_rows(f), s.TRANSACTION_COLUMNS) for k, f in raw_transactions.items()}
     verdicts = {k: null_rate_verdict(r, NULL_RATE_LIMITS) for k, r in rates.items()}
     yield dg.AssetCheckResult(
         check_name="null_rate",

@@ -17,12 +17,14 @@ user's columns is which canonical column. The package:
 What it guarantees (and what it leaves to ``contracts.py``):
 
 * records in = rows out: every record of every file becomes one row (see ``accounting``); a
-  record that cannot be split is a row with the rule ``malformed_record`` and its raw line;
+  record that cannot be split is a row with the rule ``malformed_record`` and its raw line (a
+  copy of the header inside the file: ``repeated_header``);
 * every row carries its provenance (`contracts.PROVENANCE_COLUMNS`): the file, the line (CSV)
   or row number (Parquet), and where a value failed here, the rule (``amount:unparseable``,
   ``event_timestamp:unparseable``, ``amount:finite``, ``amount:at_most_max_amount`` ...) and the
   raw text as it was in the file. The contract quarantines those rows with that rule;
-* canonical columns and dtypes of ``contracts.EXPECTED_*``: ids (trimmed text; blank ids None)
+* canonical columns and dtypes of ``contracts.EXPECTED_*``: ids (text trimmed of spaces and
+  zero-width characters; blank ids None)
   and categoricals as ``object`` strings, timestamps ``datetime64[us, UTC]``, ``amount`` float64,
   ``is_fraud`` int8 (-1 where blank); optional transaction columns only when mapped;
 * schema drift and damage past the tolerated shares fail with `LandingError` (a

@@ -2,16 +2,19 @@
 
 The records of a file are counted by a reader that does not share the parser's rules:
 
-* CSV, one record per line (the default): the records are the non-empty physical lines after
-  the header. A line without quotes is split at the delimiter (its field count is exact); a
-  line with quotes is split by Python's ``csv`` module in strict mode, *that line alone*, so an
-  unbalanced quote can never swallow the lines after it. A line that does not split into the
-  header's fields is a `malformed_record`: its row stays, empty, with its raw line, for the
-  contract to quarantine. Past ``max_malformed_share`` of the records the file fails, naming
-  the first bad line.
-* CSV with ``csv.multiline: true``: quoted fields may span lines. pyarrow parses; Python's
-  ``csv`` module in strict mode counts the records and their first lines. Counts that differ, or
-  a record the strict reader refuses, fail the file naming the first bad line.
+* CSV, one record per line (the default): the records are the physical lines after the header
+  (a line ends at \\r\\n, \\n or a lone \\r, as for every CSV parser; lines of spaces only are
+  skipped like empty ones). A line without quotes is split at the delimiter (its field count is
+  exact); a line with quotes is split by Python's ``csv`` module in strict mode, *that line
+  alone*, so an unbalanced quote can never swallow the lines after it. A line that does not
+  split into the header's fields, or holds a NUL byte, is a `malformed_record`: its row stays,
+  empty, with its raw line, for the contract to quarantine. Past ``max_malformed_share`` of the
+  records the file fails, naming the first bad line. A copy of the header inside the file
+  (concatenated exports) is quarantined as ``repeated_header``, outside that share.
+* CSV with ``csv.multiline: true``: a record is a line, or the lines up to where its quotes
+  balance (at most `MAX_RECORD_LINES`), split strictly; a record that does not give the
+  header's fields is quarantined *by its first line alone* and reading resumes on the next, so
+  a stray quote costs one record, as above.
 * Parquet: the row count in the file's metadata must equal the rows read.
 
 `RawTable.rows` = records in the file, always; `read_day` asserts it again on the output.
@@ -23,6 +26,7 @@ import codecs
 import csv
 import gzip
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +40,7 @@ from fraudshield_pipeline.domain.landing.errors import (
     RULE_DUPLICATE_COLUMN,
     RULE_ENCODING,
     RULE_MALFORMED,
+    RULE_REPEATED_HEADER,
     RULE_RETYPED,
     RULE_TOO_LARGE,
     RULE_UNREADABLE,
@@ -44,6 +49,9 @@ from fraudshield_pipeline.domain.landing.errors import (
 from fraudshield_pipeline.domain.landing.mapping import CsvOptions
 
 _DELIMITER_CANDIDATES = (";", "\t", ",", "|")
+_ARCHIVES = {b"PK\x03\x04": "a ZIP archive", b"BZh": "bzip2-compressed", b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed", b"7z\xbc\xaf": "a 7-Zip archive"}
+_LINE_END = re.compile(r"\r\n|\r|\n")
+MAX_RECORD_LINES = 1000  # csv.multiline: a quoted field spans at most this many lines
 
 
 @dataclass
@@ -52,8 +60,8 @@ class RawTable:
 
     frame: pd.DataFrame  # one row per record, in file order; malformed records are empty rows
     lines: np.ndarray  # int64: CSV physical line (header = its line), Parquet row number from 1
-    malformed: np.ndarray  # bool: the record could not be split into the header's fields
-    raw: np.ndarray  # object: the raw line of a malformed record, else None
+    rules: np.ndarray  # object: malformed_record / repeated_header where the record is not a row of data, else None
+    raw: np.ndarray  # object: the raw text of such a record, else None
     records: int  # counted independently of the parser
 
 
@@ -95,61 +103,116 @@ def _header(line: str, name: str, options: CsvOptions, section: str, n_mapped: i
     return names
 
 
+def _decode(data: bytes, name: str, options: CsvOptions, section: str) -> str:
+    utf8 = codecs.lookup(options.encoding).name == "utf-8"
+    hint = f"set {section}.csv.encoding to the file's encoding (e.g. 'cp1252' or 'latin-1')"
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") and not codecs.lookup(options.encoding).name.startswith("utf-16"):
+        raise LandingError(name, RULE_ENCODING, f"starts with a UTF-16 byte-order mark but {section}.csv.encoding is {options.encoding!r}: set it to 'utf-16'")
+    if data[:3] == codecs.BOM_UTF8 and not utf8:
+        raise LandingError(name, RULE_ENCODING, f"starts with a UTF-8 byte-order mark but {section}.csv.encoding is {options.encoding!r}: set it to 'utf-8'")
+    try:
+        text = data.decode("utf-8-sig" if utf8 else options.encoding).lstrip("\ufeff")
+    except UnicodeDecodeError as error:
+        byte = data[error.start : error.start + 1]
+        line = data.count(b"\n", 0, error.start) + 1
+        raise LandingError(name, RULE_ENCODING, f"not valid {options.encoding} (byte {byte!r} at offset {error.start}, line {line}); {hint}") from error
+    if "\x00" in text[:4096] and text[:4096].count("\x00") > len(text[:4096]) // 8:
+        raise LandingError(name, RULE_ENCODING, f"is mostly NUL bytes: binary, or UTF-16 without a byte-order mark? {hint}")
+    return text
+
+
 def read_csv(data: bytes, name: str, options: CsvOptions, section: str, n_mapped: int, max_share: float, cap: int) -> RawTable:
     if data[:4] == b"PAR1":
         raise LandingError(name, RULE_UNREADABLE, f"the file is Parquet but {section}.format is csv")
+    for magic, kind in _ARCHIVES.items():
+        if data.startswith(magic):
+            raise LandingError(name, RULE_UNREADABLE, f"the file is {kind}, not CSV text (only gzip is decompressed): unpack it first")
     if data[:2] == b"\x1f\x8b":
         data = gunzip(data, name, cap)
     elif len(data) > cap:
         raise LandingError(name, RULE_TOO_LARGE, f"is larger than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
-    encoding = "utf-8-sig" if codecs.lookup(options.encoding).name == "utf-8" else options.encoding
-    try:
-        text = data.decode(encoding).lstrip("\ufeff")
-    except UnicodeDecodeError as error:
-        raise LandingError(
-            name,
-            RULE_ENCODING,
-            f"not valid {options.encoding} (byte {data[error.start:error.start + 1]!r} at offset {error.start}); "
-            f"set {section}.csv.encoding to the file's encoding (e.g. 'cp1252' or 'latin-1')",
-        ) from error
-    if not text.strip():
+    text = _decode(data, name, options, section)
+    # \r\n, \n or a lone \r: as pyarrow splits, so no parser sees a line joined
+    lines = _LINE_END.split(text) if "\r" in text else text.split("\n")
+    blank = [not line.strip() and options.delimiter not in line for line in lines]
+    first = next((i for i, b in enumerate(blank) if not b), None)
+    if first is None:
         raise LandingError(name, RULE_UNREADABLE, "the file is empty: not even a header row")
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
-    first = next(i for i, line in enumerate(lines) if line.strip())
+    if "\x00" in lines[first]:
+        raise LandingError(name, RULE_ENCODING, "the header (line 1) holds NUL bytes: binary, or the wrong encoding?")
     header = _header(lines[first], name, options, section, n_mapped)
-    if options.multiline:
-        return _multiline(lines, first, header, name, options)
-    numbers = [i for i in range(first + 1, len(lines)) if lines[i]]
+    numbers = [i for i in range(first + 1, len(lines)) if not blank[i]]
     body = [lines[i] for i in numbers]
-    return _one_record_per_line(body, np.array(numbers, dtype=np.int64) + 1, header, name, options, max_share)
+    return _records(body, np.array(numbers, dtype=np.int64) + 1, lines[first].strip(), header, name, options, max_share)
 
 
-def _one_record_per_line(body: list[str], numbers: np.ndarray, header: list[str], name: str, options: CsvOptions, share: float) -> RawTable:
+def _records(body: list[str], numbers: np.ndarray, header_line: str, header: list[str], name: str, options: CsvOptions, share: float) -> RawTable:
+    """One row per record; a record that does not split into the header's fields is an empty row
+    with its raw text (`malformed_record`); a copy of the header (concatenated exports) likewise,
+    with `repeated_header`, and outside the malformed share."""
     delimiter, n = options.delimiter, len(header)
-    fields: list[list[str] | None] = []
-    if any('"' in line for line in body):  # quoted: each line on its own, strictly
-        for line in body:
-            try:
-                row = next(csv.reader([line], delimiter=delimiter, strict=True))
-            except csv.Error:
-                row = None
-            fields.append(row if row is not None and len(row) == n else None)
-        malformed = np.array([f is None for f in fields], dtype=bool)
-        good = [f for f in fields if f is not None]
-        columns = {h: [r[j] if r[j] != "" else None for r in good] for j, h in enumerate(header)}
-        frame = pd.DataFrame(columns, dtype=object) if good else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
+    repeated = np.zeros(len(body), dtype=bool)
+    if any(header_line in line for line in body):  # rare: look closer
+        repeated = np.array([line.strip() == header_line for line in body], dtype=bool)
+    if any('"' in line for line in body):
+        fields, starts, raw = _split_quoted(body, n, delimiter, MAX_RECORD_LINES if options.multiline else 1)
+        numbers, repeated = numbers[starts], repeated[starts]
     else:  # no quotes: a field count is exact, and pyarrow cannot join lines
-        malformed = np.array([line.count(delimiter) != n - 1 for line in body], dtype=bool)
-        good_text = "\n".join(line for line, bad in zip(body, malformed, strict=True) if not bad)
-        frame = _pyarrow(good_text, header, delimiter, quoted=False) if good_text else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
-    n_good = int((~malformed).sum())
-    if len(frame) != n_good:  # the parser disagrees with the count: never trust it
-        raise LandingError(name, RULE_MALFORMED, f"the parser read {len(frame)} rows where {n_good} well-formed records were counted")
-    _limit(malformed, numbers, body, name, n, delimiter, share)
-    frame.index = np.flatnonzero(~malformed)
-    frame = frame.reindex(range(len(body)))
-    raw = np.array([line if bad else None for line, bad in zip(body, malformed, strict=True)], dtype=object)
-    return RawTable(frame, numbers, malformed, raw, len(body))
+        fields, raw = None, body
+    malformed = np.array([f is None for f in fields], dtype=bool) if fields is not None else np.array([line.count(delimiter) != n - 1 for line in body], dtype=bool)
+    if any("\x00" in line for line in raw):
+        malformed |= np.array(["\x00" in line for line in raw], dtype=bool)
+    malformed |= repeated
+    good = ~malformed
+    if fields is not None:
+        rows = [f for f, ok in zip(fields, good, strict=True) if ok]
+        frame = pd.DataFrame({h: [r[j] if r[j] != "" else None for r in rows] for j, h in enumerate(header)}, dtype=object) if rows else None
+    else:
+        good_text = "\n".join(line for line, ok in zip(raw, good, strict=True) if ok)
+        frame = _pyarrow(good_text, header, delimiter) if good_text else None
+    if frame is None:
+        frame = pd.DataFrame({h: pd.Series(dtype=object) for h in header})
+    if len(frame) != int(good.sum()):  # the parser disagrees with the count: never trust it
+        raise LandingError(name, RULE_MALFORMED, f"the parser read {len(frame)} rows where {int(good.sum())} well-formed records were counted")
+    _limit(malformed & ~repeated, numbers, raw, name, n, delimiter, share)
+    frame.index = np.flatnonzero(good)
+    frame = frame.reindex(range(len(raw)))
+    rules = np.where(repeated, RULE_REPEATED_HEADER, np.where(malformed, RULE_MALFORMED, None)).astype(object)
+    raws = np.array([line if bad else None for line, bad in zip(raw, malformed, strict=True)], dtype=object)
+    return RawTable(frame, numbers, rules, raws, len(raw))
+
+
+def _split_quoted(body: list[str], n: int, delimiter: str, span: int) -> tuple[list[list[str] | None], np.ndarray, list[str]]:
+    """Python's csv module, strict, one record at a time: a record is one line, or (`span` > 1)
+    the lines up to where its quotes balance. A record that does not give `n` fields is None, and
+    only its first line is taken, so a stray quote can never swallow the lines after it."""
+    fields: list[list[str] | None] = []
+    starts, raw, i = [], [], 0
+    while i < len(body):
+        end, quotes = i + 1, body[i].count('"')
+        while quotes % 2 and end < len(body) and end - i < span:
+            quotes += body[end].count('"')
+            end += 1
+        row = _split("\n".join(body[i:end]), delimiter) if end > i + 1 and not quotes % 2 else None
+        if row is None or len(row) != n:  # not a multi-line record: this line alone (a quote inside a field is literal)
+            row, end = _split(body[i], delimiter), i + 1
+            row = row if row is not None and len(row) == n else None
+        fields.append(row)
+        starts.append(i)
+        raw.append("\n".join(body[i:end]))
+        i = end
+    return fields, np.array(starts, dtype=np.int64), raw
+
+
+def _split(record: str, delimiter: str) -> list[str] | None:
+    if '"' not in record:  # no quotes: the delimiter alone splits it, exactly
+        return record.split(delimiter) if "\n" not in record else None
+    try:
+        lines = (record,) if "\n" not in record else io.StringIO(record, newline="")
+        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
+    except csv.Error:  # includes a field over csv's size limit
+        return None
+    return rows[0] if len(rows) == 1 else None
 
 
 def _limit(malformed: np.ndarray, numbers: np.ndarray, body: list[str], name: str, n: int, delimiter: str, share: float) -> None:
@@ -159,7 +222,10 @@ def _limit(malformed: np.ndarray, numbers: np.ndarray, body: list[str], name: st
         i = int(np.flatnonzero(malformed)[0])
         line = body[i]
         found = len(line.split(delimiter))
-        why = "a trailing delimiter?" if line.endswith(delimiter) and found == n + 1 else "an unbalanced quote?" if line.count('"') % 2 else "a stray delimiter or a truncated line?"
+        why = (
+            "a NUL byte" if "\x00" in line else "a trailing delimiter?" if line.endswith(delimiter) and found == n + 1
+            else "an unbalanced quote?" if line.count('"') % 2 else "a stray delimiter or a truncated line?"
+        )  # fmt: skip
         raise LandingError(
             name,
             RULE_MALFORMED,
@@ -168,11 +234,11 @@ def _limit(malformed: np.ndarray, numbers: np.ndarray, body: list[str], name: st
         )
 
 
-def _pyarrow(text: str, header: list[str], delimiter: str, quoted: bool) -> pd.DataFrame:
+def _pyarrow(text: str, header: list[str], delimiter: str) -> pd.DataFrame:
     table = pcsv.read_csv(
         pa.BufferReader(text.encode("utf-8")),
         read_options=pcsv.ReadOptions(column_names=header, use_threads=True),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char='"' if quoted else False, newlines_in_values=quoted),
+        parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False, newlines_in_values=False),
         convert_options=pcsv.ConvertOptions(
             column_types={h: pa.string() for h in header}, strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True
         ),
@@ -180,30 +246,7 @@ def _pyarrow(text: str, header: list[str], delimiter: str, quoted: bool) -> pd.D
     return table.to_pandas()
 
 
-def _multiline(lines: list[str], first: int, header: list[str], name: str, options: CsvOptions) -> RawTable:
-    body_text = "\n".join(lines[first + 1 :])
-    reader = csv.reader(io.StringIO(body_text, newline=""), delimiter=options.delimiter, strict=True)
-    starts, line = [], first + 2
-    try:
-        for record in reader:
-            if record:
-                if len(record) != len(header):
-                    raise LandingError(name, RULE_MALFORMED, f"the record at line {line} has {len(record)} fields, the header {len(header)}")
-                starts.append(line)
-            line = first + 2 + reader.line_num
-    except csv.Error as error:
-        raise LandingError(name, RULE_MALFORMED, f"not valid CSV from line {line} on (strict reader: {error})") from error
-    try:
-        frame = _pyarrow(body_text, header, options.delimiter, quoted=True) if starts else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
-    except pa.ArrowInvalid as error:
-        raise LandingError(name, RULE_MALFORMED, f"malformed CSV: {error}") from error
-    if len(frame) != len(starts):
-        raise LandingError(name, RULE_MALFORMED, f"the parser read {len(frame)} rows where the strict reader counted {len(starts)} records")
-    n = len(starts)
-    return RawTable(frame, np.array(starts, dtype=np.int64), np.zeros(n, bool), np.full(n, None, dtype=object), n)
-
-
-def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str]) -> RawTable:
+def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str], cap: int = 2**62) -> RawTable:
     if not data:
         raise LandingError(name, RULE_UNREADABLE, "the file is empty (0 bytes): not Parquet")
     if data[:4] != b"PAR1":
@@ -216,6 +259,9 @@ def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str]) -
         names = file.schema_arrow.names
     except (pa.ArrowException, OSError, ValueError, EOFError) as error:
         raise LandingError(name, RULE_UNREADABLE, f"corrupt or truncated Parquet: {str(error).strip()}") from error
+    expanded = sum(file.metadata.row_group(i).total_byte_size for i in range(file.metadata.num_row_groups))
+    if expanded > cap:  # a few kilobytes of run-length encoded zeros can stand for gigabytes
+        raise LandingError(name, RULE_TOO_LARGE, f"decompresses to more than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise LandingError(name, RULE_DUPLICATE_COLUMN, f"the file has two columns named '{duplicates[0]}'", column=duplicates[0])
@@ -226,7 +272,17 @@ def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str]) -
                 raise LandingError(name, RULE_RETYPED, f"holds {kind} values, not single values: the column looks retyped", user, canonical)
     try:
         table = file.read()
+        for canonical, user in mapped.items():  # bytes columns: text, or an error naming the column
+            if user in names and (pa.types.is_binary(table.schema.field(user).type) or pa.types.is_large_binary(table.schema.field(user).type)):
+                try:
+                    text = table.column(user).cast(pa.string())
+                    text.validate(full=True)  # the cast does not check the bytes
+                except pa.ArrowInvalid as error:
+                    raise LandingError(name, RULE_ENCODING, f"holds bytes that are not UTF-8 text ({str(error).strip()[:80]})", user, canonical) from error
+                table = table.set_column(names.index(user), user, text)
         frame = table.to_pandas()
+    except LandingError:
+        raise
     except (pa.ArrowException, OSError, ValueError, EOFError) as error:
         raise LandingError(name, RULE_UNREADABLE, f"corrupt or truncated Parquet: {str(error).strip()}") from error
     records = file.metadata.num_rows
@@ -237,4 +293,4 @@ def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str]) -
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(len(frame))
     n = len(frame)
-    return RawTable(frame, np.arange(1, n + 1, dtype=np.int64), np.zeros(n, bool), np.full(n, None, dtype=object), records)
+    return RawTable(frame, np.arange(1, n + 1, dtype=np.int64), np.full(n, None, dtype=object), np.full(n, None, dtype=object), records)

@@ -128,7 +128,7 @@ def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMap
         raise LandingError(name, RULE_UNREADABLE, f"could not be read ({type(error).__name__})") from error
     try:
         if feed.format == "parquet":
-            table = read_parquet(data, name, section, dict(wanted))
+            table = read_parquet(data, name, section, dict(wanted), mapping.max_decompressed_bytes)
         else:
             n_mapped = len(feed.columns)
             table = read_csv(data, name, feed.csv, section, n_mapped, mapping.max_malformed_share, mapping.max_decompressed_bytes)
@@ -139,7 +139,8 @@ def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMap
     present = list(table.frame.columns)
     for canonical, user in wanted.items():
         if user not in table.frame.columns:
-            detail = f"'{user}' is not in the file; columns present: {present}{suggest(user, present)}"
+            shown = present if len(present) <= 30 else [*present[:30], f"... {len(present) - 30} more"]
+            detail = f"'{user}' is not in the file; columns present: {shown}{suggest(user, present)}"
             raise LandingError(name, RULE_MISSING_COLUMN, detail, column=user, canonical=canonical)
     known = set(wanted.values()) | set(feed.ignore)
     extra = [c for c in present if c not in known]
@@ -150,7 +151,9 @@ def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMap
 
 def _problems(table: RawTable) -> p.Problems:
     problems = p.Problems(len(table.frame))
-    problems.add(table.malformed, RULE_MALFORMED, pd.Series(table.raw, dtype=object))
+    raw = pd.Series(table.raw, dtype=object)
+    for rule in pd.unique(table.rules[pd.notna(table.rules)]):
+        problems.add(table.rules == rule, str(rule), raw)
     return problems
 
 

@@ -16,6 +16,7 @@ RULE_DELIMITER = "delimiter"
 RULE_ENCODING = "encoding"
 RULE_UNREADABLE = "unreadable_file"
 RULE_MALFORMED = "malformed_record"  # also a quarantine rule: one record the strict reader could not split
+RULE_REPEATED_HEADER = "repeated_header"  # a quarantine rule only: a copy of the header inside the file (concatenated exports)
 RULE_TOO_LARGE = "too_large"
 RULE_OUTSIDE_ROOT = "outside_root"
 RULES = (

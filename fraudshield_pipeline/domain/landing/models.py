@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.contracts import DEFAULT_MAX_AMOUNT
+from fraudshield_pipeline.domain.contracts import DEFAULT_MAX_AMOUNT, MAX_AMOUNT_CEILING
 
 DEFAULT_MAX_UNPARSEABLE_SHARE = 0.01
 DEFAULT_MAX_MALFORMED_SHARE = 0.01
@@ -88,8 +88,13 @@ TimeZone = Annotated[str | None, BeforeValidator(lambda v: v if v is None else _
 
 def check_path(path: str) -> str:
     """The path template, normalised; refused unless it stays inside the landing root."""
-    if "\\" in path or path.startswith("/") or re.match(r"^[A-Za-z]:", path) or "://" in path:
-        raise ValueError(f"'{path}' must be relative to the landing root ('/'-separated, no drive or scheme)")
+    if "\\" in path or path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", path) or "://" in path:
+        raise ValueError(f"'{path}' must be relative to the landing root ('/'-separated, no drive, scheme or '~')")
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise ValueError(f"{path!r} holds control characters")
+    segments = path.split("/")
+    if any(p == ".." and any(c in "*?[" for c in "".join(segments[:i])) for i, p in enumerate(segments)):
+        raise ValueError(f"'{path}' has '..' after a wildcard: write the folder it means")
     try:
         fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(path) if name is not None]
     except ValueError as error:
@@ -128,6 +133,8 @@ class CsvModel(_Model):
         value = {"tab": "\t", "\\t": "\t"}.get(value, value)
         if not isinstance(value, str) or len(value) != 1:
             raise ValueError(f"must be one character (or 'tab'), got {value!r}")
+        if value in '"\r\n\x00' or value.isalnum():
+            raise ValueError(f"{value!r} cannot separate fields (a quote, a line break, a letter or a digit)")
         return value
 
     @field_validator("encoding")
@@ -243,7 +250,10 @@ class TransactionsModel(_Feed):
     path: str = Field(description="Glob relative to the landing root with {date} or {date:%Y%m%d}.")
     columns: TransactionColumns
     values: TransactionValues = TransactionValues()
-    max_amount: float = Field(DEFAULT_MAX_AMOUNT, gt=0, allow_inf_nan=False, description="Larger amounts are quarantined.")
+    max_amount: float = Field(
+        DEFAULT_MAX_AMOUNT, gt=0, le=MAX_AMOUNT_CEILING, allow_inf_nan=False,
+        description="Larger amounts are quarantined (in the feed's currency); the snapshot contract applies this same bound.",
+    )  # fmt: skip
 
 
 class LabelsModel(_Feed):

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from fraudshield_pipeline.domain.contracts import MAX_ID_LENGTH
 from fraudshield_pipeline.domain.landing.errors import RULE_RETYPED, LandingError
 from fraudshield_pipeline.domain.landing.mapping import EPOCH_MS, EPOCH_S, ISO, CsvOptions, TimestampSpec
 
@@ -102,17 +103,27 @@ def map_values(texts: pd.Series, table: Mapping[str, Any] | None) -> pd.Series:
     return pd.Series(out, index=texts.index, dtype=object)
 
 
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters str.strip() keeps
+
+
 def trimmed(texts: pd.Series) -> pd.Series:
-    """Spaces around a value removed; a value of spaces only is blank (None)."""
+    """Spaces (and zero-width characters) around a value removed; a value of them only is blank (None)."""
     if not len(texts) or texts.isna().all():
         return texts
     out = texts.str.strip()
+    if out.str.contains(f"[{_INVISIBLE}]", regex=True, na=False).any():
+        out = out.str.strip(_INVISIBLE + " \t\r\n\xa0").str.strip()
     return out.where(out.notna() & out.ne(""), None)
 
 
 def ids(col: Column) -> pd.Series:
-    """Ids as text, trimmed (" T7" and "T7" are one transaction); blank ids stay None for the contract."""
-    return trimmed(strings(col.series))
+    """Ids as text, trimmed (" T7" and "T7" are one transaction); blank ids stay None for the contract;
+    an id over MAX_ID_LENGTH characters (a swallowed line, an attack) leaves with its raw text."""
+    texts = strings(col.series)
+    out = trimmed(texts)
+    if len(out):
+        col.problems.add((out.str.len() > MAX_ID_LENGTH).to_numpy(dtype=bool), f"{col.canonical}:length_at_most({MAX_ID_LENGTH})", texts)
+    return out
 
 
 def categories(col: Column, table: Mapping[str, Any] | None) -> pd.Series:

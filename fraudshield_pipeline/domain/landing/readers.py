@@ -8,7 +8,8 @@ wraps a `pyarrow.fs.FileSystem` (local, S3, or anything fsspec supports through
 
 Confinement is checked twice: the mapping refuses paths that leave the root (``mapping.py``),
 and every reader refuses a name that is absolute, holds a ``..`` segment or (locally) resolves
-through a link to outside the root, before any byte is read.
+through a link to outside the root, before any byte is read. A local listing never descends into
+a linked folder (a link to ``/`` or a loop would otherwise list the whole disk).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class FsReader:
         folder = prefix.rpartition("/")[0]
         if folder:
             confined(folder)
+        if self._local:  # never through a linked folder: a link to / or a loop would list the whole disk
+            return sorted(n for n in self._walk(folder) if n.startswith(prefix))
         selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
         try:
             infos = self.fs.get_file_info(selector)
@@ -76,6 +79,14 @@ class FsReader:
             return []
         names = (info.path.lstrip("/") for info in infos if info.type == pafs.FileType.File)
         return sorted(n for n in names if n.startswith(prefix))
+
+    def _walk(self, folder: str) -> list[str]:
+        top = os.path.join(self.root, folder) if folder else self.root
+        names = []
+        for here, _, files in os.walk(top, followlinks=False):
+            rel = os.path.relpath(here, self.root).replace(os.sep, "/")
+            names.extend(f if rel == "." else f"{rel}/{f}" for f in files)
+        return names
 
     def read_bytes(self, name: str) -> bytes:
         name = confined(name)
