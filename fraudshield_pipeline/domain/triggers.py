@@ -65,6 +65,7 @@ class PerformanceObservation:
     partition: str
     average_precision: float
     recall_at_budget: float
+    n_fraud: int | None = None  # frauds reported for the day when measured: how much evidence the day holds
 
 
 def performance_trigger(
@@ -148,6 +149,18 @@ class PerformanceBaseline:
     average_precision_sd: float
     recall_at_budget: float
     recall_at_budget_sd: float
+    n_fraud: float | None = None  # mean reported frauds per baseline day
+
+    def evidence_scale(self, observation: PerformanceObservation) -> float:
+        """How much wider a day's metric scatters than a baseline day's: sqrt(baseline frauds / day's frauds).
+
+        A daily AP or recall is an average over the day's reported frauds, so its variance shrinks
+        as 1/n: a day with few frauds moves the CUSUM less, a busy day more. Aggregates evidence
+        over days in a small portfolio instead of letting one thin day count as a full one.
+        """
+        if not self.n_fraud or observation.n_fraud is None:
+            return 1.0
+        return (self.n_fraud / max(observation.n_fraud, 1)) ** 0.5
 
     def describe(self) -> str:
         return (f"expected AP {self.average_precision:.3f}±{self.average_precision_sd:.3f}, recall "
@@ -160,21 +173,37 @@ def performance_baseline(
     """The champion's first `days` measured days as its expectation; None until it has them.
 
     The spread is floored at `min_sd_fraction` of the mean: a few lucky days with the same AP would
-    otherwise make any ordinary day look like a collapse.
+    otherwise make any ordinary day look like a collapse. Recall's spread is also floored at its
+    binomial sampling error over the baseline's mean reported frauds per day: seven days cannot
+    show less scatter than that many frauds allow. Days without a reported fraud (no metric) are
+    skipped.
     """
+    import math
     import statistics
 
-    first = list(observations)[:days]
+    first = [o for o in observations if _measured(o)][:days]
     if len(first) < days:
         return None
+    counts = [o.n_fraud for o in first if o.n_fraud is not None]
+    n_fraud = statistics.fmean(counts) if len(counts) == len(first) else None
 
-    def stats(values: list[float]) -> tuple[float, float]:
+    def stats(values: list[float], floor: float = 0.0) -> tuple[float, float]:
         mean = statistics.fmean(values)
-        return mean, max(statistics.stdev(values), min_sd_fraction * abs(mean), 1e-3)
+        return mean, max(statistics.stdev(values), min_sd_fraction * abs(mean), floor, 1e-3)
 
     ap, ap_sd = stats([o.average_precision for o in first])
-    recall, recall_sd = stats([o.recall_at_budget for o in first])
-    return PerformanceBaseline(tuple(o.partition for o in first), ap, ap_sd, recall, recall_sd)
+    recall_values = [o.recall_at_budget for o in first]
+    p = min(max(statistics.fmean(recall_values), 0.0), 1.0)
+    binomial = math.sqrt(p * (1 - p) / n_fraud) if n_fraud else 0.0
+    recall, recall_sd = stats(recall_values, binomial)
+    return PerformanceBaseline(tuple(o.partition for o in first), ap, ap_sd, recall, recall_sd, n_fraud)
+
+
+def _measured(observation: PerformanceObservation) -> bool:
+    """A day with both metrics (a day without a reported fraud has none, and says nothing)."""
+    return observation.average_precision == observation.average_precision and (
+        observation.recall_at_budget == observation.recall_at_budget
+    )
 
 
 def cusum(deficits: Sequence[float], k: float) -> list[float]:
@@ -191,16 +220,20 @@ def cusum_performance_trigger(
 ) -> TriggerDecision:
     """Fire when the champion's daily AP or recall falls below its own expectation, sequentially.
 
-    Each day after the baseline adds its shortfall in baseline standard deviations minus the slack k;
-    one bad day in a small portfolio adds little, a real drop crosses h within days.
+    Each day after the baseline adds its shortfall in standard deviations minus the slack k, the
+    standard deviation widened for a day with fewer reported frauds than the baseline's days
+    (`PerformanceBaseline.evidence_scale`); one bad day in a small portfolio adds little, a real
+    drop crosses h within days. Days without a reported fraud are skipped.
     """
     if baseline is None:
         return TriggerDecision(False, f"only {len(observations)} measured day(s): building the champion's baseline")
-    after = [o for o in observations if o.partition > baseline.days[-1]]
+    after = [o for o in observations if o.partition > baseline.days[-1] and _measured(o)]
     if not after:
         return TriggerDecision(False, f"baseline set ({baseline.describe()}); no day judged yet")
-    ap = cusum([(baseline.average_precision - o.average_precision) / baseline.average_precision_sd for o in after], k)
-    recall = cusum([(baseline.recall_at_budget - o.recall_at_budget) / baseline.recall_at_budget_sd for o in after], k)
+    ap = cusum([(baseline.average_precision - o.average_precision)
+                / (baseline.average_precision_sd * baseline.evidence_scale(o)) for o in after], k)
+    recall = cusum([(baseline.recall_at_budget - o.recall_at_budget)
+                    / (baseline.recall_at_budget_sd * baseline.evidence_scale(o)) for o in after], k)
     span = f"{after[0].partition}..{after[-1].partition}"
     state = f"CUSUM AP {ap[-1]:.2f}, recall {recall[-1]:.2f} (limit {h:.2f}) over {span}; {baseline.describe()}"
     if ap[-1] > h or recall[-1] > h:

@@ -143,3 +143,34 @@ def test_a_clearly_worse_new_champion_is_rolled_back_and_a_noisy_equal_one_is_no
     assert not rollback_trigger(equal, 0.5, h).fire
     better = shadow(*[(0.40, 0.30, 0.70, 0.60)] * 5)
     assert not rollback_trigger(better, 0.5, h).fire
+
+
+def test_a_day_with_few_reported_frauds_counts_less_than_a_full_one():
+    """Recall on 4 frauds swings by 0.25 a fraud: the same shortfall weighs by the day's evidence."""
+    from fraudshield_pipeline.domain.triggers import PerformanceObservation, cusum_performance_trigger, performance_baseline
+
+    week = [PerformanceObservation(f"2026-10-{i + 1:02d}", ap, 0.6, 16)
+            for i, ap in enumerate([0.30, 0.26, 0.34, 0.28, 0.32, 0.25, 0.35])]
+    baseline = performance_baseline(week, 7)
+    assert baseline.n_fraud == 16
+    # Recall's spread is at least its binomial error over 16 frauds a day: sqrt(0.6 * 0.4 / 16).
+    assert baseline.recall_at_budget_sd == pytest.approx((0.6 * 0.4 / 16) ** 0.5)
+
+    def days(n_fraud):
+        return week + [PerformanceObservation(f"2026-10-{8 + i:02d}", 0.30, 0.20, n_fraud) for i in range(2)]
+
+    assert not cusum_performance_trigger(days(2), baseline, 0.5, 4.75).fire  # two thin days: not yet evidence
+    assert cusum_performance_trigger(days(16), baseline, 0.5, 4.75).fire  # the same drop on full days
+    assert cusum_performance_trigger(days(2) + [
+        PerformanceObservation(f"2026-10-{10 + i:02d}", 0.30, 0.20, 2) for i in range(6)], baseline, 0.5, 4.75).fire
+
+
+def test_a_day_without_a_reported_fraud_neither_resets_nor_feeds_the_cusum():
+    from fraudshield_pipeline.domain.triggers import cusum_performance_trigger, performance_baseline
+
+    nan = float("nan")
+    week = [(0.30, 0.60), (0.26, 0.56), (0.34, 0.64), (0.28, 0.58), (0.32, 0.62), (0.25, 0.60), (0.35, 0.60)]
+    baseline = performance_baseline(perf(*week[:3], (nan, nan), *week[3:]), 7)
+    assert baseline is not None and baseline.days[-1] == "2026-10-08"
+    dropping = perf(*week, (0.18, 0.48), (nan, nan), (0.18, 0.48))
+    assert cusum_performance_trigger(dropping, performance_baseline(perf(*week), 7), 0.5, 4.75).fire

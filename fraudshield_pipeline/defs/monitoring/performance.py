@@ -46,7 +46,6 @@ def matured_performance(
     compared with the champion's baseline days measured at the same age.
     """
     from fraudshield_pipeline.domain import schema as s
-    from fraudshield_pipeline.domain.metrics import evaluate_scores
 
     day = context.partition_key
     label_days = storage.partitions("validated_labels")
@@ -61,7 +60,7 @@ def matured_performance(
     scored = batch_scores.assign(
         score=batch_scores["champion_score"], **{s.IS_FRAUD: batch_scores[s.TRANSACTION_ID].isin(known).astype(int)}
     )
-    metrics = evaluate_scores(scored, daily_budget=config.daily_alert_budget)
+    metrics = _measure(scored, scored["score"], config.daily_alert_budget)
     reporting = _reporting(storage, label_days, day, as_of, policy.min_reported_share)
     champion_version = str(batch_scores["champion_version"].iloc[0])
     shadow = _previous_champion(storage, registry, champion_version, day, scored, config.daily_alert_budget)
@@ -89,7 +88,6 @@ def _previous_champion(storage, registry, champion: str, day: str, scored: pd.Da
     import json
 
     from fraudshield_pipeline.domain.governance import previous_champion
-    from fraudshield_pipeline.domain.metrics import evaluate_scores
     from fraudshield_pipeline.domain.train import predict
 
     history = [json.loads(storage.read_text(key)) for key in storage.list_keys("reports/promotions/")]
@@ -99,12 +97,21 @@ def _previous_champion(storage, registry, champion: str, day: str, scored: pd.Da
         return {}
     features = storage.read_table(table_key("transaction_features", day)).to_pandas()
     scores = pd.Series(predict(registry.load_booster(previous), features), index=features["transaction_id"])
-    metrics = evaluate_scores(scored.assign(score=scored["transaction_id"].map(scores).to_numpy()), daily_budget=budget)
+    metrics = _measure(scored, scored["transaction_id"].map(scores), budget)
     return {
         "previous_version": previous,
         "previous_average_precision": metrics["average_precision"],
         "previous_recall_at_budget": metrics["recall_at_budget"],
     }
+
+
+def _measure(scored: pd.DataFrame, scores: pd.Series, budget: int) -> dict:
+    """One model's metrics on the day's rows and the labels reported so far: the champion and its
+    shadow (the previous champion) are measured by this same function, on the same rows."""
+    from fraudshield_pipeline.domain.metrics import evaluate_scores
+
+    return evaluate_scores(scored.assign(score=scores.to_numpy()), daily_budget=budget)
+
 
 def label_delays(storage: ArtifactStore, label_days: list[str], as_of: dt.datetime) -> list[float]:
     """Days from the end of each fraud's day to its report, over label days old enough to be complete."""
@@ -124,51 +131,6 @@ def _reporting(storage: ArtifactStore, label_days: list[str], day: str, as_of: d
 
     age = (as_of - (day_start(day) + dt.timedelta(days=1))) / dt.timedelta(days=1)
     delays = label_delays(storage, label_days, as_of)
-    if not delays:
-        return {"label_age_days": round(age, 2)}
-    return {
-        "label_age_days": round(age, 2),
-        "expected_reported_share": round(reported_share(delays, age), 4),
-        "judging_age_days": judging_age(delays, min_share, COMPLETE_AFTER_DAYS),
-        "delay_curve_frauds": len(delays),
-    }
-def _previous_champion(storage, registry, champion: str, day: str, scored: pd.DataFrame, budget: int) -> dict:
-    """The previous champion's metrics on the same rows and labels: the shadow a rollback is judged by.
-
-    The previous champion is the one the promotion records name before the day's champion (the
-    records every promotion, refusal and rollback writes; the registry has no `previous` alias).
-    """
-    import json
-
-    from fraudshield_pipeline.domain.governance import previous_champion
-    from fraudshield_pipeline.domain.metrics import evaluate_scores
-    from fraudshield_pipeline.domain.train import predict
-
-    history = [json.loads(storage.read_text(key)) for key in storage.list_keys("reports/promotions/")]
-    # A champion restored by a rollback is not on trial: it has no shadow to answer to.
-    previous = previous_champion([r for r in history if r.get("action") != "rollback"], champion)
-    if previous is None:
-        return {}
-    features = storage.read_table(table_key("transaction_features", day)).to_pandas()
-    scores = pd.Series(predict(registry.load_booster(previous), features), index=features["transaction_id"])
-    metrics = evaluate_scores(scored.assign(score=scored["transaction_id"].map(scores).to_numpy()), daily_budget=budget)
-    return {
-        "previous_version": previous,
-        "previous_average_precision": metrics["average_precision"],
-        "previous_recall_at_budget": metrics["recall_at_budget"],
-    }
-
-def _reporting(storage: ArtifactStore, label_days: list[str], day: str, as_of: dt.datetime, min_share: float) -> dict:
-    """The share of `day`'s frauds expected to be reported by `as_of`, from older days' report delays."""
-    from fraudshield_pipeline.domain import schema as s
-    from fraudshield_pipeline.domain.triggers import judging_age, reported_share
-
-    age = (as_of - (day_start(day) + dt.timedelta(days=1))) / dt.timedelta(days=1)
-    complete = [d for d in label_days if day_start(d) + dt.timedelta(days=1 + COMPLETE_AFTER_DAYS) <= as_of]
-    delays: list[float] = []
-    for old in complete[-CURVE_DAYS:]:
-        reported = storage.read_table(table_key("validated_labels", old)).to_pandas()[s.REPORTED_AT]
-        delays += list((reported - (day_start(old) + dt.timedelta(days=1))) / dt.timedelta(days=1))
     if not delays:
         return {"label_age_days": round(age, 2)}
     return {

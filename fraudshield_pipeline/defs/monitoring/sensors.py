@@ -214,7 +214,11 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, policy: Retr
         if reported is not None and float(reported) < policy.min_reported_share:
             continue  # too few of the day's labels are in yet; a later measurement will count
         partition = record.asset_materialization.partition
-        observations[partition] = [float(_value(record, "average_precision")), float(_value(record, "recall_at_budget"))]
+        n_fraud = _value(record, "n_fraud")
+        observations[partition] = [
+            float(_value(record, "average_precision")), float(_value(record, "recall_at_budget")),
+            None if n_fraud is None else int(n_fraud),
+        ]
     newest = sorted(observations)[-HISTORY:]
     cursor.update(observations={p: observations[p] for p in newest}, champion=champion)
     measured = [PerformanceObservation(p, *observations[p]) for p in newest]
