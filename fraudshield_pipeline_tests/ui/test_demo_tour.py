@@ -3,7 +3,8 @@
 `fraudshield demo` materializes a small world ending yesterday into a throwaway instance; then
 `fraudshield ui` itself serves it (Dagster's webserver and daemon, and the MLflow UI the report
 links point to), driven by headless Chromium. All four tests share that one demo and UI.
-Run with `pytest -m slow fraudshield_pipeline_tests/ui/test_demo_tour.py` (several minutes on 2 cores).
+Run with `pytest -m slow fraudshield_pipeline_tests/ui/test_demo_tour.py`: 20 minutes at load average 10-20 on
+2 cores (the demo 17 of them, the four page checks under 2), so every test shares one demo.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from playwright.sync_api import expect
 from fraudshield_pipeline_tests.instance_home import instance_yaml
 from fraudshield_pipeline_tests.ui.conftest import REPO_ROOT, DagsterUI, _free_port, _stop_process_group, _wait_until_loaded
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.target]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DAYS = 40
 JOBS = ["daily_ingestion_job", "retrain_job", "drift_monitoring_job", "matured_performance_job"]
 READY_LIMIT_S = 12  # the issue's target on the development machine; printed, asserted only when quiet
-DEMO_TIMEOUT_S = 1500  # about 5 minutes on 2 quiet cores, three times that when other work shares them
+DEMO_TIMEOUT_S = 2400  # 17 minutes measured at load average 10-20 on 2 cores (2026-11-30)
 UI_TIMEOUT_MS = 120_000  # a page (and Playwright's assertions) under load: the UI's GraphQL is slow then, never wrong
 URL_QUERY = """
 query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
