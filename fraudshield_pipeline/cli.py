@@ -42,13 +42,12 @@ def demo(args: argparse.Namespace) -> int:
         _quiet_libraries()
     if args.transactions_per_day:
         os.environ["FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY"] = str(args.transactions_per_day)
+    first_day = _pin_partitions_start(args)
     import dagster as dg
 
-    from fraudshield_pipeline.defs.partitions import START_DATE
     from fraudshield_pipeline.resources.profiles import build_resources, data_dir
     from fraudshield_pipeline.runner import run_pipeline
 
-    first_day = dt.date.fromisoformat(args.start) if args.start else demo_start(args.days, dt.date.fromisoformat(START_DATE))
     per_day = os.environ.get("FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY", "6000")
     print(f"FraudShield main job: {args.days} simulated days from {first_day} (~{per_day} transactions/day)")
     print(f"Dagster instance: {home}/dagster.yaml; data under {data_dir(os.environ)}\n")
@@ -90,6 +89,30 @@ def demo(args: argparse.Namespace) -> int:
     print("with the MLflow UI beside it, which serves the drift and evaluation reports the asset pages link to:")
     print("  uv run fraudshield ui        # Dagster on http://127.0.0.1:3000, MLflow on http://127.0.0.1:5000")
     return 0
+
+
+START_DATE_FILE = "partitions_start_date"  # under the data directory: the demo's first day, read by `fraudshield ui`
+
+
+def _pin_partitions_start(args: argparse.Namespace) -> dt.date:
+    """The demo's first day, which becomes the first daily partition (FRAUDSHIELD_START_DATE) unless
+    that is set: the features read up to 37 days of history before each day, and a partition that
+    exists but was never materialized is an error, while one before the partitions' start is
+    simply absent. Remembered in the data directory so that `fraudshield ui` shows the same calendar.
+    Set before anything imports `defs.partitions`, which reads it."""
+    default = dt.date.fromisoformat(os.environ.get("FRAUDSHIELD_START_DATE", "2026-09-01"))
+    first_day = dt.date.fromisoformat(args.start) if args.start else demo_start(args.days, default)
+    if "FRAUDSHIELD_START_DATE" not in os.environ:
+        os.environ["FRAUDSHIELD_START_DATE"] = first_day.isoformat()
+        root = _data_root()
+        root.mkdir(parents=True, exist_ok=True)
+        (root / START_DATE_FILE).write_text(first_day.isoformat() + "\n")
+    return first_day
+
+
+def _data_root() -> Path:
+    """profiles.data_dir's rule for the simulator, without importing Dagster into the launcher (seconds on 2 cores)."""
+    return Path(os.environ.get("FRAUDSHIELD_DATA_DIR") or REPO_ROOT / "data").resolve()
 
 
 def demo_start(days: int, partitions_start: dt.date, today: dt.date | None = None) -> dt.date:
@@ -198,6 +221,9 @@ def ui(args: argparse.Namespace) -> int:
     _use_repo_instance()
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    pinned = _data_root() / START_DATE_FILE
+    if "FRAUDSHIELD_START_DATE" not in env and pinned.exists():
+        env["FRAUDSHIELD_START_DATE"] = pinned.read_text().strip()  # the calendar the demo materialized
     workspace = str(REPO_ROOT / "workspace.yaml")
     commands = {
         "dagster-webserver": [str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", args.host, "-p", str(args.port)],
@@ -205,15 +231,17 @@ def ui(args: argparse.Namespace) -> int:
     }
     mlflow_url = None
     if not args.no_mlflow and not os.environ.get("MLFLOW_TRACKING_URI", "").startswith("http"):
-        # profiles.data_dir's rule, without importing Dagster into this launcher (seconds on 2 cores).
-        root = Path(os.environ.get("FRAUDSHIELD_DATA_DIR") or REPO_ROOT / "data").resolve() / "mlflow"
+        root = _data_root() / "mlflow"
         root.mkdir(parents=True, exist_ok=True)
         commands["mlflow ui"] = [
             str(bin_dir / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
             "--host", args.host, "--port", str(args.mlflow_port), "--workers", "1",
         ]
         mlflow_url = f"http://{args.host}:{args.mlflow_port}"
-    processes = {name: subprocess.Popen(command, env=env, start_new_session=True) for name, command in commands.items()}
+    # The webserver (and the code server it spawns) first, alone: on 2 cores, starting the daemon
+    # (with its own code server) and MLflow beside it roughly doubles the time until the UI
+    # answers; they start the moment it does, and neither is needed to browse.
+    processes = {"dagster-webserver": subprocess.Popen(commands.pop("dagster-webserver"), env=env, start_new_session=True)}
 
     def stop(*_):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan the servers
@@ -229,7 +257,9 @@ def ui(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     url = f"http://{args.host}:{args.port}"
     try:
-        if _wait_loaded(url, processes["dagster-webserver"], args.timeout):
+        ready = _wait_loaded(url, processes["dagster-webserver"], args.timeout)
+        processes.update({name: subprocess.Popen(command, env=env, start_new_session=True) for name, command in commands.items()})
+        if ready:
             print(f"Dagster UI ready at {url} in {time.perf_counter() - started:.1f} s", flush=True)
             if mlflow_url:
                 print(f"MLflow UI (runs, models, reports) at {mlflow_url}", flush=True)

@@ -13,6 +13,11 @@ import dagster as dg
 
 from fraudshield_pipeline import defs as defs_package
 
+# Dagster 1.13 rebuilds every sensor when it binds jobs to resources, passing the sensor's empty
+# `owners` list back to its own beta-marked parameter: a BetaWarning per sensor, in each code
+# server and daemon, for a parameter this project never sets. Only that message is silenced.
+warnings.filterwarnings("ignore", message="Parameter `owners` of initializer `SensorDefinition.__init__`", category=dg.BetaWarning)
+
 
 def stage_definitions() -> dg.Definitions:
     """Assets, checks, jobs, schedules and sensors of every module under `defs/`, unbound."""

@@ -14,6 +14,24 @@ def test_demo_calendar_ends_yesterday_but_never_before_the_partitions_start():
     assert cli.demo_start(200, dt.date(2026, 9, 1), today) == dt.date(2026, 9, 1)
 
 
+def test_the_demo_pins_the_first_partition_to_its_first_day_unless_set(tmp_path, monkeypatch):
+    """A partition between the partitions' start and the demo's first day would exist unmaterialized,
+    and the features' history window refuses that; `fraudshield ui` reads the pin back."""
+    import argparse
+
+    monkeypatch.delenv("FRAUDSHIELD_START_DATE", raising=False)
+    monkeypatch.setenv("FRAUDSHIELD_DATA_DIR", str(tmp_path))
+    args = argparse.Namespace(start=None, days=40)
+    first = cli._pin_partitions_start(args)
+    assert first == dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=40)
+    assert cli.os.environ["FRAUDSHIELD_START_DATE"] == first.isoformat()
+    assert (tmp_path / cli.START_DATE_FILE).read_text().strip() == first.isoformat()
+
+    monkeypatch.setenv("FRAUDSHIELD_START_DATE", "2026-09-01")  # an operator's calendar wins
+    assert cli._pin_partitions_start(argparse.Namespace(start="2026-09-01", days=40)) == dt.date(2026, 9, 1)
+    assert cli.os.environ["FRAUDSHIELD_START_DATE"] == "2026-09-01"
+
+
 @pytest.mark.parametrize(
     "command, helps",
     [

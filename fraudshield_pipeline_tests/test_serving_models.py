@@ -208,8 +208,10 @@ def test_a_redis_outage_gets_the_fallback_fast_opens_the_circuit_and_recovers(re
         _stop_process_group(redis)
 
 
-@pytest.mark.slow
-@pytest.mark.target
+SERVE_START_LIMIT_S = 600
+
+
+@pytest.mark.slow  # 5 min at load average 12 on 2 cores (2026-11-30): /ping after 143 s, then 800 transactions
 def test_fraudshield_serve_answers_http_on_loopback_like_the_batch(registered, world, features, tmp_path):
     """`fraudshield serve` (mlflow models serve) scores a day of transactions over HTTP as the batch does."""
     import os
@@ -228,23 +230,35 @@ def test_fraudshield_serve_answers_http_on_loopback_like_the_batch(registered, w
     materialize(feature_store, world)
     day = world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].sort_values([s.EVENT_TIMESTAMP, s.TRANSACTION_ID])
     port, metrics_port = free_port(), free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "fraudshield_pipeline.cli", "serve", "--port", str(port), "--metrics-port", str(metrics_port)],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fraudshield_pipeline.cli", "serve", "--port", str(port), "--metrics-port", str(metrics_port)],
+            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
+        # Three Python processes start in turn (this CLI, `mlflow models serve`, its uvicorn worker
+        # loading the model: MLflow, Dagster's resources, Feast): ~30 s on 2 idle cores, minutes
+        # when the host is shared, which is no property of the service.
+        started, deadline = time.monotonic(), time.monotonic() + SERVE_START_LIMIT_S
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1).close()
                 break
             except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "fraudshield serve did not start"
+                assert server.poll() is None and time.monotonic() < deadline, f"fraudshield serve did not start\n{log_path.read_text()[-3000:]}"
                 time.sleep(0.5)
-        body = json.dumps({"dataframe_split": _requests(day).to_dict(orient="split", index=False)}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=120) as response:
-            answers = pd.DataFrame(json.loads(response.read())["predictions"])
+        print(f"fraudshield serve answered /ping after {time.monotonic() - started:.1f} s")
+        # The day in requests of 100 transactions, in time order (each request records its
+        # transactions before the next is read): a bounded wait per request, the same scores.
+        answers, requests = [], _requests(day)
+        for first in range(0, len(requests), 100):
+            chunk = requests.iloc[first : first + 100].to_dict(orient="split", index=False)
+            body = json.dumps({"dataframe_split": chunk}).encode()
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=120) as response:
+                answers.append(pd.DataFrame(json.loads(response.read())["predictions"]))
+        answers = pd.concat(answers, ignore_index=True)
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
             metrics = response.read().decode()
     finally:

@@ -14,6 +14,7 @@ from fraudshield_pipeline.domain.features import build_features, model_feature_n
 from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
 from fraudshield_pipeline.domain.train import model_matrix, train_xgboost
 from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
+from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION
 from fraudshield_pipeline.resources.storage import model_key, table_key
@@ -78,12 +79,13 @@ def register(resources, training_set, feature_names, rounds):
     return registered.version
 
 
-def evaluate(resources, instance, floor=0.05):
+def evaluate(resources, instance, floor=0.05, tags=None):
     result = dg.materialize(
         load_assets(),
         instance=instance,
         resources=resources,
         selection=["evaluation_report", "champion"],
+        tags=tags,
         run_config={"ops": {"evaluation_report": {"config": {"absolute_floor": floor, "max_regression": 0.01}}}},
     )
     (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "evaluation_report"]
@@ -108,8 +110,14 @@ def test_better_challenger_promoted_worse_refused_then_rollback(training_set, wo
         assert better["test_average_precision"] > first["test_average_precision"]
 
         worse = register(resources, training_set, WEAK_FEATURES, rounds=5)
-        refused = evaluate(resources, instance)
+        # As a sensor's retrain request runs it: the retraining policy in the run's tags.
+        requested_by = RetrainPolicy(cooldown_hours=6, retrain_volume=1234)
+        refused = evaluate(resources, instance, tags=requested_by.as_tags())
         assert refused["promoted"] is False
+        # The decision names the policy that made it: the gate's values and the requesting policy's.
+        assert refused["policy"]["gate_policy"]["absolute_floor"] == 0.05 and refused["policy"]["gate_policy"]["max_regression"] == 0.01
+        assert refused["policy"]["retrain_policy"] == requested_by.summary()
+        assert "retrain_policy" not in first["policy"]  # a manual run: no retrain request behind it
         assert "FAIL: backtest mean average_precision" in refused["decision"]
         assert registry.version_for_alias(CHAMPION).version == strong  # untouched by the refusal
         assert registry.get_version(worse).tags["promotion"] == "refusal"
@@ -133,6 +141,8 @@ def test_better_challenger_promoted_worse_refused_then_rollback(training_set, wo
         assert capsys.readouterr().out.startswith(f"model {registry.model_name}: champion v{weak}")
         records = [json.loads(storage.read_text(k)) for k in storage.list_keys("reports/promotions/")]
         assert [r["action"] for r in sorted(records, key=lambda r: r["decided_at"])] == ["promotion", "promotion", "refusal", "rollback"]
+        (refusal,) = [r for r in records if r["action"] == "refusal"]
+        assert refusal["gate_policy"]["absolute_floor"] == 0.05 and refusal["retrain_policy"]["retrain_volume"] == 1234
 
     # Every version got a model card, attached to the registry version and stored beside it.
     for version in (weak, strong, worse):

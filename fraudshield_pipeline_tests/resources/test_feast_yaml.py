@@ -28,7 +28,8 @@ def test_yaml_spells_the_active_profile_without_secrets(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.target  # not yet verified within its time here (issue 17)
+# Measured 2026-11-30 at load average 10 on 2 cores: 104 s (apply ~50 s, the `feast` CLI ~50 s,
+# nearly all of it Feast importing its own modules: 20 s of CPU). The limits leave 8x that.
 @pytest.mark.timeout(1200)
 def test_feast_cli_lists_the_applied_feature_views(tmp_path):
     store = FeastFeatureStore(repo_dir=str(tmp_path / "feast"), tables_uri=str(tmp_path / "tables"))

@@ -104,6 +104,7 @@ def evaluation_report(
         "challenger_metrics": cards[0].metrics,
         "champion_metrics": cards[1].metrics if champion else None,
         "backtest": backtest.to_dict() if backtest else None,
+        **gate_policy_record(policy, context.run.tags),
     }
     run = registry.client().get_run(challenger.run_id)
     card_md, card = model_card(
@@ -139,6 +140,7 @@ def evaluation_report(
             "champion_version": record["champion_version_after"] or "none",
             "promoted": decision.promote,
             "decision": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
+            "policy": dg.MetadataValue.json(gate_policy_record(policy, context.run.tags)),
             "metrics": frame_table(table, descriptions=METRIC_UNITS),
             "slices": frame_table(cards[0].slices),
             "fraud_scenarios": frame_table(cards[0].scenarios),
@@ -168,6 +170,17 @@ _HEADLINE = (
     "average_precision", "roc_auc", "card_precision_at_100", "recall_at_budget", "precision", "recall", "f1", "brier",
     "fraud_value_caught_share", "fraud_value_caught", "fraud_value_missed",
 )
+
+
+def gate_policy_record(policy, run_tags) -> dict[str, object]:
+    """Which policy made this decision: the gate's own values, and the retraining policy that
+    requested the run (a sensor's retrain request carries it as a run tag), when one did."""
+    import dataclasses
+
+    from fraudshield_pipeline.resources.policy import POLICY_TAG
+
+    requested = run_tags.get(POLICY_TAG)
+    return {"gate_policy": dataclasses.asdict(policy), **({"retrain_policy": json.loads(requested)} if requested else {})}
 
 
 def registry_champion(registry: ModelRegistry) -> str | None:
