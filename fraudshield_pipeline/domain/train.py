@@ -190,6 +190,7 @@ def fit_on_window(
     seed: int = 7,
     max_rounds: int = 400,
     early_stopping_rounds: int = 30,
+    min_rounds: int = 0,
 ) -> TrainedModel:
     """The training recipe: choose rounds and threshold on the window's last part, refit on all of it.
 
@@ -227,7 +228,7 @@ def fit_on_window(
         resolved, dfit, num_boost_round=max_rounds, evals=[(dvalid, "validation")],
         early_stopping_rounds=early_stopping_rounds, verbose_eval=False,
     )
-    rounds = int(chooser.best_iteration) + 1
+    rounds = min(max(int(chooser.best_iteration) + 1, min_rounds), chooser.num_boosted_rounds())
     valid_scores = chooser[:rounds].predict(dvalid)
     y_valid = validation[s.IS_FRAUD].to_numpy()
     threshold = float(optimal_threshold(y_valid, valid_scores))
@@ -259,6 +260,7 @@ def fit_on_window(
             "seed": seed,
             "max_rounds": max_rounds,
             "early_stopping_rounds": early_stopping_rounds,
+            "min_rounds": min_rounds,
         },
     )
 
