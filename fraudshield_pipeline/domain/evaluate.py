@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.metrics import AMOUNT_BAND, amount_band, known_compromised_mask, slice_metrics
+from fraudshield_pipeline.domain.metrics import known_compromised_mask
+from fraudshield_pipeline.domain.slices import AMOUNT_BAND, amount_band, slice_metrics
 from fraudshield_pipeline.domain.promotion import Scorecard
 from fraudshield_pipeline.domain.protocol import judge_slices, protocol_metrics, scenario_metrics
 

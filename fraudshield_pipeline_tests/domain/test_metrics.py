@@ -12,17 +12,14 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from fraudshield_pipeline.domain import schema
 from fraudshield_pipeline.domain.metrics import (
-    AMOUNT_BANDS,
     SCORE,
-    SLICE_COLUMNS,
-    amount_band,
     card_precision_at_k,
     evaluate_scores,
     optimal_threshold,
     recall_at_daily_budget,
-    slice_metrics,
     threshold_metrics,
 )
+from fraudshield_pipeline.domain.slices import AMOUNT_BANDS, SLICE_COLUMNS, amount_band, slice_metrics
 
 METRIC_KEYS = {
     "roc_auc",
@@ -397,7 +394,7 @@ def test_optimal_threshold_rejects_no_fraud_and_unknown_metric():
 def test_importing_domain_modules_loads_neither_sklearn_nor_dagster():
     code = (
         "import sys\n"
-        "import fraudshield_pipeline.domain.metrics, fraudshield_pipeline.domain.promotion\n"
+        "import fraudshield_pipeline.domain.metrics, fraudshield_pipeline.domain.slices, fraudshield_pipeline.domain.promotion\n"
         "import fraudshield_pipeline.domain.protocol, fraudshield_pipeline.domain.backtest\n"
         "bad = sorted(m for m in ('sklearn', 'dagster') if m in sys.modules)\n"
         "assert not bad, bad\n"

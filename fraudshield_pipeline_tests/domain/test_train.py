@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.train import fit_on_window, split_window, xgboost_params
+from fraudshield_pipeline.domain.train import (
+    EARLY_STOPPING_ROUNDS,
+    MAX_ROUNDS,
+    MIN_ROUNDS,
+    fit_on_window,
+    split_window,
+    xgboost_params,
+)
 
 UTC = dt.timezone.utc
 COMPUTE = {"tree_method": "hist", "nthread": 1}
@@ -52,11 +59,11 @@ def test_refit_uses_the_whole_window_with_the_rounds_chosen_on_validation():
     assert model.validation["window_rows"] == len(rows) == model.validation["fit_rows"] + model.validation["validation_rows"]
     # The chosen rounds are those early stopping picks on (fit part -> validation part) ...
     chooser = xgb.train(
-        model.params, xgb.DMatrix(fit[["x1", "x2", "noise"]], label=fit[s.IS_FRAUD]), 400,
+        model.params, xgb.DMatrix(fit[["x1", "x2", "noise"]], label=fit[s.IS_FRAUD]), MAX_ROUNDS,
         evals=[(xgb.DMatrix(valid[["x1", "x2", "noise"]], label=valid[s.IS_FRAUD]), "v")],
-        early_stopping_rounds=30, verbose_eval=False,
+        early_stopping_rounds=EARLY_STOPPING_ROUNDS, verbose_eval=False,
     )
-    assert model.rounds == chooser.best_iteration + 1
+    assert model.rounds == max(chooser.best_iteration + 1, MIN_ROUNDS)
     # ... and the final booster is that many rounds trained on every row, validation included.
     refit = xgb.train(model.params, xgb.DMatrix(rows[["x1", "x2", "noise"]], label=rows[s.IS_FRAUD]), model.rounds)
     probe = xgb.DMatrix(rows[["x1", "x2", "noise"]])
@@ -101,3 +108,16 @@ def test_a_part_without_fraud_fails_with_a_message_that_names_it(part):
     rows.loc[late if part == "validation part" else ~late, s.IS_FRAUD] = 0
     with pytest.raises(ValueError, match=f"{part} .*holds no reported fraud"):
         fit_on_window(rows, ["x1", "x2", "noise"], COMPUTE)
+
+
+def test_early_stopping_on_a_noisy_validation_part_cannot_collapse_to_a_few_trees():
+    """Pure-noise features, stopping on validation AP (the former default): its first peak is
+    noise, so without a floor a handful of trees are kept; the recipe keeps its floor of rounds."""
+    rows = window(seed=3)
+    rows[["x1", "x2"]] = np.random.default_rng(9).normal(size=(len(rows), 2))
+    on_ap = {"eval_metric": "aucpr"}
+    floored = fit_on_window(rows, ["x1", "x2", "noise"], COMPUTE, params=on_ap)
+    unfloored = fit_on_window(rows, ["x1", "x2", "noise"], COMPUTE, params=on_ap, min_rounds=0)
+    assert unfloored.rounds < MIN_ROUNDS // 2
+    assert floored.rounds == MIN_ROUNDS and floored.booster.num_boosted_rounds() == MIN_ROUNDS
+    assert floored.recipe["min_rounds"] == MIN_ROUNDS

@@ -135,7 +135,9 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
         return load_storage(planned)
 
     def fit(rows, recipe):
-        kwargs = {k: v for k, v in recipe.fit_kwargs.items() if k in ("params", "validation_fraction", "seed", "max_rounds", "early_stopping_rounds")}
+        kwargs = {k: v for k, v in recipe.fit_kwargs.items() if k in ("params", "validation_fraction", "seed", "max_rounds", "early_stopping_rounds", "min_rounds")}
+        if "max_rounds" in kwargs:
+            kwargs.setdefault("min_rounds", 0)  # recorded before the rounds floor existed: replay it without one
         return fit_on_window(rows, recipe.feature_names, compute.xgboost_params(), **kwargs).booster
 
     started = time.perf_counter()
