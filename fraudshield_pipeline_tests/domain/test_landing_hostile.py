@@ -26,7 +26,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.contracts import (
@@ -40,6 +39,7 @@ from fraudshield_pipeline.domain.contracts import (
     validate_transactions,
 )
 from fraudshield_pipeline.domain.landing import RULES, DictFileReader, LandingError, MappingError, load_mapping, read_day
+from fraudshield_pipeline_tests.landing_example import mapping_with
 
 LANDING = Path(__file__).resolve().parents[2] / "data" / "examples" / "landing"
 DAY = dt.date(2026, 9, 1)
@@ -67,17 +67,6 @@ def with_field(row: int, column: int, value: str, lines: list[str] | None = None
 
 def text(lines: list[str], eol: str = "\n") -> bytes:
     return (eol.join(lines) + eol).encode()
-
-
-def mapping_with(**changes) -> str:
-    data = yaml.safe_load(MAPPING)
-    for path, value in changes.items():
-        *parents, last = path.split("__")
-        node = data
-        for key in parents:
-            node = node[key]
-        node[last] = value
-    return yaml.safe_dump(data, sort_keys=False)
 
 
 def parquet(frame: pd.DataFrame | pa.Table) -> bytes:

@@ -9,7 +9,8 @@ folders are not listed through; S3 prefixes with ``..`` are refused.
 import pytest
 
 from fraudshield_pipeline.domain.landing import DictFileReader, LandingError, MappingError, load_mapping, read_day
-from fraudshield_pipeline_tests.domain.test_landing_hostile import DAY, HEADER, LB, MAPPING, TX, lb_bytes, mapping_with, zone
+from fraudshield_pipeline_tests.domain.test_landing_hostile import DAY, HEADER, LB, MAPPING, TX, lb_bytes, zone
+from fraudshield_pipeline_tests.landing_example import mapping_with
 
 
 class NoReads(DictFileReader):

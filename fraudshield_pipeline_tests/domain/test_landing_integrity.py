@@ -32,7 +32,7 @@ from fraudshield_pipeline.domain.landing import (
     read_day,
     read_mapping,
 )
-from fraudshield_pipeline_tests.landing_example import EXAMPLES, example
+from fraudshield_pipeline_tests.landing_example import EXAMPLES, example, mapping_with
 
 DAY = dt.date(2026, 9, 1)
 START = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
@@ -43,17 +43,6 @@ COMMITTED = EXAMPLES / "landing"
 
 def committed(name: str) -> bytes:
     return (COMMITTED / name).read_bytes()
-
-
-def mapping(**changes) -> str:
-    data = yaml.safe_load(example.MAPPING)
-    for path, value in changes.items():
-        *parents, last = path.split("__")
-        node = data
-        for key in parents:
-            node = node[key]
-        node[last] = value
-    return yaml.safe_dump(data, sort_keys=False)
 
 
 def stray_quotes(rows: tuple[int, ...]) -> tuple[bytes, list[str]]:
@@ -101,7 +90,7 @@ def test_multiline_fields_only_where_the_mapping_declares_them():
     per_line = read_day(DictFileReader({TX: data, LB: committed(LB)}), load_mapping(example.MAPPING), DAY)
     assert len(per_line.transactions) == len(frame) + 1  # two physical records, both quarantined
     assert per_line.transactions["landing_rule"].eq("malformed_record").sum() == 2
-    multiline = load_mapping(mapping(transactions__csv={"delimiter": ";", "multiline": True}))
+    multiline = load_mapping(mapping_with(transactions__csv={"delimiter": ";", "multiline": True}))
     landed = read_day(DictFileReader({TX: data, LB: committed(LB)}), multiline, DAY)
     assert len(landed.transactions) == landed.records[TX] == len(frame)
     assert landed.transactions[s.COUNTRY].iloc[3] == "N\nL" and landed.transactions["source_line"].iloc[4] == 7
@@ -116,7 +105,7 @@ def test_parquet_rows_are_checked_against_the_metadata_count_and_numbered():
     frame = pd.read_csv(io.BytesIO(committed(TX)), sep=";", dtype=str, keep_default_na=False)
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False, row_group_size=100)
-    text = mapping(transactions__path="transactions/{date}.parquet", transactions__format="parquet")
+    text = mapping_with(transactions__path="transactions/{date}.parquet", transactions__format="parquet")
     landed = read_day(DictFileReader({f"transactions/{DAY}.parquet": buffer.getvalue(), LB: committed(LB)}), load_mapping(text), DAY)
     assert landed.records == {f"transactions/{DAY}.parquet": len(frame), LB: 13}
     assert landed.transactions["source_line"].tolist() == list(range(1, len(frame) + 1))
@@ -137,7 +126,7 @@ def test_parquet_rows_are_checked_against_the_metadata_count_and_numbered():
 def test_parquet_structure_errors_are_landing_errors(table, expected):
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
-    text = mapping(transactions__path="transactions/{date}.parquet", transactions__format="parquet")
+    text = mapping_with(transactions__path="transactions/{date}.parquet", transactions__format="parquet")
     with pytest.raises(LandingError) as failure:
         read_day(DictFileReader({f"transactions/{DAY}.parquet": buffer.getvalue(), LB: committed(LB)}), load_mapping(text), DAY)
     assert expected in str(failure.value)
@@ -172,12 +161,12 @@ class NoReads(DictFileReader):
 )
 def test_paths_leaving_the_root_or_bad_date_formats_are_refused_before_any_read(path):
     with pytest.raises(MappingError) as failure:
-        read_day(NoReads({}), load_mapping(mapping(transactions__path=path)), DAY)
+        read_day(NoReads({}), load_mapping(mapping_with(transactions__path=path)), DAY)
     assert "transactions.path" in str(failure.value)
 
 
 def test_normalised_paths_inside_the_root_are_accepted():
-    loaded = load_mapping(mapping(transactions__path="exports/../transactions/./{date:%Y-%m-%d}*.csv"))
+    loaded = load_mapping(mapping_with(transactions__path="exports/../transactions/./{date:%Y-%m-%d}*.csv"))
     assert loaded.transactions.path == "transactions/{date:%Y-%m-%d}*.csv"
 
 
@@ -227,7 +216,7 @@ def test_absurd_amounts_blank_and_padded_ids_are_quarantined_with_their_raw_text
 
 
 def test_the_maximum_amount_is_set_in_the_mapping():
-    lower = load_mapping(mapping(transactions__max_amount=100))
+    lower = load_mapping(mapping_with(transactions__max_amount=100))
     landed = read_day(DictFileReader({TX: committed(TX), LB: committed(LB)}), lower, DAY)
     above = landed.transactions[s.AMOUNT] > 100
     assert above.any() and (landed.transactions["landing_rule"][above] == "amount:at_most_max_amount").all()
