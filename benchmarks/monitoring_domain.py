@@ -46,7 +46,7 @@ def main() -> None:
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.features import build_features, model_feature_names
     from fraudshield_pipeline.domain.metrics import evaluate_scores
-    from fraudshield_pipeline.domain.simulate import DriftKnobs, SimulationConfig, simulate_day
+    from fraudshield_pipeline.domain.simulate import DriftKnobs, SimulationConfig, simulate_days
     from fraudshield_pipeline.domain.train import predict, train_xgboost
     from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
     from fraudshield_pipeline.domain.triggers import (
@@ -60,9 +60,8 @@ def main() -> None:
     config = SimulationConfig(label_delay=args.label_delay, drift=DriftKnobs(fraud_strategy_change_start=change),
                               **WORLDS[args.world])
     n_days = 72 + args.monitored_days + 8
-    days = [simulate_day(config, first + dt.timedelta(days=i)) for i in range(n_days)]
-    transactions = pd.concat([d.transactions for d in days], ignore_index=True)
-    labels = pd.concat([d.labels for d in days], ignore_index=True)
+    simulated = simulate_days(config, [first + dt.timedelta(days=i) for i in range(n_days)])
+    transactions, labels = simulated.transactions, simulated.labels
     start = dt.datetime.combine(first, dt.time(), dt.timezone.utc)
     as_of = start + dt.timedelta(days=72)
     features = build_features(transactions, labels, start, start + dt.timedelta(days=n_days))

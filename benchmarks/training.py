@@ -37,7 +37,7 @@ def main() -> None:
 
     from fraudshield_pipeline.domain.evaluate import inference_latency, prepare_holdout, score_model
     from fraudshield_pipeline.domain.features import build_features, model_feature_names
-    from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
+    from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_days
     from fraudshield_pipeline.domain.train import train_xgboost
     from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
 
@@ -49,9 +49,8 @@ def main() -> None:
             n_customers=max(2_000, args.rows // 20), n_merchants=max(200, args.rows // 200), transactions_per_day=args.rows // args.days
         )
         first = dt.date(2026, 9, 1)
-        simulated = [simulate_day(config, first + dt.timedelta(days=i)) for i in range(args.days)]
-        transactions = pd.concat([d.transactions for d in simulated], ignore_index=True)
-        labels = pd.concat([d.labels for d in simulated], ignore_index=True)
+        simulated = simulate_days(config, [first + dt.timedelta(days=i) for i in range(args.days)])
+        transactions, labels = simulated.transactions, simulated.labels
         start = dt.datetime.combine(first, dt.time(), dt.timezone.utc)
         end = start + dt.timedelta(days=args.days)
         features = build_features(transactions, labels, start, end)

@@ -142,16 +142,13 @@ def small_training_set():
     """30 simulated days (1,500 cards) as a training set: enough to train and register in seconds."""
     import datetime as dt
 
-    import pandas as pd
-
     from fraudshield_pipeline.domain.features import build_features
-    from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
+    from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_days
     from fraudshield_pipeline.domain.training_set import build_training_set, plan_window
 
     config = SimulationConfig(n_customers=1500, n_merchants=150, transactions_per_day=500)
     days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(30)]
-    simulated = [simulate_day(config, d) for d in days]
-    transactions = pd.concat([d.transactions for d in simulated], ignore_index=True)
-    labels = pd.concat([d.labels for d in simulated], ignore_index=True)
+    simulated = simulate_days(config, days)
+    transactions, labels = simulated.transactions, simulated.labels
     start, end = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc), dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)
     return build_training_set(build_features(transactions, labels, start, end), labels, plan_window(end))

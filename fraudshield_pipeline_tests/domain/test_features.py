@@ -8,7 +8,7 @@ import pytest
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.features import build_features, lookback_days, model_feature_names
-from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day
+from fraudshield_pipeline.domain.simulate import SimulationConfig, simulate_day, simulate_days
 
 T0 = pd.Timestamp("2026-09-10 12:00", tz="UTC")
 UTC = dt.timezone.utc
@@ -81,9 +81,8 @@ def test_merchant_risk_uses_only_labels_reported_before_the_transaction():
 def test_future_events_never_change_earlier_features():
     config = SimulationConfig(n_customers=800, n_merchants=60, transactions_per_day=1500)
     days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(12)]
-    simulated = [simulate_day(config, d) for d in days]
-    history = pd.concat([d.transactions for d in simulated], ignore_index=True)
-    reports = pd.concat([d.labels for d in simulated], ignore_index=True)
+    simulated = simulate_days(config, days)
+    history, reports = simulated.transactions, simulated.labels
     start = dt.datetime(2026, 9, 9, tzinfo=UTC)
     end = dt.datetime(2026, 9, 11, tzinfo=UTC)
     baseline = build_features(history[history[s.EVENT_TIMESTAMP] < end], reports[reports[s.REPORTED_AT] < end], start, end)
