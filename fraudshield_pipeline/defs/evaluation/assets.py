@@ -92,6 +92,7 @@ def evaluation_report(
         "rows (all test transactions)": str(len(holdout)),
         "rows (known-compromised cards removed)": str(int(cards[0].metrics["n_transactions"])),
     }
+    policy_record = gate_policy_record(policy, context.run.tags)
     record = {
         "decided_at": pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%fZ"),
         "action": "promotion" if decision.promote else "refusal",
@@ -104,7 +105,7 @@ def evaluation_report(
         "challenger_metrics": cards[0].metrics,
         "champion_metrics": cards[1].metrics if champion else None,
         "backtest": backtest.to_dict() if backtest else None,
-        **gate_policy_record(policy, context.run.tags),
+        **policy_record,
     }
     run = registry.client().get_run(challenger.run_id)
     card_md, card = model_card(
@@ -140,7 +141,7 @@ def evaluation_report(
             "champion_version": record["champion_version_after"] or "none",
             "promoted": decision.promote,
             "decision": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
-            "policy": dg.MetadataValue.json(gate_policy_record(policy, context.run.tags)),
+            "policy": dg.MetadataValue.json(policy_record),
             "metrics": frame_table(table, descriptions=METRIC_UNITS),
             "slices": frame_table(cards[0].slices),
             "fraud_scenarios": frame_table(cards[0].scenarios),
