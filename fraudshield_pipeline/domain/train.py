@@ -193,6 +193,12 @@ def split_window(
     return window_rows[~late], window_rows[late], cutoff
 
 
+def chosen_rounds(early_stopped, min_rounds: int) -> int:
+    """The recipe's rule for the number of rounds, in `fit_on_window` and every search trial alike:
+    the early-stopped best round, but at least `min_rounds` (never more than were trained)."""
+    return min(max(int(early_stopped.best_iteration) + 1, min_rounds), early_stopped.num_boosted_rounds())
+
+
 def fit_on_window(
     window_rows: pd.DataFrame,
     feature_names: Sequence[str],
@@ -244,7 +250,7 @@ def fit_on_window(
         resolved, dfit, num_boost_round=max_rounds, evals=[(dvalid, "validation")],
         early_stopping_rounds=early_stopping_rounds, verbose_eval=False,
     )
-    rounds = min(max(int(chooser.best_iteration) + 1, min_rounds), chooser.num_boosted_rounds())
+    rounds = chosen_rounds(chooser, min_rounds)
     valid_scores = chooser[:rounds].predict(dvalid)
     y_valid = validation[s.IS_FRAUD].to_numpy()
     threshold = float(optimal_threshold(y_valid, valid_scores))

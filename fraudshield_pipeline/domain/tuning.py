@@ -27,6 +27,7 @@ from fraudshield_pipeline.domain.train import (
     MAXIMISED_METRICS,
     MIN_ROUNDS,
     SPW_EXPONENT,
+    chosen_rounds,
     model_matrix,
     split_window,
     vocabularies,
@@ -115,8 +116,7 @@ def search_params(
                 params, dfit, num_boost_round=max_rounds, evals=[(dvalid, "validation")],
                 early_stopping_rounds=early_stopping_rounds, verbose_eval=False, callbacks=[_Pruning(trial)],
             )
-            # the recipe's rule (`fit_on_window`): the best round, but at least min_rounds
-            rounds = min(max(int(booster.best_iteration) + 1, min_rounds), booster.num_boosted_rounds())
+            rounds = chosen_rounds(booster, min_rounds)
             value = float(average_precision_score(y_valid, booster[:rounds].predict(dvalid)))
         except optuna.TrialPruned:
             record.update(status="KILLED", end_ms=int(time.time() * 1000))
