@@ -201,12 +201,45 @@ def summarize(
 
 @dataclass(frozen=True)
 class Recipe:
-    """What refits a model on another window: features, `fit_on_window` arguments, train length."""
+    """What refits a model on another window: features, `fit_on_window` arguments, train length,
+    and the rounds and threshold the model chose on its own window (None: choose them again)."""
 
     version: str
     feature_names: list[str]
     fit_kwargs: dict[str, Any]  # fit_on_window(**fit_kwargs): params, validation_fraction, seed, ...
     train_days: int
+    rounds: int | None = None
+    threshold: float | None = None
+
+    def key(self) -> str:
+        """Equal keys refit to the same booster on the same window (the version name aside)."""
+        import json
+
+        return json.dumps([self.feature_names, self.fit_kwargs, self.train_days, self.rounds, self.threshold], sort_keys=True, default=str)
+
+
+REPLAYED_FIT_ARGUMENTS = ("params", "validation_fraction", "seed", "max_rounds", "early_stopping_rounds", "min_rounds")
+
+
+def fit_recipe(rows: pd.DataFrame, recipe: Recipe, compute_params: dict[str, Any]):
+    """A week's booster from a recipe: one fit with the recorded rounds and threshold when known
+    (`train.refit_on_window`, the backtest's default: half the trees of choosing again, and the
+    comparison is of recipes as they were chosen), else the whole `train.fit_on_window`.
+
+    Recipes recorded before the rounds floor existed (``max_rounds`` without ``min_rounds``)
+    replay without it.
+    """
+    from fraudshield_pipeline.domain.train import fit_on_window, refit_on_window
+
+    kwargs = {k: v for k, v in recipe.fit_kwargs.items() if k in REPLAYED_FIT_ARGUMENTS}
+    if recipe.rounds is not None and recipe.threshold is not None:
+        return refit_on_window(
+            rows, recipe.feature_names, compute_params, rounds=recipe.rounds, threshold=recipe.threshold,
+            params=kwargs.get("params"), seed=int(kwargs.get("seed", 7)),
+        )
+    if "max_rounds" in kwargs:
+        kwargs.setdefault("min_rounds", 0)
+    return fit_on_window(rows, recipe.feature_names, compute_params, **kwargs).booster
 
 
 def run_backtest(
@@ -227,7 +260,7 @@ def run_backtest(
     ``week_windows(i, train_days)`` plans week i's window (None when its data is not there);
     ``load(window)`` returns the training set of a window (split column 'train'/'validation'/
     'test'), or None when a partition is missing; ``fit(train_window_rows, recipe)`` returns a
-    booster (`train.fit_on_window`). Each week is scored with `protocol.protocol_metrics`
+    booster (`fit_recipe`); recipes with equal keys are fit once per window. Each week is scored with `protocol.protocol_metrics`
     (``first_reports`` from `metrics.first_fraud_reports`); the bootstrap resamples the protocol
     set's rows (known-compromised cards removed).
     ``known_models[(week, name)]`` reuses an already-fitted booster (the registered challenger
@@ -239,6 +272,7 @@ def run_backtest(
     from fraudshield_pipeline.domain.train import model_contract, predict
 
     known_models = dict(known_models or {})
+    fitted: dict[tuple[Any, str], Any] = {}  # (window, recipe key): identical recipes are fit once
     skipped = list(skipped)
     results: list[WeekScores] = []
     cache: dict[Any, pd.DataFrame | None] = {}
@@ -263,14 +297,15 @@ def run_backtest(
         label = f"{first_window.test_start:%Y-%m-%d}..{first_window.test_end:%Y-%m-%d}"
         scores, metrics, failed = {}, {}, None
         for name, recipe in recipes.items():
-            booster = known_models.get((i, name))
+            window, frame = frames[name]
+            booster = known_models.get((i, name)) or fitted.get((window, recipe.key()))
             if booster is None:
-                frame = frames[name][1]
                 try:
                     booster = fit(frame[frame["split"] != "test"], recipe)
                 except ValueError as error:
                     failed = f"week {i} ({label}): {name} recipe cannot be fit: {error}"
                     break
+            fitted[(window, recipe.key())] = booster
             threshold = model_contract(booster)[2]
             scores[name] = predict(booster, test)
             metrics[name] = protocol_metrics(test.assign(score=scores[name]), first_reports, threshold, daily_budget, k)

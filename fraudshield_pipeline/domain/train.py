@@ -254,9 +254,7 @@ def fit_on_window(
     valid_scores = chooser[:rounds].predict(dvalid)
     y_valid = validation[s.IS_FRAUD].to_numpy()
     threshold = float(optimal_threshold(y_valid, valid_scores))
-    dall = xgb.DMatrix(model_matrix(window_rows, feature_names, categories), label=window_rows[s.IS_FRAUD], enable_categorical=True)
-    booster = xgb.train(resolved, dall, num_boost_round=rounds, verbose_eval=False)
-    _store_contract(booster, feature_names, categories, threshold)
+    booster = _fit_rounds(window_rows, feature_names, categories, resolved, rounds, threshold)
     return TrainedModel(
         booster,
         list(feature_names),
@@ -285,6 +283,43 @@ def fit_on_window(
             "min_rounds": min_rounds,
         },
     )
+
+
+def refit_on_window(
+    window_rows: pd.DataFrame,
+    feature_names: Sequence[str],
+    compute_params: Mapping[str, object],
+    *,
+    rounds: int,
+    threshold: float,
+    params: Mapping[str, object] | None = None,
+    seed: int = 7,
+):
+    """Step 3 of `fit_on_window` alone: the whole window, a number of rounds and a threshold already chosen.
+
+    What the rolling backtest replays on earlier weeks (`backtest.fit_recipe`): the recipe's
+    parameters *and* the rounds and threshold it chose on its own window, one fit per week instead
+    of choosing again (an early-stopped fit, then the refit: about twice the trees). Raises
+    ValueError when the window holds no reported fraud.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    order = [c for c in (s.EVENT_TIMESTAMP, s.TRANSACTION_ID) if c in window_rows.columns]
+    window_rows = window_rows.sort_values(order, kind="stable")
+    if int(window_rows[s.IS_FRAUD].sum()) == 0:
+        raise ValueError(f"cannot train: the train window ({len(window_rows)} rows) holds no reported fraud")
+    categories = vocabularies(window_rows, feature_names)
+    resolved = xgboost_params(window_rows[s.IS_FRAUD], compute_params, params, seed)
+    return _fit_rounds(window_rows, feature_names, categories, resolved, rounds, threshold)
+
+
+def _fit_rounds(rows: pd.DataFrame, feature_names: Sequence[str], categories: Mapping[str, list[str]], resolved: Mapping[str, object], rounds: int, threshold: float):
+    import xgboost as xgb
+
+    matrix = xgb.DMatrix(model_matrix(rows, feature_names, categories), label=rows[s.IS_FRAUD], enable_categorical=True)
+    booster = xgb.train(dict(resolved), matrix, num_boost_round=rounds, verbose_eval=False)
+    _store_contract(booster, feature_names, categories, threshold)
+    return booster
 
 
 def training_fingerprint(**parts: object) -> str:

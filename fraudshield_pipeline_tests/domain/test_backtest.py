@@ -178,3 +178,27 @@ def test_run_backtest_refits_each_recipe_per_week_and_skips_weeks_without_histor
     assert result.weeks["test_window"].tolist() == ["2026-10-18..2026-10-25", "2026-10-11..2026-10-18"]
     assert (result.weeks["delta"] > 0.15).all() and 0.05 < result.ci_low < result.ci_high
     assert result.skipped == ("week 2: the challenger recipe's 7-day train window starts before the oldest feature partition",)
+
+
+def test_identical_recipes_are_fit_once_per_week_and_recorded_rounds_are_replayed():
+    from fraudshield_pipeline.domain.backtest import Recipe, fit_recipe, run_backtest
+
+    as_of = dt.datetime(2026, 11, 1, tzinfo=UTC)
+    same = Recipe("2", ["signal"], {"max_rounds": 15, "early_stopping_rounds": 5}, 7, rounds=12, threshold=0.4)
+    recipes = {CHALLENGER: same, CHAMPION: Recipe("1", *[getattr(same, f) for f in ("feature_names", "fit_kwargs", "train_days", "rounds", "threshold")])}
+    fits, boosters = [], []
+
+    def fit(rows, recipe):
+        fits.append(recipe.version)
+        boosters.append(fit_recipe(rows, recipe, {"nthread": 1}))
+        return boosters[-1]
+
+    result = run_backtest(
+        recipes, lambda i, n: plan_window(as_of - dt.timedelta(days=7 * i), n, 7, 7, 7),
+        lambda window: synthetic_window(window, seed=window.test_start.day), fit, weeks=2, n_boot=50,
+    )
+    assert fits == ["2", "2"]  # one fit per week; the champion's identical recipe reuses it
+    assert result.weeks["delta"].tolist() == [0.0, 0.0]
+    assert all(b.num_boosted_rounds() == 12 and float(b.attr("fraudshield_threshold")) == 0.4 for b in boosters)
+    rechosen = fit_recipe(synthetic_window(plan_window(as_of, 7, 7, 7, 7), 1).query("split == 'train'"), Recipe("3", ["signal"], {"max_rounds": 15, "early_stopping_rounds": 5}, 7), {"nthread": 1})
+    assert rechosen.num_boosted_rounds() <= 15  # no recorded rounds: early stopping chooses them (pre-floor recipe: no floor)

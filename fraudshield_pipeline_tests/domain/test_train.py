@@ -92,6 +92,23 @@ def test_a_recorded_recipe_replays():
     assert model.params["scale_pos_weight"] == pytest.approx(ratio) and model.params["max_depth"] == 3
 
 
+def test_a_replayed_fit_is_the_recipes_final_step_alone():
+    """The backtest's one-fit replay (rounds and threshold as chosen) gives the recipe's own booster."""
+    from fraudshield_pipeline.domain.train import model_contract, refit_on_window
+
+    rows = window()
+    model = fit_on_window(rows, ["x1", "x2", "noise"], COMPUTE, params={"max_depth": 3})
+    again = refit_on_window(
+        rows.sample(frac=1, random_state=2), ["x1", "x2", "noise"], COMPUTE,
+        rounds=model.rounds, threshold=model.threshold, params={"max_depth": 3},
+    )
+    probe = rows[["x1", "x2", "noise"]].head(300)
+    assert again.num_boosted_rounds() == model.rounds and model_contract(again) == model_contract(model.booster)
+    np.testing.assert_allclose(again.inplace_predict(probe), model.booster.inplace_predict(probe))
+    with pytest.raises(ValueError, match="holds no reported fraud"):
+        refit_on_window(rows.assign(**{s.IS_FRAUD: 0}), ["x1", "x2", "noise"], COMPUTE, rounds=5, threshold=0.5)
+
+
 def test_class_weight_follows_the_exponent_unless_given():
     labels = pd.Series([1] * 10 + [0] * 990)
     assert xgboost_params(labels, {})["scale_pos_weight"] == pytest.approx(99**0.5)

@@ -23,6 +23,11 @@ class EvaluationConfig(dg.Config):
     min_slice_frauds: int = Field(default=20, ge=1, description="A slice or fraud scenario enters the gate only with this many frauds.")
     min_slice_genuine: int = Field(default=100, ge=1, description="... and an attribute slice only with this many genuine transactions.")
     backtest_weeks: int = Field(default=4, ge=1, description="Weeks of the rolling backtest (1 = the test week only).")
+    backtest_replays_rounds: bool = Field(
+        default=True,
+        description="Each backtest week refits a model with the rounds and threshold it chose on its own window (one fit a week); "
+        "off: every week chooses them again by early stopping (about twice the training time).",
+    )
     max_worst_week_regression: float = Field(default=0.05, ge=0, description="No backtest week may fall further below the champion's recipe.")
     bootstrap_unit: Literal["card", "day"] = Field(default="card", description="What the bootstrap resamples (never rows).")
     bootstrap_draws: int = Field(default=500, ge=50, description="Bootstrap draws of the AP difference.")

@@ -90,15 +90,20 @@ def train_days_of(tags: dict[str, str], default: int) -> int:
     return days if days >= 1 else default
 
 
-def recipe_of(version, booster, default_train_days: int):
+def recipe_of(version, booster, default_train_days: int, replay_rounds: bool = True):
     """A registered version's recipe: its features, its recorded fit arguments (tag ``recipe``,
-    defaults for versions trained before it existed) and its recorded train window length."""
+    defaults for versions trained before it existed), its recorded train window length, and
+    (``replay_rounds``) the rounds and threshold its booster holds."""
     from fraudshield_pipeline.domain.backtest import Recipe
     from fraudshield_pipeline.domain.train import model_contract
 
     recorded = version.tags.get("recipe")
     fit_kwargs = json.loads(recorded) if recorded else {}
-    return Recipe(version.version, model_contract(booster)[0], fit_kwargs, train_days_of(dict(version.tags), default_train_days))
+    names, _, threshold = model_contract(booster)
+    return Recipe(
+        version.version, names, fit_kwargs, train_days_of(dict(version.tags), default_train_days),
+        rounds=booster.num_boosted_rounds() if replay_rounds else None, threshold=threshold if replay_rounds else None,
+    )
 
 
 def parse_window(window: dict[str, str]) -> dict[str, dt.datetime]:
@@ -109,8 +114,7 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
     """Refits each model's recipe on ``config.backtest_weeks`` consecutive weeks (see `domain.backtest`)."""
     import time
 
-    from fraudshield_pipeline.domain.backtest import CHALLENGER, run_backtest
-    from fraudshield_pipeline.domain.train import fit_on_window
+    from fraudshield_pipeline.domain.backtest import CHALLENGER, fit_recipe, run_backtest
     from fraudshield_pipeline.domain.training_set import plan_window
 
     at = parse_window(window)
@@ -118,7 +122,7 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
     test_days, gap_days = (at["test_end"] - at["test_start"]) // day, (at["test_start"] - at["train_end"]) // day
     maturity_days = max(0, (at["as_of"] - at["test_end"]) // day)
     challenger_days = max(1, (at["train_end"] - at["train_start"]) // day)
-    recipes = {name: recipe_of(versions[name], boosters[name], challenger_days) for name in versions}
+    recipes = {name: recipe_of(versions[name], boosters[name], challenger_days, config.backtest_replays_rounds) for name in versions}
     recipes[CHALLENGER] = dataclass_replace(recipes[CHALLENGER], train_days=challenger_days)  # the window it was trained on
     available = storage.partitions(FEATURES)
     first_day = dt.date.fromisoformat(available[0]) if available else at["train_start"].date()
@@ -135,10 +139,7 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
         return load_storage(planned)
 
     def fit(rows, recipe):
-        kwargs = {k: v for k, v in recipe.fit_kwargs.items() if k in ("params", "validation_fraction", "seed", "max_rounds", "early_stopping_rounds", "min_rounds")}
-        if "max_rounds" in kwargs:
-            kwargs.setdefault("min_rounds", 0)  # recorded before the rounds floor existed: replay it without one
-        return fit_on_window(rows, recipe.feature_names, compute.xgboost_params(), **kwargs).booster
+        return fit_recipe(rows, recipe, compute.xgboost_params())
 
     started = time.perf_counter()
     result = run_backtest(
