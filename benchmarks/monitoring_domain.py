@@ -1,7 +1,7 @@
 """The performance trigger's false alarms and detection delay in seconds, without Dagster.
 
     uv run python benchmarks/monitoring_domain.py [--world small|default|second] [--label-delay lognormal:2:1.0]
-        [--monitored-days 30] [--no-change]
+        [--monitored-days 30] [--no-change] [--baseline backtest|first-days] [--fresh-as-of DATE]
 
 The slow scenarios (benchmarks/monitoring.py, defs/test_scenarios.py) run every stage through
 Dagster and take many minutes; this drives the same domain functions over the same simulated
@@ -9,8 +9,9 @@ worlds directly, to iterate on the method: simulate 72 days (+ the monitored one
 point-in-time features, train a champion on the time-forward window ending on day 72, then judge
 each monitored day as `matured_performance` and `performance_retrain_sensor` do: at the age by
 which half its frauds are expected to be reported (empirical delay curve of days at least 30 days
-old), on the labels reported by then, with the default policy's CUSUM (baseline = the first 7
-judged days, false-alarm rate 1/730 per metric). A fraud-strategy change starts on 2026-08-22
+old), on the labels reported by then, with the default policy's CUSUM (false-alarm rate 1/730 per
+metric) against the champion's expectation: by default its recipe's 4 backtest weeks measured the
+same way, as `evaluation_report` records it (`--baseline first-days`: its first 7 judged days). A fraud-strategy change starts on 2026-08-22
 unless --no-change. The last line is JSON.
 """
 
@@ -38,6 +39,10 @@ def main() -> None:
     parser.add_argument("--label-delay", default="lognormal:2:1.0")
     parser.add_argument("--monitored-days", type=int, default=30)
     parser.add_argument("--no-change", action="store_true")
+    parser.add_argument("--baseline", choices=("backtest", "first-days"), default="backtest",
+                        help="the champion's expectation: its recipe's backtest weeks (default) or its first judged days")
+    parser.add_argument("--backtest-weeks", type=int, default=4)
+    parser.add_argument("--fresh-as-of", help="also train a fresh model with this as_of and compare both on its test week")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -45,12 +50,12 @@ def main() -> None:
 
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.features import build_features, model_feature_names
-    from fraudshield_pipeline.domain.metrics import evaluate_scores
     from fraudshield_pipeline.domain.simulate import DriftKnobs, SimulationConfig, simulate_days
-    from fraudshield_pipeline.domain.train import predict, train_xgboost
+    from fraudshield_pipeline.domain.expected_performance import daily_observations, expectation
+    from fraudshield_pipeline.domain.train import fit_on_window, predict, refit_on_window
     from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
     from fraudshield_pipeline.domain.triggers import (
-        PerformanceObservation, cusum_limit, cusum_performance_trigger, judging_age, performance_baseline,
+        cusum_limit, cusum_performance_trigger, judging_age, performance_baseline,
     )
     from fraudshield_pipeline.resources.policy import RetrainPolicy
 
@@ -65,11 +70,11 @@ def main() -> None:
     start = dt.datetime.combine(first, dt.time(), dt.timezone.utc)
     as_of = start + dt.timedelta(days=72)
     features = build_features(transactions, labels, start, start + dt.timedelta(days=n_days))
-    training = build_training_set(features[features[s.EVENT_TIMESTAMP] < as_of], labels[labels[s.REPORTED_AT] < as_of],
-                                  plan_window(as_of))
+    known_then = features[features[s.EVENT_TIMESTAMP] < as_of], labels[labels[s.REPORTED_AT] < as_of]
+    training = build_training_set(*known_then, plan_window(as_of))
     names = model_feature_names(training.columns)
-    model = train_xgboost(training[training[SPLIT] == "train"], training[training[SPLIT] == "validation"], names,
-                          {"tree_method": "hist", "nthread": 1})
+    compute = {"tree_method": "hist", "nthread": 2}
+    model = fit_on_window(training[training[SPLIT] != "test"], names, compute)  # the pipeline's recipe
     frauds = labels[labels[s.IS_FRAUD] == 1].copy()
     when = transactions.set_index(s.TRANSACTION_ID)[s.EVENT_TIMESTAMP]
     frauds["day_end"] = pd.to_datetime(frauds[s.TRANSACTION_ID].map(when)).dt.normalize() + pd.Timedelta(days=1)
@@ -78,17 +83,38 @@ def main() -> None:
     age = max(1, judging_age(delays, policy.min_reported_share, 30))
     features["day"] = pd.to_datetime(features[s.EVENT_TIMESTAMP]).dt.date
     limit = cusum_limit(policy.performance_false_alarm_rate, policy.cusum_k)
+    reported = labels[labels[s.IS_FRAUD] == 1]
+    expected = []
+    if args.baseline == "backtest":  # as evaluation_report: the recipe refit on each earlier week, its test week measured
+        for week in range(args.backtest_weeks):
+            window = plan_window(as_of - dt.timedelta(days=7 * week))
+            rows_w = build_training_set(*known_then, window)
+            booster = model.booster if week == 0 else refit_on_window(
+                rows_w[rows_w[SPLIT] != "test"], names, compute, rounds=model.rounds, threshold=model.threshold)
+            test = rows_w[rows_w[SPLIT] == "test"]
+            week_days = daily_observations(test, predict(booster, test), reported[reported[s.REPORTED_AT] < as_of], age, 100)
+            print(f"  backtest week {week}: " + " ".join(f"{o.recall_at_budget:.2f}/{o.average_precision:.2f}/{o.n_fraud}" for o in week_days))
+            expected = week_days + expected
+        baseline = expectation(expected, policy.performance_baseline_days, policy.min_sd_fraction)
+        print(f"  expectation from {args.backtest_weeks} backtest weeks: {baseline.describe()}")
+    if args.fresh_as_of:
+        fresh_at = dt.datetime.fromisoformat(args.fresh_as_of).replace(tzinfo=dt.timezone.utc)
+        fresh_rows = build_training_set(features[features[s.EVENT_TIMESTAMP] < fresh_at], labels[labels[s.REPORTED_AT] < fresh_at], plan_window(fresh_at))
+        fresh = fit_on_window(fresh_rows[fresh_rows[SPLIT] != "test"], names, compute)
+        test = fresh_rows[fresh_rows[SPLIT] == "test"]
+        frauds_then = reported[reported[s.REPORTED_AT] < fresh_at]
+        for label, booster in (("champion", model.booster), ("fresh", fresh.booster)):
+            days_ = daily_observations(test, predict(booster, test), frauds_then, age, 100)
+            print(f"  {label} on {test[s.EVENT_TIMESTAMP].min():%Y-%m-%d}..: recall {sum(o.recall_at_budget for o in days_)/len(days_):.3f} "
+                  f"AP {sum(o.average_precision for o in days_)/len(days_):.3f}")
     observations, fired, reason, rows = [], None, None, []
     for offset in range(args.monitored_days):
         day = as_of.date() + dt.timedelta(days=offset)
-        known_by = pd.Timestamp(as_of) + pd.Timedelta(days=offset + 1 + age)
         frame = features[features["day"] == day]
-        known = frame[s.TRANSACTION_ID].isin(frauds[frauds[s.REPORTED_AT] < known_by][s.TRANSACTION_ID])
-        metrics = evaluate_scores(frame.assign(score=predict(model.booster, frame), **{s.IS_FRAUD: known.astype(int)}),
-                                  daily_budget=100)
-        observations.append(PerformanceObservation(day.isoformat(), metrics["average_precision"],
-                                                   metrics["recall_at_budget"], int(metrics["n_fraud"])))
-        baseline = performance_baseline(observations, policy.performance_baseline_days, policy.min_sd_fraction)
+        observations += daily_observations(frame, predict(model.booster, frame), reported, age, 100)
+        metrics = vars(observations[-1])
+        if args.baseline == "first-days":
+            baseline = performance_baseline(observations, policy.performance_baseline_days, policy.min_sd_fraction)
         decision = cusum_performance_trigger(observations, baseline, policy.cusum_k, limit)
         today = day + dt.timedelta(days=age)  # the day the sensor sees this measurement
         rows.append([day.isoformat(), round(metrics["average_precision"], 3), round(metrics["recall_at_budget"], 3),
@@ -101,7 +127,7 @@ def main() -> None:
     delay = (fired - change).days if fired and change and not false_alarm else None
     print(f"  judged at label age {age} d; performance trigger fired on {fired}: delay {delay} day(s); {reason}")
     print(json.dumps({"benchmark": "monitoring_domain", "world": args.world, "label_delay": args.label_delay,
-                      "change_day": str(change), "monitored_days": args.monitored_days, "judging_age_days": age,
+                      "change_day": str(change), "baseline": args.baseline, "monitored_days": args.monitored_days, "judging_age_days": age,
                       "fired_day": str(fired), "false_alarm": false_alarm, "detection_delay_days": delay,
                       "total_seconds": round(time.perf_counter() - started, 1)}))
 

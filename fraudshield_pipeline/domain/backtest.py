@@ -38,6 +38,9 @@ class WeekScores:
     rows: pd.DataFrame  # customer_id, event_timestamp, is_fraud (+ amount)
     scores: dict[str, np.ndarray]  # "challenger" / "champion" -> scores aligned with rows
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # per model, protocol_metrics()
+    # Every test transaction of the week (none removed) with the challenger recipe's score: what
+    # the champion-to-be is expected to achieve on a monitored day (`expected_performance`).
+    challenger_all: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class BacktestResult:
     resample_unit: str  # "card" or "day"
     n_boot: int
     skipped: tuple[str, ...] = ()  # requested weeks that could not run, and why
+    scored_weeks: tuple[WeekScores, ...] = field(default=(), repr=False)  # the weeks' rows and scores
 
     def compared_weeks(self) -> int:
         return int(self.weeks["delta"].notna().sum()) if "delta" in self.weeks else 0
@@ -196,7 +200,7 @@ def summarize(
     table = pd.DataFrame(rows)
     compared = [w for w in weeks if CHAMPION in w.scores]
     low, high = bootstrap_mean_difference(compared, unit, n_boot, level, seed) if compared else (math.nan, math.nan)
-    return BacktestResult(metric, table, low, high, level, unit, n_boot, tuple(skipped))
+    return BacktestResult(metric, table, low, high, level, unit, n_boot, tuple(skipped), tuple(weeks))
 
 
 @dataclass(frozen=True)
@@ -315,5 +319,9 @@ def run_backtest(
         kept = ~known_compromised_mask(test, first_reports) if first_reports is not None else np.ones(len(test), bool)
         columns = [c for c in (s.CUSTOMER_ID, s.EVENT_TIMESTAMP, s.IS_FRAUD, s.AMOUNT) if c in test.columns]
         rows = test.loc[kept, columns].reset_index(drop=True)
-        results.append(WeekScores(label, rows, {n: v[kept] for n, v in scores.items()}, metrics))
+        challenger_all = None
+        if CHALLENGER in scores:
+            wanted = [c for c in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.EVENT_TIMESTAMP) if c in test.columns]
+            challenger_all = test[wanted].assign(score=scores[CHALLENGER]).reset_index(drop=True)
+        results.append(WeekScores(label, rows, {n: v[kept] for n, v in scores.items()}, metrics, challenger_all))
     return summarize(results, skipped=skipped, **summary)

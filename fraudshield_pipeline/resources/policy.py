@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Literal, get_origin
 
 import dagster as dg
 from pydantic import Field
@@ -68,8 +69,13 @@ class RetrainPolicy(dg.ConfigurableResource):
         lt=1,
         description="Target daily false-alarm rate of each CUSUM (AP, recall) on a stable champion: one in two years.",
     )
+    performance_expectation: Literal["backtest", "first_days"] = Field(
+        default="backtest",
+        description="The champion's expected AP and recall (and spread): its recipe's backtest days, measured by the evaluation "
+        "at the monitoring's label age (falls back to first_days for a champion evaluated without one); or its first measured days.",
+    )
     performance_baseline_days: int = Field(
-        default=7, ge=3, description="The champion's first measured days: its expected AP and recall and their spread."
+        default=7, ge=3, description="The champion's first measured days (first_days), or the fewest backtest days that make an expectation."
     )
     cusum_k: float = Field(default=0.5, ge=0, description="CUSUM slack, in baseline standard deviations per day.")
     cusum_h: float | None = Field(
@@ -119,6 +125,7 @@ ENV_VARS: dict[str, str] = {
     "prediction_drift_threshold": "FRAUDSHIELD_PREDICTION_DRIFT_THRESHOLD",
     "retrain_volume": "FRAUDSHIELD_RETRAIN_VOLUME",
     "performance_false_alarm_rate": "FRAUDSHIELD_PERFORMANCE_FALSE_ALARM_RATE",
+    "performance_expectation": "FRAUDSHIELD_PERFORMANCE_EXPECTATION",
     "performance_baseline_days": "FRAUDSHIELD_PERFORMANCE_BASELINE_DAYS",
     "cusum_h": "FRAUDSHIELD_CUSUM_H",
     "min_reported_share": "FRAUDSHIELD_MIN_REPORTED_SHARE",
@@ -138,7 +145,7 @@ def build_policy(env: Mapping[str, str]) -> RetrainPolicy:
         annotation = RetrainPolicy.model_fields[field].annotation
         if annotation is int:
             values[field] = int(env[name])
-        elif annotation is str:
+        elif annotation is str or get_origin(annotation) is Literal:
             values[field] = env[name]
         else:
             values[field] = float(env[name])

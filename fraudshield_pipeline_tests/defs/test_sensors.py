@@ -173,6 +173,31 @@ def test_performance_is_judged_sequentially_against_the_champions_first_week(ins
     assert "below the champion's own expectation" in requests[0].tags["fraudshield/reason"]
 
 
+def expected_days(values, age: int = 2) -> dict:
+    """An evaluation's recorded expectation: backtest days measured at a label age."""
+    return {str(age): [{"partition": f"2026-09-{i + 1:02d}", "average_precision": ap, "recall_at_budget": r, "n_fraud": 30}
+                       for i, (ap, r) in enumerate(values)]}
+
+
+def test_the_champions_backtest_days_are_its_expectation_from_its_first_monitored_day(instance):
+    report(instance, "champion", {"champion_version": "2"})
+    # Four backtest weeks: AP about 0.30, recall about 0.60, and another evaluation of an older version.
+    report(instance, "evaluation_report", {"challenger_version": "2", "expected_performance": dg.MetadataValue.json(expected_days(FIRST_WEEK * 4))})
+    report(instance, "evaluation_report", {"challenger_version": "1", "expected_performance": dg.MetadataValue.json(expected_days([(0.9, 0.9)] * 28))})
+    fired_on = None
+    for day in range(1, 10):  # from the first monitored day the champion is judged, no first week to wait for
+        matured(instance, f"2026-10-{day:02d}", 0.18, 0.48, label_age_days=2.0)
+        requests, cursor, reason = tick(performance_retrain_sensor, instance, None)
+        if requests:
+            fired_on = day
+            break
+    assert fired_on is not None and fired_on <= 4, reason
+    assert "expected AP 0.300" in requests[0].tags["fraudshield/reason"]
+    # The same days against the first-days baseline: a week to build it, nothing judged yet.
+    requests, _, reason = tick(performance_retrain_sensor, instance, None, RetrainPolicy(performance_expectation="first_days"))
+    assert requests == [] and "building the champion's baseline" in reason
+
+
 def test_a_day_waits_until_enough_of_its_labels_are_reported(instance):
     report(instance, "champion", {"champion_version": "2"})
     for day, (ap, recall) in enumerate(FIRST_WEEK, start=1):

@@ -7,9 +7,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from fraudshield_pipeline.defs.evaluation.history import card_first_reports, evaluation_window, rolling_backtest
+from fraudshield_pipeline.defs.evaluation.history import card_first_reports, evaluation_window, expected_performance, rolling_backtest
 from fraudshield_pipeline.defs.metadata import frame_table, image_markdown, rounded
 from fraudshield_pipeline.resources.compute import TrainingCompute
+from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION, ModelRegistry
 from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, report_key
 
@@ -42,8 +43,14 @@ def evaluation_report(
     registry: ModelRegistry,
     storage: ArtifactStore,
     compute: TrainingCompute,
+    policy: RetrainPolicy,
 ) -> dg.MaterializeResult:
-    """Both test sets, the rolling backtest and the promotion gate; the challenger is promoted only through it."""
+    """Both test sets, the rolling backtest and the promotion gate; the challenger is promoted only through it.
+
+    Also records what the challenger is expected to achieve on a monitored day (its recipe's
+    backtest days measured at the monitoring's label ages): the performance trigger's baseline
+    once it is champion.
+    """
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.evaluate import WindowWithoutFraudError, inference_latency, prepare_holdout, require_frauds, score_model
     from fraudshield_pipeline.domain.governance import card_yaml, model_card
@@ -78,12 +85,13 @@ def evaluation_report(
     cards = [m.scorecard for m in scored.values()]
     versions = {"challenger": challenger, **({"champion": champion} if champion else {})}
     backtest = rolling_backtest(context, config, window, versions, boosters, storage, compute, first_reports, training_set)
-    policy = PromotionPolicy(
+    expected = expected_performance(backtest, storage, window, policy, config.daily_alert_budget)
+    gate = PromotionPolicy(
         absolute_floor=config.absolute_floor, max_regression=config.max_regression, slice_collapse_ratio=config.slice_collapse_ratio,
         min_slice_support=config.min_slice_frauds, min_slice_genuine=config.min_slice_genuine,
         max_worst_week_regression=config.max_worst_week_regression, max_value_regression=config.max_value_regression,
     )
-    decision = decide_promotion(cards[0], cards[1] if champion else None, policy, backtest if champion else None)
+    decision = decide_promotion(cards[0], cards[1] if champion else None, gate, backtest if champion else None)
     champion_before = champion.version if champion else registry_champion(registry)
     context.log.info(f"promotion {'accepted' if decision.promote else 'refused'}: " + "; ".join(decision.reasons))
 
@@ -97,7 +105,7 @@ def evaluation_report(
         "rows (all test transactions)": str(len(holdout)),
         "rows (known-compromised cards removed)": str(int(cards[0].metrics["n_transactions"])),
     }
-    policy_record = gate_policy_record(policy, context.run.tags)
+    policy_record = gate_policy_record(gate, context.run.tags)
     record = {
         "decided_at": pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%fZ"),
         "action": "promotion" if decision.promote else "refusal",
@@ -152,6 +160,7 @@ def evaluation_report(
             "fraud_scenarios": frame_table(cards[0].scenarios),
             **({"backtest_weeks": frame_table(backtest.weeks)} if backtest is not None and len(backtest.weeks) else {}),
             **({"backtest_mean_delta": round(backtest.mean_delta(), 4)} if backtest is not None and backtest.compared_weeks() else {}),
+            **expected_metadata(expected),
             "curves": image_markdown(
                 registry.artifact_file_url(challenger.run_id, "evaluation/curves.png"),
                 "precision-recall, ROC and score distributions",
@@ -176,6 +185,23 @@ _HEADLINE = (
     "average_precision", "roc_auc", "card_precision_at_100", "recall_at_budget", "precision", "recall", "f1", "brier",
     "fraud_value_caught_share", "fraud_value_caught", "fraud_value_missed",
 )
+
+
+def expected_metadata(expected: dict[str, list[dict]]) -> dict[str, object]:
+    """The expectation as the performance sensor reads it (JSON) and as a person reads it (a table)."""
+    import statistics
+
+    if not expected:
+        return {}
+    rows = []
+    for age, records in expected.items():
+        measured = [r for r in records if r["average_precision"] is not None and r["recall_at_budget"] is not None]
+        for name in ("average_precision", "recall_at_budget"):
+            values = [r[name] for r in measured]
+            rows.append({"label_age_days": int(age), "metric": name, "days": len(values),
+                         "mean": round(statistics.fmean(values), 4) if values else None,
+                         "sd": round(statistics.stdev(values), 4) if len(values) > 1 else None})
+    return {"expected_performance": dg.MetadataValue.json(expected), "expected_performance_summary": frame_table(pd.DataFrame(rows))}
 
 
 def gate_policy_record(policy, run_tags) -> dict[str, object]:

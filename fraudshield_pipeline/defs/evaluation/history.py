@@ -152,3 +152,27 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
         + (f"; skipped: {'; '.join(result.skipped)}" if result.skipped else "")
     )
     return result
+
+
+def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str], policy, daily_budget: int) -> dict[str, list[dict]]:
+    """The challenger recipe's backtest days measured as monitored days will be: per label age
+    (the age by which the policy's share of frauds is reported, and the evaluation's maturity),
+    AP and recall at the budget on the frauds reported by then (`domain.expected_performance`)."""
+    from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.expected_performance import as_records, daily_observations
+    from fraudshield_pipeline.domain.triggers import judging_age
+
+    weeks = [w.challenger_all for w in (backtest.scored_weeks if backtest else []) if w.challenger_all is not None and len(w.challenger_all)]
+    if not weeks:
+        return {}
+    rows = pd.concat(weeks, ignore_index=True)
+    at = parse_window(window)
+    days = sorted({d.date().isoformat() for d in pd.to_datetime(rows[s.EVENT_TIMESTAMP], utc=True).dt.floor("D")})
+    label_days = [d for d in storage.partitions(LABELS) if d in set(days)]
+    labels = storage.read_tables([table_key(LABELS, d) for d in label_days]).to_pandas() if label_days else pd.DataFrame(columns=[s.TRANSACTION_ID, s.IS_FRAUD, s.REPORTED_AT])
+    frauds = labels[(labels[s.IS_FRAUD] == 1) & (pd.to_datetime(labels[s.REPORTED_AT], utc=True) < pd.Timestamp(at["as_of"]))]
+    delays = label_delays(storage, storage.partitions(LABELS), at["as_of"])
+    maturity = max(0, (at["as_of"] - at["test_end"]) // dt.timedelta(days=1))
+    ages = {maturity} | ({max(1, judging_age(delays, policy.min_reported_share, COMPLETE_AFTER_DAYS))} if delays else set())
+    return {str(age): as_records(daily_observations(rows, rows["score"], frauds, age, daily_budget)) for age in sorted(ages) if age <= maturity}

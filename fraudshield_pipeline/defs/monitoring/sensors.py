@@ -214,23 +214,42 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, policy: Retr
         if reported is not None and float(reported) < policy.min_reported_share:
             continue  # too few of the day's labels are in yet; a later measurement will count
         partition = record.asset_materialization.partition
-        n_fraud = _value(record, "n_fraud")
+        n_fraud, age = _value(record, "n_fraud"), _value(record, "label_age_days")
         observations[partition] = [
             float(_value(record, "average_precision")), float(_value(record, "recall_at_budget")),
-            None if n_fraud is None else int(n_fraud),
+            None if n_fraud is None else int(n_fraud), None if age is None else float(age),
         ]
     newest = sorted(observations)[-HISTORY:]
     cursor.update(observations={p: observations[p] for p in newest}, champion=champion)
-    measured = [PerformanceObservation(p, *observations[p]) for p in newest]
+    measured = [PerformanceObservation(p, *observations[p][:3]) for p in newest]
     if policy.min_matured_average_precision is not None or policy.min_matured_recall is not None:
         decision = performance_trigger(
             measured, policy.min_matured_average_precision or 0.0, policy.min_matured_recall or 0.0,
             policy.matured_window_days,
         )
     else:
-        baseline = performance_baseline(measured, policy.performance_baseline_days, policy.min_sd_fraction)
+        ages = sorted(o[3] for o in observations.values() if len(o) > 3 and o[3] is not None)
+        baseline = _expectation(context, policy, champion, ages[len(ages) // 2] if ages else None) or performance_baseline(
+            measured, policy.performance_baseline_days, policy.min_sd_fraction
+        )
         limit = policy.cusum_h or cusum_limit(policy.performance_false_alarm_rate, policy.cusum_k)
         decision = cusum_performance_trigger(measured, baseline, policy.cusum_k, limit)
     if not decision.fire:
         return dg.SensorResult(skip_reason=decision.reason, cursor=json.dumps({**cursor, "pending": False}))
     return _request(context, policy, "performance", f"performance:v{champion}:{newest[-1]}", decision.reason, cursor)
+
+
+def _expectation(context: dg.SensorEvaluationContext, policy: RetrainPolicy, champion: str | None, label_age: float | None):
+    """The champion's expectation from its evaluation (its recipe's backtest days at the label age
+    nearest the monitored days'), when the policy asks for it and the evaluation recorded enough days."""
+    from fraudshield_pipeline.domain.expected_performance import expectation, nearest_age
+
+    if policy.performance_expectation != "backtest" or not champion or champion == "none":
+        return None
+    records = context.instance.fetch_materializations(dg.AssetKey("evaluation_report"), limit=50).records
+    for record in records:
+        if str(_value(record, "challenger_version")) != str(champion):
+            continue
+        chosen = nearest_age(_value(record, "expected_performance") or {}, label_age)
+        return None if chosen is None else expectation(chosen[1], policy.performance_baseline_days, policy.min_sd_fraction)
+    return None
