@@ -25,12 +25,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-WORLDS = {  # as fraudshield_pipeline.scenarios: SMALL_WORLD (tests), FRAUD_STRATEGY_WORLD, SECOND_WORLD
-    "default": {"n_customers": 3000, "n_merchants": 300, "transactions_per_day": 1500},
-    "small": {"n_customers": 6000, "n_merchants": 600, "transactions_per_day": 3000},
-    "second": {"seed": 11, "n_customers": 12000, "n_merchants": 900, "transactions_per_day": 5000,
-               "weekday_factors": (1.3, 1.0, 0.95, 0.95, 1.0, 0.9, 0.9), "minimal_columns": True},
+# The scenario worlds, built from the same settings as the slow scenarios (environment variables of
+# the simulator source): "default" = the tests' small world, "small" = FRAUD_STRATEGY_WORLD,
+# "second" = SECOND_WORLD (half the fraud rate, Monday peak, required columns only).
+WORLDS = {
+    "default": {"FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "1500", "FRAUDSHIELD_SIM_CUSTOMERS": "3000", "FRAUDSHIELD_SIM_MERCHANTS": "300"},
+    "small": "FRAUD_STRATEGY_WORLD",
+    "second": "SECOND_WORLD",
 }
+
+
+def world_config(name: str, label_delay: str, change: dt.date | None):
+    from fraudshield_pipeline import scenarios
+    from fraudshield_pipeline.resources.profiles import build_source
+
+    env = WORLDS[name] if isinstance(WORLDS[name], dict) else getattr(scenarios, WORLDS[name])
+    env = {**env, "FRAUDSHIELD_SIM_LABEL_DELAY": label_delay}
+    if change:
+        env["FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START"] = change.isoformat()
+    return build_source(env).config()
 
 
 def main() -> None:
@@ -50,7 +63,7 @@ def main() -> None:
 
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.features import build_features, model_feature_names
-    from fraudshield_pipeline.domain.simulate import DriftKnobs, SimulationConfig, simulate_days
+    from fraudshield_pipeline.domain.simulate import simulate_days
     from fraudshield_pipeline.domain.expected_performance import daily_observations, expectation
     from fraudshield_pipeline.domain.train import fit_on_window, predict, refit_on_window
     from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
@@ -62,8 +75,7 @@ def main() -> None:
     policy = RetrainPolicy()
     started = time.perf_counter()
     first, change = dt.date(2026, 6, 1), None if args.no_change else dt.date(2026, 8, 22)
-    config = SimulationConfig(label_delay=args.label_delay, drift=DriftKnobs(fraud_strategy_change_start=change),
-                              **WORLDS[args.world])
+    config = world_config(args.world, args.label_delay, change)
     n_days = 72 + args.monitored_days + 8
     simulated = simulate_days(config, [first + dt.timedelta(days=i) for i in range(n_days)])
     transactions, labels = simulated.transactions, simulated.labels

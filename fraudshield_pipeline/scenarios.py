@@ -38,7 +38,7 @@ MATURITY_DAYS = 7
 LONG_HISTORY_START = "2026-06-01"
 # The fraud-strategy world: a smaller portfolio than production sees a few dozen frauds a day,
 # so one day's average precision swings widely. The default policy judges it (a CUSUM against the
-# champion's own first measured days): no thresholds set for this world.
+# champion's expected performance, its recipe's backtest days): no thresholds set for this world.
 FRAUD_STRATEGY_WORLD = {
     "FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "3000",
     "FRAUDSHIELD_SIM_CUSTOMERS": "6000",

@@ -143,6 +143,21 @@ class DriftCalibration:
         return asdict(self)
 
 
+def calibration_days(partitions: Sequence[str], first_training_day: str, days: int, lookback_days: int) -> list[str]:
+    """The last ``days`` stored days before the champion's training window whose feature windows
+    were full (at least ``lookback_days`` after the oldest partition); fewer when there are not.
+
+    A young deployment's first month has history features still filling (30-day counts lower than
+    any later day's): such days drift more than a stable day and would inflate the threshold.
+    """
+    import datetime as dt
+
+    if not partitions:
+        return []
+    filled = (dt.date.fromisoformat(min(partitions)) + dt.timedelta(days=lookback_days)).isoformat()
+    return [d for d in sorted(partitions) if filled <= d < first_training_day][-days:]
+
+
 def calibrate_drift(
     reference: pd.DataFrame,
     timestamp: str,

@@ -74,3 +74,14 @@ def test_calibration_sets_thresholds_from_the_reference_days_own_variation():
     assert stable.share_drifted < calibration.share_threshold <= shifted.share_drifted
     assert beyond_calibration(shifted, calibration) == ["x", "y"] and beyond_calibration(stable, calibration) == []
     assert calibrate_drift(reference, "event_timestamp", ["x"], ["cat"], [], 0.05, 7) is None  # too few days
+
+
+def test_calibration_days_skip_a_young_deployments_filling_windows():
+    from fraudshield_pipeline.domain.drift import calibration_days
+
+    kept = [f"2026-06-{d:02d}" for d in range(1, 31)] + [f"2026-07-{d:02d}" for d in range(1, 32)]
+    # Training starts 2026-07-20: the 14 days before it, all with full 30-day windows (from 2026-07-01).
+    assert calibration_days(kept, "2026-07-20", 14, 30) == [f"2026-07-{d:02d}" for d in range(6, 20)]
+    # Training starts 2026-07-10: only 2026-07-01..09 have full windows; June's days are left out.
+    assert calibration_days(kept, "2026-07-10", 14, 30) == [f"2026-07-{d:02d}" for d in range(1, 10)]
+    assert calibration_days([], "2026-07-10", 14, 30) == []

@@ -1,6 +1,5 @@
 """Daily drift of the features and of the champion's scores against its own training data."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -120,22 +119,24 @@ def _calibration(storage, version, reference, numerical, categorical, policy, bo
 
     Judged days: the stable days just before the champion's training window (kept feature
     partitions), each against the whole reference as a new day is; without enough of them, the
-    last days of the reference against its earlier days.
+    last days of the reference against its earlier days. Days whose feature windows were still
+    filling are left out (`calibration_days`).
     """
     import json
 
     from fraudshield_pipeline.domain import schema as s
-    from fraudshield_pipeline.domain.drift import DriftCalibration, calibrate_against, calibrate_drift
+    from fraudshield_pipeline.domain.drift import DriftCalibration, calibrate_against, calibrate_drift, calibration_days
+    from fraudshield_pipeline.domain.features import lookback_days
     from fraudshield_pipeline.domain.train import predict
 
-    settings = ["earlier-days", policy.drift_false_alarm_rate, policy.drift_calibration_days, sorted(policy.calendar_features)]
+    settings = ["earlier-full-history-days", policy.drift_false_alarm_rate, policy.drift_calibration_days, sorted(policy.calendar_features)]
     key = model_key(version, "drift_calibration.json")
     if storage.exists(key):
         cached = json.loads(storage.read_text(key))
         if cached.get("settings") == settings:
             return DriftCalibration(**cached["calibration"]) if cached["calibration"] else None
     first = str(pd.to_datetime(reference[s.EVENT_TIMESTAMP]).min().date()) if s.EVENT_TIMESTAMP in reference else ""
-    earlier = [d for d in storage.partitions("transaction_features") if d < first][-policy.drift_calibration_days:]
+    earlier = calibration_days(storage.partitions("transaction_features"), first, policy.drift_calibration_days, lookback_days())
     if first and len(earlier) == policy.drift_calibration_days:
         frames = {}
         for day in earlier:
