@@ -10,8 +10,10 @@ point-in-time features, train a champion on the time-forward window ending on da
 each monitored day as `matured_performance` and `performance_retrain_sensor` do: at the age by
 which half its frauds are expected to be reported (empirical delay curve of days at least 30 days
 old), on the labels reported by then, with the default policy's CUSUM (false-alarm rate 1/730 per
-metric) against the champion's expectation: by default its recipe's 4 backtest weeks measured the
-same way, as `evaluation_report` records it (`--baseline first-days`: its first 7 judged days). A fraud-strategy change starts on 2026-08-22
+metric) against the champion's expectation: by default its recipe's 4 backtest folds, each scored
+on the test weeks at least two weeks after its own (as old as the champion on its first monitored
+days), measured the same way, as `evaluation_report` records it (`--baseline backtest-own-week`:
+each fold on its own week; `first-days`: its first 7 judged days). A fraud-strategy change starts on 2026-08-22
 unless --no-change. The last line is JSON.
 """
 
@@ -52,8 +54,9 @@ def main() -> None:
     parser.add_argument("--label-delay", default="lognormal:2:1.0")
     parser.add_argument("--monitored-days", type=int, default=30)
     parser.add_argument("--no-change", action="store_true")
-    parser.add_argument("--baseline", choices=("backtest", "first-days"), default="backtest",
-                        help="the champion's expectation: its recipe's backtest weeks (default) or its first judged days")
+    parser.add_argument("--baseline", choices=("backtest", "backtest-own-week", "first-days"), default="backtest",
+                        help="the champion's expectation: its recipe's backtest folds on weeks 2+ weeks after their own (default, as "
+                        "evaluation_report records it), each fold on its own week, or its first judged days")
     parser.add_argument("--backtest-weeks", type=int, default=4)
     parser.add_argument("--fresh-as-of", help="also train a fresh model with this as_of and compare both on its test week")
     args = parser.parse_args()
@@ -97,15 +100,20 @@ def main() -> None:
     limit = cusum_limit(policy.performance_false_alarm_rate, policy.cusum_k)
     reported = labels[labels[s.IS_FRAUD] == 1]
     expected = []
-    if args.baseline == "backtest":  # as evaluation_report: the recipe refit on each earlier week, its test week measured
+    if args.baseline.startswith("backtest"):  # as evaluation_report: the recipe refit on each earlier week, its test week measured
+        boosters, tests = {}, {}
         for week in range(args.backtest_weeks):
             window = plan_window(as_of - dt.timedelta(days=7 * week))
             rows_w = build_training_set(*known_then, window)
-            booster = model.booster if week == 0 else refit_on_window(
+            boosters[week] = model.booster if week == 0 else refit_on_window(
                 rows_w[rows_w[SPLIT] != "test"], names, compute, rounds=model.rounds, threshold=model.threshold)
-            test = rows_w[rows_w[SPLIT] == "test"]
-            week_days = daily_observations(test, predict(booster, test), reported[reported[s.REPORTED_AT] < as_of], age, 100)
-            print(f"  backtest week {week}: " + " ".join(f"{o.recall_at_budget:.2f}/{o.average_precision:.2f}/{o.n_fraud}" for o in week_days))
+            tests[week] = rows_w[rows_w[SPLIT] == "test"]
+        # backtest (as the pipeline): each fold on the test weeks at least two weeks after its own,
+        # as old as a champion on its first monitored days; backtest-own-week: each fold on its own.
+        pairs = [(w, w) for w in boosters] if args.baseline == "backtest-own-week" else [(j, i) for j in boosters for i in tests if j - i >= 2]
+        for j, i in pairs:
+            week_days = daily_observations(tests[i], predict(boosters[j], tests[i]), reported[reported[s.REPORTED_AT] < as_of], age, 100)
+            print(f"  fold {j} on week {i}: " + " ".join(f"{o.recall_at_budget:.2f}/{o.average_precision:.2f}/{o.n_fraud}" for o in week_days))
             expected = week_days + expected
         baseline = expectation(expected, policy.performance_baseline_days, policy.min_sd_fraction)
         print(f"  expectation from {args.backtest_weeks} backtest weeks: {baseline.describe()}")

@@ -93,11 +93,9 @@ def test_first_model_is_registered_evaluated_and_promoted(pipeline):
     assert challenger.version == model["model_version"] and challenger.run_id == model["mlflow_run_id"]
     assert report["promoted"] is True
     assert registry.version_for_alias(CHAMPION).version == challenger.version
-    # What the champion is expected to achieve on a monitored day: its test week's days, at the
-    # evaluation's label maturity (7 days) and any younger judging age the label delays give.
-    expected = report["expected_performance"]
-    assert "7" in expected and len(expected["7"]) == 7 and all(float(age) <= 7 for age in expected)
-    assert all(0 <= day["recall_at_budget"] <= 1 and day["n_fraud"] > 0 for day in expected["7"])
+    # The demo's 36 days hold one backtest week: no fold two weeks older than a test week, so no
+    # expectation is recorded and the performance trigger falls back to the champion's first days.
+    assert "expected_performance" not in report and "no backtest fold" in report["expected_performance_status"]
     assert 0.3 <= report["test_average_precision"] <= 1.0 and 0.8 <= report["test_roc_auc"] <= 1.0
     run = registry.client().get_run(challenger.run_id)
     assert math.isclose(run.data.metrics["test_average_precision"], report["test_average_precision"], abs_tol=5e-5)  # metadata is rounded

@@ -16,6 +16,7 @@ Pure domain code: numpy/pandas; the fitting and data loading are passed in as ca
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
@@ -38,9 +39,6 @@ class WeekScores:
     rows: pd.DataFrame  # customer_id, event_timestamp, is_fraud (+ amount)
     scores: dict[str, np.ndarray]  # "challenger" / "champion" -> scores aligned with rows
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # per model, protocol_metrics()
-    # Every test transaction of the week (none removed) with the challenger recipe's score: what
-    # the champion-to-be is expected to achieve on a monitored day (`expected_performance`).
-    challenger_all: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,9 @@ class BacktestResult:
     n_boot: int
     skipped: tuple[str, ...] = ()  # requested weeks that could not run, and why
     scored_weeks: tuple[WeekScores, ...] = field(default=(), repr=False)  # the weeks' rows and scores
+    # The challenger recipe's folds scored on later weeks' test transactions (all of them), as old as
+    # a champion on its first monitored days: what it is expected to achieve there (`aged_scores`).
+    aged: tuple[pd.DataFrame, ...] = field(default=(), repr=False)
 
     def compared_weeks(self) -> int:
         return int(self.weeks["delta"].notna().sum()) if "delta" in self.weeks else 0
@@ -257,6 +258,7 @@ def run_backtest(
     k: int = 100,
     known_models: dict[tuple[int, str], Any] | None = None,
     skipped: Sequence[str] = (),
+    aged_weeks: int | None = None,
     **summary: Any,
 ) -> BacktestResult:
     """Refits every recipe on every week's train window and scores it on that week's test window.
@@ -270,6 +272,8 @@ def run_backtest(
     ``known_models[(week, name)]`` reuses an already-fitted booster (the registered challenger
     on week 0). A week where a recipe cannot be fit (no fraud in its window) is skipped, with
     the reason, for every model, so both are always compared on the same weeks.
+    ``aged_weeks``: also score the challenger recipe's folds on the weeks that many weeks later
+    (`aged_scores`, the champion's expectation on monitored days).
     """
     from fraudshield_pipeline.domain.metrics import known_compromised_mask
     from fraudshield_pipeline.domain.protocol import protocol_metrics
@@ -277,6 +281,7 @@ def run_backtest(
 
     known_models = dict(known_models or {})
     fitted: dict[tuple[Any, str], Any] = {}  # (window, recipe key): identical recipes are fit once
+    folds: dict[int, tuple[Any, pd.DataFrame]] = {}  # week -> the challenger recipe's booster, test rows
     skipped = list(skipped)
     results: list[WeekScores] = []
     cache: dict[Any, pd.DataFrame | None] = {}
@@ -319,9 +324,26 @@ def run_backtest(
         kept = ~known_compromised_mask(test, first_reports) if first_reports is not None else np.ones(len(test), bool)
         columns = [c for c in (s.CUSTOMER_ID, s.EVENT_TIMESTAMP, s.IS_FRAUD, s.AMOUNT) if c in test.columns]
         rows = test.loc[kept, columns].reset_index(drop=True)
-        challenger_all = None
-        if CHALLENGER in scores:
-            wanted = [c for c in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.EVENT_TIMESTAMP) if c in test.columns]
-            challenger_all = test[wanted].assign(score=scores[CHALLENGER]).reset_index(drop=True)
-        results.append(WeekScores(label, rows, {n: v[kept] for n, v in scores.items()}, metrics, challenger_all))
-    return summarize(results, skipped=skipped, **summary)
+        if CHALLENGER in frames:
+            folds[i] = (fitted[(frames[CHALLENGER][0], recipes[CHALLENGER].key())], test)
+        results.append(WeekScores(label, rows, {n: v[kept] for n, v in scores.items()}, metrics))
+    result = summarize(results, skipped=skipped, **summary)
+    return dataclasses.replace(result, aged=aged_scores(folds, aged_weeks)) if aged_weeks else result
+
+
+def aged_scores(folds: dict[int, tuple[Any, pd.DataFrame]], lag_weeks: int) -> tuple[pd.DataFrame, ...]:
+    """Each fold's booster on the test transactions of every week at least ``lag_weeks`` after its own.
+
+    ``folds[i] = (booster, week i's test rows)``, week 0 the newest. A champion is first judged
+    ``lag_weeks`` after its own test week (the label gap and maturity); a fold scored on its own
+    week is younger than any monitored champion, and where the world ages models, too optimistic.
+    """
+    from fraudshield_pipeline.domain.train import predict
+
+    out = []
+    for j, (booster, _) in sorted(folds.items()):
+        for i, (_, test) in sorted(folds.items()):
+            if j - i >= lag_weeks and len(test):
+                wanted = [c for c in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.EVENT_TIMESTAMP) if c in test.columns]
+                out.append(test[wanted].assign(score=predict(booster, test), fold=j, week=i).reset_index(drop=True))
+    return tuple(out)

@@ -202,3 +202,23 @@ def test_identical_recipes_are_fit_once_per_week_and_recorded_rounds_are_replaye
     assert all(b.num_boosted_rounds() == 12 and float(b.attr("fraudshield_threshold")) == 0.4 for b in boosters)
     rechosen = fit_recipe(synthetic_window(plan_window(as_of, 7, 7, 7, 7), 1).query("split == 'train'"), Recipe("3", ["signal"], {"max_rounds": 15, "early_stopping_rounds": 5}, 7), {"nthread": 1})
     assert rechosen.num_boosted_rounds() <= 15  # no recorded rounds: early stopping chooses them (pre-floor recipe: no floor)
+
+
+def test_folds_are_also_scored_on_weeks_as_old_as_a_monitored_champion():
+    from fraudshield_pipeline.domain.backtest import Recipe, fit_recipe, run_backtest
+
+    as_of = dt.datetime(2026, 11, 1, tzinfo=UTC)
+    recipe = Recipe("2", ["signal"], {}, 7, rounds=10, threshold=0.5)
+    result = run_backtest(
+        {CHALLENGER: recipe}, lambda i, n: plan_window(as_of - dt.timedelta(days=7 * i), n, 7, 7, 7),
+        lambda window: synthetic_window(window, seed=window.test_start.day), lambda rows, r: fit_recipe(rows, r, {"nthread": 1}),
+        weeks=4, n_boot=50, aged_weeks=2,
+    )
+    # Folds 2 and 3 on week 0, fold 3 on week 1: each on every test row of the later week.
+    assert [(int(f["fold"].iloc[0]), int(f["week"].iloc[0])) for f in result.aged] == [(2, 0), (3, 0), (3, 1)]
+    newest_test = synthetic_window(plan_window(as_of, 7, 7, 7, 7), seed=plan_window(as_of, 7, 7, 7, 7).test_start.day).query("split == 'test'")
+    assert sorted(result.aged[0][s.TRANSACTION_ID]) == sorted(newest_test[s.TRANSACTION_ID])
+    assert not np.allclose(result.aged[0]["score"], result.aged[1]["score"])  # two folds, two models
+    assert run_backtest({CHALLENGER: recipe}, lambda i, n: plan_window(as_of - dt.timedelta(days=7 * i), n, 7, 7, 7),
+                        lambda window: synthetic_window(window, seed=1), lambda rows, r: fit_recipe(rows, r, {"nthread": 1}),
+                        weeks=2, n_boot=50, aged_weeks=2).aged == ()

@@ -192,7 +192,9 @@ def expected_metadata(expected: dict[str, list[dict]]) -> dict[str, object]:
     import statistics
 
     if not expected:
-        return {}
+        return {"expected_performance_status": "none: no backtest fold could be scored on a week as far after its own as the champion's "
+                "first monitored day is after its test week (more backtest weeks of history needed); the performance trigger "
+                "judges the champion against its first measured days"}
     rows = []
     for age, records in expected.items():
         measured = [r for r in records if r["average_precision"] is not None and r["recall_at_budget"] is not None]

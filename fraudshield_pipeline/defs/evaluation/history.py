@@ -142,8 +142,10 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
         return fit_recipe(rows, recipe, compute.xgboost_params())
 
     started = time.perf_counter()
+    # A champion is first judged once its test week's labels matured: (as_of - test_start) later.
+    aged_weeks = max(1, math.ceil((at["as_of"] - at["test_start"]) / (test_days * day)))
     result = run_backtest(
-        recipes, week_window, load, fit, config.backtest_weeks, first_reports=first_reports, daily_budget=config.daily_alert_budget,
+        recipes, week_window, load, fit, config.backtest_weeks, first_reports=first_reports, daily_budget=config.daily_alert_budget, aged_weeks=aged_weeks,
         k=config.top_k_cards, known_models={(0, CHALLENGER): boosters[CHALLENGER]}, unit=config.bootstrap_unit, n_boot=config.bootstrap_draws,
         extra_metrics=("roc_auc", f"card_precision_at_{config.top_k_cards}", "fraud_value_caught_share"),
     )
@@ -155,15 +157,17 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
 
 
 def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str], policy, daily_budget: int) -> dict[str, list[dict]]:
-    """The challenger recipe's backtest days measured as monitored days will be: per label age
-    (the age by which the policy's share of frauds is reported, and the evaluation's maturity),
-    AP and recall at the budget on the frauds reported by then (`domain.expected_performance`)."""
+    """The challenger recipe's backtest folds on weeks as far after their own test week as the
+    champion's first monitored days are after its test week (`backtest.aged_scores`), measured as
+    monitored days will be: per label age (the age by which the policy's share of frauds is
+    reported, and the evaluation's maturity), AP and recall at the budget on the frauds reported
+    by then (`domain.expected_performance`). Empty with too few backtest weeks."""
     from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.expected_performance import as_records, daily_observations
     from fraudshield_pipeline.domain.triggers import judging_age
 
-    weeks = [w.challenger_all for w in (backtest.scored_weeks if backtest else []) if w.challenger_all is not None and len(w.challenger_all)]
+    weeks = list(backtest.aged) if backtest else []
     if not weeks:
         return {}
     rows = pd.concat(weeks, ignore_index=True)
@@ -175,4 +179,8 @@ def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str
     delays = label_delays(storage, storage.partitions(LABELS), at["as_of"])
     maturity = max(0, (at["as_of"] - at["test_end"]) // dt.timedelta(days=1))
     ages = {maturity} | ({max(1, judging_age(delays, policy.min_reported_share, COMPLETE_AFTER_DAYS))} if delays else set())
-    return {str(age): as_records(daily_observations(rows, rows["score"], frauds, age, daily_budget)) for age in sorted(ages) if age <= maturity}
+    # One observation per fold and day: a day scored by two folds is two expected days.
+    return {
+        str(age): as_records([o for frame in weeks for o in daily_observations(frame, frame["score"], frauds, age, daily_budget)])
+        for age in sorted(ages) if age <= maturity
+    }
