@@ -10,10 +10,10 @@ point-in-time features, train a champion on the time-forward window ending on da
 each monitored day as `matured_performance` and `performance_retrain_sensor` do: at the age by
 which half its frauds are expected to be reported (empirical delay curve of days at least 30 days
 old), on the labels reported by then, with the default policy's CUSUM (false-alarm rate 1/730 per
-metric) against the champion's expectation: by default its recipe's 4 backtest folds, each scored
-on the test weeks at least two weeks after its own (as old as the champion on its first monitored
-days), measured the same way, as `evaluation_report` records it (`--baseline backtest-own-week`:
-each fold on its own week; `first-days`: its first 7 judged days). A fraud-strategy change starts on 2026-08-22
+metric) against the champion's expectation: by default (as the policy's default) its first 7
+judged days; `--baseline backtest`: its recipe's 4 backtest folds, each scored on the test weeks
+at least two weeks after its own (as old as the champion on its first monitored days), measured
+the same way, as `evaluation_report` records it; `backtest-own-week`: each fold on its own week. A fraud-strategy change starts on 2026-08-22
 unless --no-change. The last line is JSON.
 """
 
@@ -54,9 +54,9 @@ def main() -> None:
     parser.add_argument("--label-delay", default="lognormal:2:1.0")
     parser.add_argument("--monitored-days", type=int, default=30)
     parser.add_argument("--no-change", action="store_true")
-    parser.add_argument("--baseline", choices=("backtest", "backtest-own-week", "first-days"), default="backtest",
-                        help="the champion's expectation: its recipe's backtest folds on weeks 2+ weeks after their own (default, as "
-                        "evaluation_report records it), each fold on its own week, or its first judged days")
+    parser.add_argument("--baseline", choices=("backtest", "backtest-own-week", "first-days"), default="first-days",
+                        help="the champion's expectation: its first 7 judged days (the policy's default), its recipe's backtest folds "
+                        "on weeks 2+ weeks after their own (as evaluation_report records it), or each fold on its own week")
     parser.add_argument("--backtest-weeks", type=int, default=4)
     parser.add_argument("--fresh-as-of", help="also train a fresh model with this as_of and compare both on its test week")
     args = parser.parse_args()

@@ -69,10 +69,11 @@ class RetrainPolicy(dg.ConfigurableResource):
         lt=1,
         description="Target daily false-alarm rate of each CUSUM (AP, recall) on a stable champion: one in two years.",
     )
-    performance_expectation: Literal["backtest", "first_days"] = Field(
-        default="backtest",
-        description="The champion's expected AP and recall (and spread): its recipe's backtest days, measured by the evaluation "
-        "at the monitoring's label age (falls back to first_days for a champion evaluated without one); or its first measured days.",
+    performance_expectation: Literal["first_days", "backtest"] = Field(
+        default="first_days",
+        description="The champion's expected AP and recall (and spread): its first measured days; or (backtest) its recipe's backtest "
+        "folds scored on weeks as old as a monitored champion, measured by the evaluation at the monitoring's label age (judged "
+        "from the first monitored day; falls back to first_days for a champion evaluated without enough of them).",
     )
     performance_baseline_days: int = Field(
         default=7, ge=3, description="The champion's first measured days (first_days), or the fewest backtest days that make an expectation."

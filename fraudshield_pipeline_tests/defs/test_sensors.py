@@ -184,17 +184,17 @@ def test_the_champions_backtest_days_are_its_expectation_from_its_first_monitore
     # Four backtest weeks: AP about 0.30, recall about 0.60, and another evaluation of an older version.
     report(instance, "evaluation_report", {"challenger_version": "2", "expected_performance": dg.MetadataValue.json(expected_days(FIRST_WEEK * 4))})
     report(instance, "evaluation_report", {"challenger_version": "1", "expected_performance": dg.MetadataValue.json(expected_days([(0.9, 0.9)] * 28))})
-    fired_on = None
+    fired_on, backtest = None, RetrainPolicy(performance_expectation="backtest")
     for day in range(1, 10):  # from the first monitored day the champion is judged, no first week to wait for
         matured(instance, f"2026-10-{day:02d}", 0.18, 0.48, label_age_days=2.0)
-        requests, cursor, reason = tick(performance_retrain_sensor, instance, None)
+        requests, cursor, reason = tick(performance_retrain_sensor, instance, None, backtest)
         if requests:
             fired_on = day
             break
     assert fired_on is not None and fired_on <= 4, reason
     assert "expected AP 0.300" in requests[0].tags["fraudshield/reason"]
-    # The same days against the first-days baseline: a week to build it, nothing judged yet.
-    requests, _, reason = tick(performance_retrain_sensor, instance, None, RetrainPolicy(performance_expectation="first_days"))
+    # The same days against the default first-days baseline: a week to build it, nothing judged yet.
+    requests, _, reason = tick(performance_retrain_sensor, instance, None)
     assert requests == [] and "building the champion's baseline" in reason
 
 
