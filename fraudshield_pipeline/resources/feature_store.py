@@ -124,9 +124,7 @@ class FeastFeatureStore(dg.ConfigurableResource):
         from feast.type_map import python_values_to_proto_values
 
         store = self.store()
-        feature_view = self._views.get(view)
-        if feature_view is None:
-            feature_view = self._views[view] = store.get_feature_view(view)
+        feature_view = self._view(view)
         join_key = feature_view.entity_columns[0].name
         types = {field.name: field.dtype.to_value_type() for field in feature_view.features}
         protos = {name: python_values_to_proto_values([value], types[name])[0] for name, value in values.items()}
@@ -190,6 +188,37 @@ class FeastFeatureStore(dg.ConfigurableResource):
         """Values per feature; `full_names` keys them `view__feature` (views share field names)."""
         response = self.store().get_online_features(features=refs, entity_rows=entity_rows, full_feature_names=full_names)
         return response.to_dict()
+
+    def online_rows(self, reads: list[tuple[str, str]]) -> list[dict | None]:
+        """Each (view, entity id)'s stored row as Python values (None where the entity has none).
+
+        The same online store read `get_online_features` makes (the provider's `online_read`, one
+        per view, sqlite or Redis alike), without its per-call entity preparation, response protos
+        and `to_dict`: about 1.5 ms of Python per request around 0.15 ms of actual reads. Like
+        `get_online_features` on these views, it returns what is stored; freshness is the caller's
+        check (the status row's `labels_as_of_us`).
+        """
+        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+        from feast.protos.feast.types.Value_pb2 import Value
+        from feast.type_map import feast_value_type_to_python_type
+
+        store = self.store()
+        provider = store._get_provider()
+        out: list[dict | None] = []
+        for view, entity_id in reads:
+            feature_view = self._view(view)
+            key = EntityKey(join_keys=[feature_view.entity_columns[0].name], entity_values=[Value(string_val=str(entity_id))])
+            names = [field.name for field in feature_view.features]
+            (_, row), = provider.online_read(config=store.config, table=feature_view, entity_keys=[key], requested_features=names)
+            out.append(None if row is None else {name: feast_value_type_to_python_type(row[name]) if name in row else None for name in names})
+        return out
+
+    def _view(self, view: str):
+        """The registered feature view, looked up once per resource (the registry read is slow)."""
+        feature_view = self._views.get(view)
+        if feature_view is None:
+            feature_view = self._views[view] = self.store().get_feature_view(view)
+        return feature_view
 
     def historical_features(self, entity_rows: pd.DataFrame, refs: list[str]) -> pd.DataFrame:
         """Feast's own point-in-time retrieval (the reference the DuckDB training set is tested against)."""
