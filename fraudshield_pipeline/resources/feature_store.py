@@ -124,12 +124,10 @@ class FeastFeatureStore(dg.ConfigurableResource):
         from feast.type_map import python_values_to_proto_values
 
         store = self.store()
-        feature_view = self._views.get(view)
-        if feature_view is None:
-            feature_view = self._views[view] = store.get_feature_view(view)
+        feature_view = self._view(view)
         join_key = feature_view.entity_columns[0].name
         types = {field.name: field.dtype.to_value_type() for field in feature_view.features}
-        protos = {name: python_values_to_proto_values([value], types[name])[0] for name, value in values.items()}
+        protos = {name: _value_proto(Value, value, types[name], python_values_to_proto_values) for name, value in values.items()}
         key = EntityKey(join_keys=[join_key], entity_values=[Value(string_val=str(entity_id))])
         store._get_provider().online_write_batch(store.config, feature_view, [(key, protos, at, None)], progress=None)
 
@@ -191,6 +189,56 @@ class FeastFeatureStore(dg.ConfigurableResource):
         response = self.store().get_online_features(features=refs, entity_rows=entity_rows, full_feature_names=full_names)
         return response.to_dict()
 
+    def online_rows(self, reads: list[tuple[str, str]]) -> list[dict | None]:
+        """Each (view, entity id)'s stored row as Python values (None where the entity has none).
+
+        The same online store read `get_online_features` makes (the provider's `online_read`, one
+        per view, sqlite or Redis alike), without its per-call entity preparation, response protos
+        and `to_dict`: about 1.5 ms of Python per request around 0.15 ms of actual reads. Like
+        `get_online_features` on these views, it returns what is stored; freshness is the caller's
+        check (the status row's `labels_as_of_us`).
+        """
+        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+        from feast.protos.feast.types.Value_pb2 import Value
+        from feast.type_map import feast_value_type_to_python_type
+
+        store = self.store()
+        provider = store._get_provider()
+        out: list[dict | None] = []
+        for view, entity_id in reads:
+            feature_view = self._view(view)
+            key = EntityKey(join_keys=[feature_view.entity_columns[0].name], entity_values=[Value(string_val=str(entity_id))])
+            names = [field.name for field in feature_view.features]
+            (_, row), = provider.online_read(config=store.config, table=feature_view, entity_keys=[key], requested_features=names)
+            out.append(None if row is None else {name: feast_value_type_to_python_type(row[name]) if name in row else None for name in names})
+        return out
+
+    def _view(self, view: str):
+        """The registered feature view, looked up once per resource (the registry read is slow)."""
+        feature_view = self._views.get(view)
+        if feature_view is None:
+            feature_view = self._views[view] = self.store().get_feature_view(view)
+        return feature_view
+
     def historical_features(self, entity_rows: pd.DataFrame, refs: list[str]) -> pd.DataFrame:
         """Feast's own point-in-time retrieval (the reference the DuckDB training set is tested against)."""
         return self.store().get_historical_features(entity_df=entity_rows, features=refs).to_df()
+
+
+def _value_proto(value_cls, value, value_type, generic):
+    """A state field's `ValueProto`, set directly for the state views' types (int64/double/string
+    lists and int64): Feast's generic conversion type-checks every list element in Python (~0.5 ms
+    a record). The proto is the one the generic path builds; other types still go through it."""
+    from feast.value_type import ValueType
+
+    field = _DIRECT_FIELDS.get(value_type.name)
+    if field is None or value is None:
+        return generic([value], value_type)[0]
+    if value_type == ValueType.INT64:
+        return value_cls(int64_val=int(value))
+    proto = value_cls()
+    getattr(proto, field).val.extend(value)
+    return proto
+
+
+_DIRECT_FIELDS = {"INT64": "int64_val", "INT64_LIST": "int64_list_val", "DOUBLE_LIST": "double_list_val", "STRING_LIST": "string_list_val"}

@@ -71,26 +71,17 @@ class FraudScorer:
         return cls(resources["feature_store"], registry.load_booster(version.version), version.version)
 
     def _state(self, transaction: Mapping[str, object]) -> tuple[CustomerState, MerchantState]:
-        from fraudshield_pipeline.feature_repo import (
-            CUSTOMER_STATE,
-            MERCHANT_STATE,
-            STORE_ID,
-            STORE_KEY,
-            STORE_STATUS,
-            online_refs,
-        )
+        from fraudshield_pipeline.feature_repo import CUSTOMER_STATE, MERCHANT_STATE, STORE_ID, STORE_STATUS
 
-        row = {s.CUSTOMER_ID: transaction[s.CUSTOMER_ID], s.MERCHANT_ID: transaction[s.MERCHANT_ID], STORE_KEY: STORE_ID}
-        values = {k: v[0] for k, v in self.feature_store.online_features([row], online_refs(), full_names=True).items()}
-        labels_as_of = values.get(f"{STORE_STATUS}__{LABELS_AS_OF_US}")
+        customer_row, merchant_row, status = self.feature_store.online_rows(
+            [(CUSTOMER_STATE, transaction[s.CUSTOMER_ID]), (MERCHANT_STATE, transaction[s.MERCHANT_ID]), (STORE_STATUS, STORE_ID)]
+        )
+        labels_as_of = (status or {}).get(LABELS_AS_OF_US)
         if labels_as_of is None:
             raise StaleOnlineState("the online store has no status row: online_features was never materialized into it")
-        customer = CustomerState.from_row(
-            {name: values.get(f"{CUSTOMER_STATE}__{name}") for name in (EVENT_US, AMOUNTS, MERCHANTS)}
-        )
-        merchant_row = {name: values.get(f"{MERCHANT_STATE}__{name}") for name in (EVENT_US, FRAUD_EVENT_US, LABELS_AS_OF_US)}
+        customer = CustomerState.from_row(customer_row or {})
         # A merchant with no recent events has no row; its labels are as fresh as the store's.
-        merchant = MerchantState.from_row(merchant_row, int(labels_as_of))
+        merchant = MerchantState.from_row(merchant_row or {}, int(labels_as_of))
         return customer, merchant
 
     def features(self, transaction: Mapping[str, object]) -> dict[str, object]:
