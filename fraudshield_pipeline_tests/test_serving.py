@@ -174,3 +174,32 @@ def test_batch_reasons_are_the_top_contributions_of_alerts_only_and_contribution
         order = np.argsort(-contribs[i, :-1], kind="stable")[:3]
         assert [r["feature"] for r in got] == [names[j] for j in order]
         assert [r["contribution"] for r in got] == pytest.approx(contribs[i, order].tolist(), abs=1e-6)
+
+
+def _reads_equal_feasts_standard_api(feature_store, world, booster):
+    """The scorer's lean read (`online_rows`) returns exactly what Feast's `get_online_features` does."""
+    from fraudshield_pipeline.feature_repo import CUSTOMER_STATE, MERCHANT_STATE, STORE_ID, STORE_KEY, STORE_STATUS, online_refs
+    from fraudshield_pipeline.serving import FraudScorer
+
+    materialize(feature_store, world, TODAY)
+    FraudScorer(feature_store, booster, "test").record(arriving(world))  # a row written by write_entity too
+    cards = [arriving(world), {**arriving(world), s.CUSTOMER_ID: "never-seen", s.MERCHANT_ID: "never-seen"}]
+    for tx in cards:
+        lean = feature_store.online_rows(
+            [(CUSTOMER_STATE, tx[s.CUSTOMER_ID]), (MERCHANT_STATE, tx[s.MERCHANT_ID]), (STORE_STATUS, STORE_ID)]
+        )
+        row = {s.CUSTOMER_ID: tx[s.CUSTOMER_ID], s.MERCHANT_ID: tx[s.MERCHANT_ID], STORE_KEY: STORE_ID}
+        standard = {k: v[0] for k, v in feature_store.online_features([row], online_refs(), full_names=True).items()}
+        for view, values in zip((CUSTOMER_STATE, MERCHANT_STATE, STORE_STATUS), lean, strict=True):
+            fields = {k.split("__", 1)[1]: v for k, v in standard.items() if k.startswith(f"{view}__")}
+            assert (values or {k: None for k in fields}) == fields, view
+    assert lean[0] is None and lean[2] is not None  # an unknown card has no row; the status row is there
+
+
+def test_the_lean_state_read_equals_feasts_get_online_features_on_sqlite(tmp_path, world, booster):
+    _reads_equal_feasts_standard_api(store(tmp_path), world, booster)
+
+
+def test_the_lean_state_read_equals_feasts_get_online_features_on_redis(tmp_path, world, booster, redis_server):
+    redis_server.client().flushall()
+    _reads_equal_feasts_standard_api(store(tmp_path, online_store="redis", redis_connection_string=redis_server.url), world, booster)

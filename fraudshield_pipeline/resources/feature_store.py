@@ -209,8 +209,11 @@ class FeastFeatureStore(dg.ConfigurableResource):
             feature_view = self._view(view)
             key = EntityKey(join_keys=[feature_view.entity_columns[0].name], entity_values=[Value(string_val=str(entity_id))])
             names = [field.name for field in feature_view.features]
-            (_, row), = provider.online_read(config=store.config, table=feature_view, entity_keys=[key], requested_features=names)
-            out.append(None if row is None else {name: feast_value_type_to_python_type(row[name]) if name in row else None for name in names})
+            # A copy: Feast's Redis store appends its timestamp field to the list it is given.
+            (_, row), = provider.online_read(config=store.config, table=feature_view, entity_keys=[key], requested_features=list(names))
+            values = None if row is None else {name: feast_value_type_to_python_type(row[name]) if name in row else None for name in names}
+            # sqlite answers None for an entity without a row, Redis a row of empty values: both are None here.
+            out.append(values if values and any(v is not None for v in values.values()) else None)
         return out
 
     def _view(self, view: str):
