@@ -51,7 +51,6 @@ class BacktestResult:
     resample_unit: str  # "card" or "day"
     n_boot: int
     skipped: tuple[str, ...] = ()  # requested weeks that could not run, and why
-    scored_weeks: tuple[WeekScores, ...] = field(default=(), repr=False)  # the weeks' rows and scores
     # The challenger recipe's folds scored on later weeks' test transactions (all of them), as old as
     # a champion on its first monitored days: what it is expected to achieve there (`aged_scores`).
     aged: tuple[pd.DataFrame, ...] = field(default=(), repr=False)
@@ -201,7 +200,7 @@ def summarize(
     table = pd.DataFrame(rows)
     compared = [w for w in weeks if CHAMPION in w.scores]
     low, high = bootstrap_mean_difference(compared, unit, n_boot, level, seed) if compared else (math.nan, math.nan)
-    return BacktestResult(metric, table, low, high, level, unit, n_boot, tuple(skipped), tuple(weeks))
+    return BacktestResult(metric, table, low, high, level, unit, n_boot, tuple(skipped))
 
 
 @dataclass(frozen=True)

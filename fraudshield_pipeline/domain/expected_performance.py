@@ -14,7 +14,6 @@ Pure domain code: pandas.
 
 from __future__ import annotations
 
-
 import pandas as pd
 
 from fraudshield_pipeline.domain import schema as s
@@ -70,8 +69,6 @@ def from_records(records: list[dict]) -> list[PerformanceObservation]:
     ]
 
 
-
-
 def nearest_age(expected: dict[str, list[dict]], label_age: float | None) -> tuple[str, list[PerformanceObservation]] | None:
     """The expectation measured at the stored label age nearest the monitored days' (ties: the
     younger, whose partial labels make the stricter comparison for AP); None when none is stored."""
@@ -85,7 +82,7 @@ def nearest_age(expected: dict[str, list[dict]], label_age: float | None) -> tup
 def expectation(observations: list[PerformanceObservation], min_days: int, min_sd_fraction: float):
     """The performance trigger's baseline from every measured expected day (days without a reported
     fraud say nothing and are left out); None with fewer than ``min_days`` of them."""
-    from fraudshield_pipeline.domain.triggers import performance_baseline
+    from fraudshield_pipeline.domain.triggers import is_measured, performance_baseline
 
-    measured = [o for o in observations if o.average_precision == o.average_precision and o.recall_at_budget == o.recall_at_budget]
+    measured = [o for o in observations if is_measured(o)]
     return performance_baseline(measured, len(measured), min_sd_fraction) if len(measured) >= min_days else None

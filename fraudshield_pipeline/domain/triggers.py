@@ -181,7 +181,7 @@ def performance_baseline(
     import math
     import statistics
 
-    first = [o for o in observations if _measured(o)][:days]
+    first = [o for o in observations if is_measured(o)][:days]
     if len(first) < days:
         return None
     counts = [o.n_fraud for o in first if o.n_fraud is not None]
@@ -199,7 +199,7 @@ def performance_baseline(
     return PerformanceBaseline(tuple(o.partition for o in first), ap, ap_sd, recall, recall_sd, n_fraud)
 
 
-def _measured(observation: PerformanceObservation) -> bool:
+def is_measured(observation: PerformanceObservation) -> bool:
     """A day with both metrics (a day without a reported fraud has none, and says nothing)."""
     return observation.average_precision == observation.average_precision and (
         observation.recall_at_budget == observation.recall_at_budget
@@ -227,7 +227,7 @@ def cusum_performance_trigger(
     """
     if baseline is None:
         return TriggerDecision(False, f"only {len(observations)} measured day(s): building the champion's baseline")
-    after = [o for o in observations if o.partition > baseline.days[-1] and _measured(o)]
+    after = [o for o in observations if o.partition > baseline.days[-1] and is_measured(o)]
     if not after:
         return TriggerDecision(False, f"baseline set ({baseline.describe()}); no day judged yet")
     ap = cusum([(baseline.average_precision - o.average_precision)

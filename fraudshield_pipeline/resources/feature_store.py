@@ -119,16 +119,14 @@ class FeastFeatureStore(dg.ConfigurableResource):
     def write_entity(self, view: str, entity_id: str, values: dict, at) -> None:
         """One entity's row straight through Feast's provider (`online_write_batch`), as `write_online`
         does for a frame, minus the DataFrame-to-Arrow-to-proto round trip that costs ~100 ms a row."""
-        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
         from feast.protos.feast.types.Value_pb2 import Value
         from feast.type_map import python_values_to_proto_values
 
         store = self.store()
         feature_view = self._view(view)
-        join_key = feature_view.entity_columns[0].name
         types = {field.name: field.dtype.to_value_type() for field in feature_view.features}
         protos = {name: _value_proto(Value, value, types[name], python_values_to_proto_values) for name, value in values.items()}
-        key = EntityKey(join_keys=[join_key], entity_values=[Value(string_val=str(entity_id))])
+        key = _entity_key(feature_view, entity_id)
         store._get_provider().online_write_batch(store.config, feature_view, [(key, protos, at, None)], progress=None)
 
     def write_state(self, tables) -> None:
@@ -198,8 +196,6 @@ class FeastFeatureStore(dg.ConfigurableResource):
         `get_online_features` on these views, it returns what is stored; freshness is the caller's
         check (the status row's `labels_as_of_us`).
         """
-        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
-        from feast.protos.feast.types.Value_pb2 import Value
         from feast.type_map import feast_value_type_to_python_type
 
         store = self.store()
@@ -207,7 +203,7 @@ class FeastFeatureStore(dg.ConfigurableResource):
         out: list[dict | None] = []
         for view, entity_id in reads:
             feature_view = self._view(view)
-            key = EntityKey(join_keys=[feature_view.entity_columns[0].name], entity_values=[Value(string_val=str(entity_id))])
+            key = _entity_key(feature_view, entity_id)
             names = [field.name for field in feature_view.features]
             # A copy: Feast's Redis store appends its timestamp field to the list it is given.
             (_, row), = provider.online_read(config=store.config, table=feature_view, entity_keys=[key], requested_features=list(names))
@@ -226,6 +222,14 @@ class FeastFeatureStore(dg.ConfigurableResource):
     def historical_features(self, entity_rows: pd.DataFrame, refs: list[str]) -> pd.DataFrame:
         """Feast's own point-in-time retrieval (the reference the DuckDB training set is tested against)."""
         return self.store().get_historical_features(entity_df=entity_rows, features=refs).to_df()
+
+
+def _entity_key(feature_view, entity_id: str):
+    """The online store's key of one entity of a single-key view: what Feast writes and reads under."""
+    from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+    from feast.protos.feast.types.Value_pb2 import Value
+
+    return EntityKey(join_keys=[feature_view.entity_columns[0].name], entity_values=[Value(string_val=str(entity_id))])
 
 
 def _value_proto(value_cls, value, value_type, generic):

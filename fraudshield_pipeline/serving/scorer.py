@@ -21,11 +21,7 @@ import pandas as pd
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.online import (
-    AMOUNTS,
-    EVENT_US,
-    FRAUD_EVENT_US,
     LABELS_AS_OF_US,
-    MERCHANTS,
     CustomerState,
     MerchantState,
     StaleOnlineState,

@@ -172,11 +172,12 @@ def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str
         return {}
     rows = pd.concat(weeks, ignore_index=True)
     at = parse_window(window)
-    days = sorted({d.date().isoformat() for d in pd.to_datetime(rows[s.EVENT_TIMESTAMP], utc=True).dt.floor("D")})
-    label_days = [d for d in storage.partitions(LABELS) if d in set(days)]
+    days = {d.date().isoformat() for d in pd.to_datetime(rows[s.EVENT_TIMESTAMP], utc=True).dt.floor("D")}
+    all_label_days = storage.partitions(LABELS)
+    label_days = [d for d in all_label_days if d in days]
     labels = storage.read_tables([table_key(LABELS, d) for d in label_days]).to_pandas() if label_days else pd.DataFrame(columns=[s.TRANSACTION_ID, s.IS_FRAUD, s.REPORTED_AT])
     frauds = labels[(labels[s.IS_FRAUD] == 1) & (pd.to_datetime(labels[s.REPORTED_AT], utc=True) < pd.Timestamp(at["as_of"]))]
-    delays = label_delays(storage, storage.partitions(LABELS), at["as_of"])
+    delays = label_delays(storage, all_label_days, at["as_of"])
     maturity = max(0, (at["as_of"] - at["test_end"]) // dt.timedelta(days=1))
     ages = {maturity} | ({max(1, judging_age(delays, policy.min_reported_share, COMPLETE_AFTER_DAYS))} if delays else set())
     # One observation per fold and day: a day scored by two folds is two expected days.
