@@ -83,53 +83,68 @@ def time_backtest(per_day: int, threads: int, weeks: int = 4) -> dict:
     The challenger is trained on week 0 (the training asset's work, not timed) and the champion a
     week earlier with another recipe (max_depth 4); the backtest then refits both recipes, with the
     rounds and threshold each chose on its own window, on `weeks` weeks (14-day train): the
-    challenger on weeks 1.., the champion on every week.
+    challenger on weeks 1.., the champion on every week (`seconds`, an empty fold store). Then, as
+    the weekly evaluation runs, with the folds kept (`domain.fold_store`): the same evaluation again
+    (`rerun_seconds`), and a week later, the challenger promoted and a new one trained
+    (`next_week_seconds`: the champion's recipe folds of weeks 1.. are last week's).
     """
     from fraudshield_pipeline.domain.backtest import CHALLENGER, CHAMPION, Recipe, fit_recipe, run_backtest
     from fraudshield_pipeline.domain.features import lookback_days, model_feature_names
+    from fraudshield_pipeline.domain.fold_store import FoldStore
     from fraudshield_pipeline.domain.metrics import first_fraud_reports
     from fraudshield_pipeline.domain.simulate import SimulationConfig
     from fraudshield_pipeline.domain.train import fit_on_window
     from fraudshield_pipeline.domain.training_set import build_training_set, plan_window
 
     train_days = 14
-    days = lookback_days() + train_days + GAP_DAYS + TEST_DAYS * weeks + MATURITY_DAYS
+    days = lookback_days() + train_days + GAP_DAYS + TEST_DAYS * (weeks + 1) + MATURITY_DAYS
     config = SimulationConfig(n_customers=20_000, transactions_per_day=per_day)
     features, labels, cards = build(config, days, threads)
     names = model_feature_names(features.columns)
-    as_of = dt.datetime.combine(FIRST_DAY + dt.timedelta(days=days), dt.time(), dt.timezone.utc)
+    end = dt.datetime.combine(FIRST_DAY + dt.timedelta(days=days), dt.time(), dt.timezone.utc)
     compute = {"tree_method": "hist", "nthread": threads}
+    first_reports = first_fraud_reports(labels, cards)
+    store: dict[str, bytes] = {}
 
-    def window(i: int, n: int = train_days):
-        return plan_window(as_of - dt.timedelta(days=i * TEST_DAYS), n, GAP_DAYS, TEST_DAYS, MATURITY_DAYS)
+    def window(as_of: dt.datetime):
+        return lambda i, n=train_days: plan_window(as_of - dt.timedelta(days=i * TEST_DAYS), n, GAP_DAYS, TEST_DAYS, MATURITY_DAYS)
 
     def train_rows(planned):
         rows = build_training_set(features, labels, planned)
         return rows[rows["split"] != "test"]
 
+    def recipe(name: str, model) -> Recipe:
+        return Recipe(name, names, model.recipe, train_days, model.rounds, model.threshold)
+
+    def evaluate(as_of: dt.datetime, challenger, champion) -> tuple[float, dict]:
+        """The evaluation's backtest: the registered challenger remembered as its week-0 fold."""
+        folds = FoldStore(store.get, store.__setitem__, compute)
+        started = time.perf_counter()
+        folds.remember(train_rows(window(as_of)(0)), challenger[0], challenger[1].booster)
+        run_backtest(
+            {CHALLENGER: challenger[0], CHAMPION: champion}, window(as_of),
+            lambda planned: build_training_set(features, labels, planned),
+            folds.wrap(lambda rows, r: fit_recipe(rows, r, compute)), weeks,
+            first_reports=first_reports, known_models={(0, CHALLENGER): challenger[1].booster},
+        )
+        return round(time.perf_counter() - started, 1), folds.summary()
+
+    as_of = end - dt.timedelta(days=TEST_DAYS)
     started = time.perf_counter()
-    challenger = fit_on_window(train_rows(window(0)), names, compute)
-    champion = fit_on_window(train_rows(window(1)), names, compute, params={"max_depth": 4})
+    challenger = fit_on_window(train_rows(window(as_of)(0)), names, compute)
+    champion = fit_on_window(train_rows(window(as_of)(1)), names, compute, params={"max_depth": 4})
     training_seconds = (time.perf_counter() - started) / 2
-    recipes = {
-        CHALLENGER: Recipe("challenger", names, challenger.recipe, train_days, challenger.rounds, challenger.threshold),
-        CHAMPION: Recipe("champion", names, champion.recipe, train_days, champion.rounds, champion.threshold),
-    }
-    started = time.perf_counter()
-    result = run_backtest(
-        recipes,
-        window,
-        lambda planned: build_training_set(features, labels, planned),
-        lambda rows, recipe: fit_recipe(rows, recipe, compute),
-        weeks,
-        first_reports=first_fraud_reports(labels, cards),
-        known_models={(0, CHALLENGER): challenger.booster},
-    )
-    seconds = time.perf_counter() - started
+    seconds, fits = evaluate(as_of, (recipe("challenger", challenger), challenger), recipe("champion", champion))
+    rerun_seconds, rerun_fits = evaluate(as_of, (recipe("challenger", challenger), challenger), recipe("champion", champion))
+    newer = fit_on_window(train_rows(window(end)(0)), names, compute)  # next week's training, not timed
+    next_seconds, next_fits = evaluate(end, (recipe("newer", newer), newer), recipe("promoted", challenger))
     return {
-        "weeks": len(result.weeks), "per_day": per_day, "train_days": train_days, "models": 2, "refits": 2 * weeks - 1,
-        "rounds": {CHALLENGER: challenger.rounds, CHAMPION: champion.rounds},
-        "training_seconds": round(training_seconds, 1), "seconds": round(seconds, 1),
+        "weeks": weeks, "per_day": per_day, "train_days": train_days, "models": 2,
+        "rounds": {CHALLENGER: challenger.rounds, CHAMPION: champion.rounds, "next_challenger": newer.rounds},
+        "training_seconds": round(training_seconds, 1),
+        "seconds": seconds, "fits": fits,
+        "rerun_seconds": rerun_seconds, "rerun_fits": rerun_fits,
+        "next_week_seconds": next_seconds, "next_week_fits": next_fits,
     }
 
 
@@ -207,7 +222,9 @@ def main() -> None:
         backtest = time_backtest(args.backtest_per_day, args.threads)
         print(
             f"backtest: {backtest['weeks']} weeks x 2 models ({backtest['train_days']}-day train, {backtest['per_day']} transactions/day, "
-            f"{backtest['refits']} refits, rounds {backtest['rounds']}): {backtest['seconds']} s; one training of the pipeline: {backtest['training_seconds']} s"
+            f"rounds {backtest['rounds']}): {backtest['seconds']} s {backtest['fits']}; the same evaluation again: {backtest['rerun_seconds']} s "
+            f"{backtest['rerun_fits']}; a week later, the challenger promoted: {backtest['next_week_seconds']} s {backtest['next_week_fits']}; "
+            f"one training of the pipeline: {backtest['training_seconds']} s"
         )
     rounded = [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in results]
     print(json.dumps({

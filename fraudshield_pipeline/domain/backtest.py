@@ -54,6 +54,7 @@ class BacktestResult:
     # The challenger recipe's folds scored on later weeks' test transactions (all of them), as old as
     # a champion on its first monitored days: what it is expected to achieve there (`aged_scores`).
     aged: tuple[pd.DataFrame, ...] = field(default=(), repr=False)
+    fits: dict[str, int] = field(default_factory=dict)  # folds fitted / read from the fold store
 
     def compared_weeks(self) -> int:
         return int(self.weeks["delta"].notna().sum()) if "delta" in self.weeks else 0
@@ -83,6 +84,7 @@ class BacktestResult:
             "resample_unit": self.resample_unit,
             "n_boot": self.n_boot,
             "skipped": list(self.skipped),
+            "fits": dict(self.fits),
         }
 
 

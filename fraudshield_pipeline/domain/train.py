@@ -231,7 +231,7 @@ def fit_on_window(
 
     from fraudshield_pipeline.domain.metrics import optimal_threshold
 
-    window_rows = _time_ordered(window_rows)
+    window_rows = time_ordered(window_rows)
     fit, validation, cutoff = split_window(window_rows, validation_fraction, validation_start)
     for part, rows in (("fit part", fit), ("validation part", validation)):
         if len(rows) == 0 or int(rows[s.IS_FRAUD].sum()) == 0:
@@ -302,7 +302,7 @@ def refit_on_window(
     """
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
-    window_rows = _time_ordered(window_rows)
+    window_rows = time_ordered(window_rows)
     if int(window_rows[s.IS_FRAUD].sum()) == 0:
         raise ValueError(f"cannot train: the train window ({len(window_rows)} rows) holds no reported fraud")
     categories = vocabularies(window_rows, feature_names)
@@ -310,7 +310,7 @@ def refit_on_window(
     return _fit_rounds(window_rows, feature_names, categories, resolved, rounds, threshold)
 
 
-def _time_ordered(rows: pd.DataFrame) -> pd.DataFrame:
+def time_ordered(rows: pd.DataFrame) -> pd.DataFrame:
     """One order for every caller (subsampling draws by row position): the same rows, the same model."""
     order = [c for c in (s.EVENT_TIMESTAMP, s.TRANSACTION_ID) if c in rows.columns]
     return rows.sort_values(order, kind="stable")

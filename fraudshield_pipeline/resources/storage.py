@@ -57,6 +57,11 @@ def snapshot_key(table: str, partition: str, content_hash: str) -> str:
     return f"snapshots/{table}/{partition}/{content_hash}.parquet"
 
 
+def fold_key(fingerprint: str) -> str:
+    """A rolling-backtest fold's booster (`domain.fold_store`): a cache, safe to delete."""
+    return f"backtest_folds/{fingerprint}.ubj"
+
+
 def model_key(version: str, name: str) -> str:
     """Storage key of a file that belongs to one registered model version (e.g. its drift reference)."""
     return f"models/v{version}/{name}"

@@ -160,6 +160,7 @@ def evaluation_report(
             "fraud_scenarios": frame_table(cards[0].scenarios),
             **({"backtest_weeks": frame_table(backtest.weeks)} if backtest is not None and len(backtest.weeks) else {}),
             **({"backtest_mean_delta": round(backtest.mean_delta(), 4)} if backtest is not None and backtest.compared_weeks() else {}),
+            **({"backtest_folds": dg.MetadataValue.json(backtest.fits)} if backtest is not None and backtest.fits else {}),
             **expected_metadata(expected),
             "curves": image_markdown(
                 registry.artifact_file_url(challenger.run_id, "evaluation/curves.png"),

@@ -11,7 +11,7 @@ from dataclasses import replace as dataclass_replace
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
+from fraudshield_pipeline.resources.storage import ArtifactStore, fold_key, table_key
 
 FEATURES, LABELS = "transaction_features", "validated_labels"
 
@@ -115,6 +115,7 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
     import time
 
     from fraudshield_pipeline.domain.backtest import CHALLENGER, fit_recipe, run_backtest
+    from fraudshield_pipeline.domain.fold_store import FoldStore
     from fraudshield_pipeline.domain.training_set import plan_window
 
     at = parse_window(window)
@@ -138,8 +139,15 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
             return training_set  # week 0 in the challenger's own window: the training set evaluated
         return load_storage(planned)
 
-    def fit(rows, recipe):
-        return fit_recipe(rows, recipe, compute.xgboost_params())
+    compute_params = compute.xgboost_params()
+    folds = FoldStore(
+        read=lambda fingerprint: storage.read_bytes(fold_key(fingerprint)) if storage.exists(fold_key(fingerprint)) else None,
+        write=lambda fingerprint, data: storage.write_bytes(fold_key(fingerprint), data),
+        compute_params=compute_params,
+    )
+    # The registered challenger is its recipe's fold on its own window: next week's champion folds.
+    folds.remember(training_set[training_set["split"] != "test"], recipes[CHALLENGER], boosters[CHALLENGER])
+    fit = folds.wrap(lambda rows, recipe: fit_recipe(rows, recipe, compute_params))
 
     started = time.perf_counter()
     # A champion is first judged once its test week's labels matured: (as_of - test_start) later.
@@ -149,8 +157,10 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
         k=config.top_k_cards, known_models={(0, CHALLENGER): boosters[CHALLENGER]}, unit=config.bootstrap_unit, n_boot=config.bootstrap_draws,
         extra_metrics=("roc_auc", f"card_precision_at_{config.top_k_cards}", "fraud_value_caught_share"),
     )
+    result = dataclass_replace(result, fits=folds.summary())
     context.log.info(
         f"backtest: {len(result.weeks)} of {config.backtest_weeks} weeks in {time.perf_counter() - started:.1f} s"
+        f" ({folds.fitted} folds fitted, {folds.reused} read from storage)"
         + (f"; skipped: {'; '.join(result.skipped)}" if result.skipped else "")
     )
     return result
