@@ -118,3 +118,18 @@ def test_duplicate_labels_that_disagree_are_both_quarantined(clean):
     assert outcome.rule_counts == {"is_fraud:consistent_duplicates": 2}
     outcome = validate_labels(pd.concat([clean.labels, agree], ignore_index=True), clean.transactions[s.TRANSACTION_ID], "labels")
     assert outcome.rule_counts == {"transaction_id:unique": 1} and len(outcome.valid) == len(clean.labels)
+
+
+def test_blank_ids_are_exactly_those_python_strips_to_nothing():
+    """The vectorized blank check agrees with `str.strip() == ""` on every kind of space, and a
+    value Arrow cannot hold as text (a lone surrogate) still gets an answer."""
+    import sys
+
+    from fraudshield_pipeline.domain.contracts import _not_blank
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    values = ["", "T1", " T7 ", "\u200b", "\x00", *spaces, "".join(spaces), *(f"{c}x" for c in spaces), None]
+    got = _not_blank(pd.Series(values, dtype=object)).tolist()
+    assert got == [v is None or v.strip() != "" for v in values]
+    odd = pd.Series(["\ud800", "  ", "ok"], dtype=object)
+    assert _not_blank(odd).tolist() == [True, False, True]
