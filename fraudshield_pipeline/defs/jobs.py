@@ -29,8 +29,10 @@ matured_performance_job = dg.define_asset_job(
 )
 
 # The run queue limits runs with this tag to one at a time (dagster.yaml): two retrains never overlap.
-# A retrain searches hyperparameters with a nightly budget (at most 20 trials or 10 minutes); the
-# demo's one-off training does not. Launchpad config overrides it field by field (search_trials: 0 turns it off).
+# A retrain searches hyperparameters with a nightly budget (at most 20 trials or 10 minutes).
+# `fraudshield demo` and benchmarks/pipeline.py run this job too (runner.py), so they search as
+# well: at 1M transactions the budget dominates the training stage. Launchpad config overrides it
+# field by field (search_trials: 0 turns it off).
 retrain_job = dg.define_asset_job(
     "retrain_job",
     selection=dg.AssetSelection.groups("training", "evaluation", "governance"),
