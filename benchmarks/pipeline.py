@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=72)
     parser.add_argument("--drift-days", type=int, default=1)
+    parser.add_argument("--search-trials", type=int, default=0, help="Optuna trials in the training stage (retrain_job's nightly budget is 20)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -60,6 +61,7 @@ def main() -> None:
                 args.days,
                 args.drift_days,
                 on_stage=lambda r: print(f"  {r.name:<11} {r.seconds:7.1f} s", flush=True),
+                search_trials=args.search_trials,
             )
     total = time.perf_counter() - started
     peak_mb = peak_rss_mb()
@@ -78,6 +80,7 @@ def main() -> None:
                 "benchmark": "pipeline",
                 "rows": int(rows),
                 "days": args.days,
+                "search_trials": args.search_trials,
                 "stage_seconds": stages,
                 "snapshots_seconds": stages["snapshots"],
                 "graph_seconds": graph,

@@ -73,6 +73,7 @@ def demo(args: argparse.Namespace) -> int:
             finished,
             started,
             console_log_level="DEBUG" if args.verbose else "WARNING",
+            search_trials=args.search_trials,
         )
     evaluation = next(r for r in results if r.name == "evaluation").metadata.get("evaluation_report", {})
     root = data_dir(os.environ)
@@ -325,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--start", help="first day, ISO date (default: the calendar ends yesterday, UTC, as a nightly run's would)")
     run.add_argument("--transactions-per-day", type=int, help="simulator volume (default 6000)")
     run.add_argument("--drift-days", type=int, default=3, help="newest days to measure drift on (default 3)")
+    run.add_argument(
+        "--search-trials", type=int, default=0,
+        help="Optuna trials before training (default 0: the default recipe; the nightly retrain_job searches 20 trials)",
+    )
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log and library warnings")
     run.set_defaults(func=demo)
     dev = commands.add_parser("ui", help="open the Dagster UI (webserver + daemon) and the MLflow UI on the repository's instance")

@@ -87,12 +87,18 @@ def run_pipeline(
     on_stage_start: Callable[[Stage], None] | None = None,
     console_log_level: str = "WARNING",
     asset_config: Mapping[str, Mapping[str, object]] | None = None,
+    search_trials: int = 0,
 ) -> list[StageResult]:
     """Runs every stage once over [first_day, first_day + days) and drift for the last days.
 
     `console_log_level` only quiets the terminal; the instance's event log keeps every event.
     `asset_config` is launchpad config per asset, e.g. {"evaluation_report": {"absolute_floor": 0.2}}.
+    `search_trials` overrides retrain_job's nightly search budget: the demo, the tests and the
+    pipeline benchmark train the default recipe unless asked (a search is a nightly run's work,
+    and at 1M transactions its budget alone was most of the graph's time).
     """
+    asset_config = {**(asset_config or {})}
+    asset_config["trained_model"] = {"search_trials": search_trials, **asset_config.get("trained_model", {})}
     job = load_jobs(resources)
     last_day = first_day + dt.timedelta(days=days - 1)
     range_tags = {RANGE_START: first_day.isoformat(), RANGE_END: last_day.isoformat()}

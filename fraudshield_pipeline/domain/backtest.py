@@ -121,19 +121,47 @@ def weighted_average_precision(y: np.ndarray, score: np.ndarray, weights: np.nda
     ``weights`` is (replicates, rows): a bootstrap draw's multiplicity of every row. NaN where a
     replicate holds no positive weight.
     """
-    order = np.argsort(-score, kind="mergesort")
-    y, score, weights = y[order].astype(float), score[order], np.atleast_2d(weights)[:, order]
-    # the last row of each group of tied scores closes one threshold
-    ends = np.r_[np.flatnonzero(np.diff(score) != 0), len(score) - 1] if len(score) else np.array([], int)
-    tp = np.cumsum(weights * y, axis=1)[:, ends]
-    alerted = np.cumsum(weights, axis=1)[:, ends]
-    total = tp[:, -1:] if len(ends) else np.zeros((weights.shape[0], 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(alerted > 0, tp / alerted, 0.0)
-        recall = tp / total
-    gained = np.diff(np.concatenate([np.zeros((weights.shape[0], 1)), recall], axis=1), axis=1)
-    ap = np.sum(gained * precision, axis=1)
-    return np.where(total[:, 0] > 0, ap, np.nan)
+    weights = np.atleast_2d(weights)
+    return average_precision_of_draws(y, score, np.arange(len(score)), weights.shape[1])(weights)
+
+
+def average_precision_of_draws(y: np.ndarray, score: np.ndarray, units: np.ndarray, n_units: int) -> Callable[[np.ndarray], np.ndarray]:
+    """AP of one score column for each bootstrap draw, where a row weighs as often as its unit was drawn.
+
+    ``units[r]`` is row r's unit (card or day) in [0, n_units); the returned function takes draws
+    of shape (replicates, n_units). AP only changes at tie groups that hold a positive, so rows are
+    summed into segments that end at those groups (a sparse unit-count matrix per segment): each
+    replicate then costs one sparse product instead of sorting and two cumulative sums over every
+    row, and the ranking is computed once for all replicates.
+    """
+    from scipy import sparse
+
+    y = np.asarray(y).astype(bool)
+    order = np.argsort(-np.asarray(score), kind="mergesort")
+    y, score, units = y[order], np.asarray(score)[order], np.asarray(units)[order]
+    group = np.r_[0, np.cumsum(np.diff(score) != 0)] if len(score) else np.array([], int)
+    positive_groups = np.unique(group[y])
+    segment = np.searchsorted(positive_groups, group)  # the first positive-holding group at or after the row's
+    counted = segment < len(positive_groups)  # rows ranked below the last positive never change AP
+    shape = (len(positive_groups), n_units)
+    alerted = sparse.csr_matrix((np.ones(int(counted.sum())), (segment[counted], units[counted])), shape=shape)
+    caught = sparse.csr_matrix((np.ones(int(y.sum())), (segment[y], units[y])), shape=shape)
+
+    def of(draws: np.ndarray) -> np.ndarray:
+        draws = np.atleast_2d(draws)
+        if not len(positive_groups):
+            return np.full(draws.shape[0], np.nan)
+        multiplicity = draws.T.astype(float)
+        hits = caught @ multiplicity  # (segments, replicates): positives' weight per segment
+        tp = np.cumsum(hits, axis=0)
+        flagged = np.cumsum(alerted @ multiplicity, axis=0)
+        total = tp[-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            precision = np.where(flagged > 0, tp / flagged, 0.0)
+            ap = np.sum(hits * precision, axis=0) / total
+        return np.where(total > 0, ap, np.nan)
+
+    return of
 
 
 def bootstrap_mean_difference(
@@ -160,15 +188,18 @@ def bootstrap_mean_difference(
     bounds = np.cumsum([0, *[len(k) for k in keys]])
     rng = np.random.default_rng(seed)
     deltas = np.empty((n_boot, len(weeks)))
-    chunk = max(1, 2_000_000 // max(1, int(bounds[-1])))
+    ap = [
+        {
+            model: average_precision_of_draws(week.rows[s.IS_FRAUD].to_numpy(), week.scores[model], codes[bounds[j] : bounds[j + 1]], len(units))
+            for model in (CHALLENGER, CHAMPION)
+        }
+        for j, week in enumerate(weeks)
+    ]
+    chunk = max(1, 2_000_000 // max(1, len(units)))
     for first in range(0, n_boot, chunk):
         draws = rng.multinomial(len(units), np.full(len(units), 1 / len(units)), size=min(chunk, n_boot - first))
-        for j, week in enumerate(weeks):
-            weight = draws[:, codes[bounds[j] : bounds[j + 1]]].astype(float)
-            y = week.rows[s.IS_FRAUD].to_numpy()
-            ours = weighted_average_precision(y, week.scores[CHALLENGER], weight)
-            theirs = weighted_average_precision(y, week.scores[CHAMPION], weight)
-            deltas[first : first + len(draws), j] = ours - theirs
+        for j, of in enumerate(ap):
+            deltas[first : first + len(draws), j] = of[CHALLENGER](draws) - of[CHAMPION](draws)
     with np.errstate(invalid="ignore"):
         means = np.nanmean(deltas, axis=1) if np.isfinite(deltas).any() else np.full(n_boot, np.nan)
     means = means[np.isfinite(means)]

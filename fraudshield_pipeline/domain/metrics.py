@@ -184,20 +184,24 @@ def card_precision_at_k(
         days_present = sorted(_utc_day(frame[schema.EVENT_TIMESTAMP]).unique())
     else:
         days_present = sorted(work["day"].unique())
-    by_day = dict(tuple(work.groupby("day", sort=True)))
-    known_compromised: set[Any] = set()
+    # One aggregation to (day, card) rows, sorted by day then card: removing a card's rows before
+    # or after aggregating is the same, so each day only filters, ranks and takes its top k.
+    cards = work.groupby(["day", "card"], sort=True).agg(score=("score", "max"), y=("y", "max")).reset_index()
+    codes = pd.factorize(cards["card"], sort=True)[0]  # ascending card order: the tie-break
+    rows_of_day, scores, labels = cards.groupby("day", sort=False).indices, cards["score"].to_numpy(float), cards["y"].to_numpy()
+    known = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
     daily: list[float] = []
     for day in days_present:
-        day_frame = by_day.get(day, work.iloc[0:0])
-        if known_compromised:
-            day_frame = day_frame[~day_frame["card"].isin(known_compromised)]
-        cards = day_frame.groupby("card", sort=True).agg(score=("score", "max"), y=("y", "max"))
-        cards = cards.sort_values("score", ascending=False, kind="mergesort")
-        top = cards.head(k)
-        detected = top.index[top["y"].to_numpy() == 1]
+        rows = rows_of_day.get(day, slice(0, 0))
+        day_codes, day_scores, day_labels = codes[rows], scores[rows], labels[rows]
+        if remove_known_compromised:
+            keep = ~known[day_codes]
+            day_codes, day_scores, day_labels = day_codes[keep], day_scores[keep], day_labels[keep]
+        top = np.lexsort((day_codes, -day_scores))[:k]  # score descending, then card ascending
+        detected = day_codes[top][day_labels[top] == 1]
         daily.append(len(detected) / k)
         if remove_known_compromised:
-            known_compromised.update(detected.tolist())
+            known[detected] = True
     return float(np.mean(daily))
 
 
