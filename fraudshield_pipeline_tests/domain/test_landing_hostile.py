@@ -155,6 +155,12 @@ def _parquet_nested() -> bytes:
     return parquet(table.set_column(table.schema.get_field_index("amount_eur"), "amount_eur", amounts))
 
 
+def _parquet_date_times() -> bytes:
+    table = pa.Table.from_pandas(tx_frame(), preserve_index=False)
+    dates = pa.array([DAY] * table.num_rows, type=pa.date32())
+    return parquet(table.set_column(table.schema.get_field_index("tx_time"), "tx_time", dates))
+
+
 def _parquet_duplicate() -> bytes:
     table = pa.Table.from_pandas(tx_frame(), preserve_index=False)
     return parquet(table.append_column("amount_eur", table.column("amount_eur")))
@@ -262,6 +268,7 @@ CASES: dict[str, Case] = {
     "gzip_bomb": Case(tx_zone(lambda: gzip_bomb(3)), mapping_with(max_decompressed_mb=1), error="too_large"),
     "gzip_of_garbage": Case(tx_zone(lambda: b"\x1f\x8b" + zlib.compress(b"x") * 3), error="unreadable_file"),
     "parquet_nested_amount": Case(pq_zone(_parquet_nested), PARQUET_MAPPING, error="retyped", column="amount_eur"),
+    "parquet_date_only_times": Case(pq_zone(_parquet_date_times), PARQUET_MAPPING, error="retyped", column="tx_time"),
     "parquet_duplicate_column": Case(pq_zone(_parquet_duplicate), PARQUET_MAPPING, error="duplicate_column", column="amount_eur"),
     "parquet_zero_rows": Case(pq_zone(_parquet_empty), mapping_with(transactions__path="transactions/{date}*.parquet", transactions__format="parquet", labels__required=False)),
     "parquet_zero_row_groups": Case(pq_zone(_parquet_no_row_group), mapping_with(transactions__path="transactions/{date}*.parquet", transactions__format="parquet", labels__required=False)),
@@ -364,6 +371,8 @@ def test_hostile_input_fails_clearly_or_every_record_is_accounted_for(name):
                 assert error.column == case.column, str(error)
             if name == "invalid_utf8":  # the first bad line, for the analyst
                 assert "line 21" in str(error), str(error)
+            if name == "parquet_date_only_times":  # the cause, not a generic format mismatch
+                assert "without a time of day" in str(error) and "2026-09-01" in str(error), str(error)
         return
     files = case.files()
     tx, lb, landed = run(case)

@@ -192,6 +192,13 @@ def timestamps(col: Column, spec: TimestampSpec) -> pd.Series:
         return series.dt.tz_convert("UTC").dt.as_unit("us")
     if pd.api.types.is_datetime64_dtype(series.dtype):
         return _localize(series, spec.timezone).dt.as_unit("us")
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "date":
+        example = series.dropna().iloc[0]
+        col.fail(
+            RULE_RETYPED,
+            f"holds dates without a time of day (e.g. {example.isoformat()}; a Parquet date32/date64 column): "
+            "the features and the label-delay rules need the time of day, so export a timestamp column",
+        )
     fmt = spec.format
     numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
     if numeric and fmt not in (EPOCH_S, EPOCH_MS):
