@@ -122,14 +122,14 @@ def weighted_average_precision(y: np.ndarray, score: np.ndarray, weights: np.nda
     replicate holds no positive weight.
     """
     weights = np.atleast_2d(weights)
-    return average_precision_of_draws(y, score, np.arange(len(score)), weights.shape[1])(weights)
+    return average_precision_of_draws(y, score, np.arange(len(score)), weights.shape[1])(np.ascontiguousarray(weights.T, dtype=float))
 
 
 def average_precision_of_draws(y: np.ndarray, score: np.ndarray, units: np.ndarray, n_units: int) -> Callable[[np.ndarray], np.ndarray]:
     """AP of one score column for each bootstrap draw, where a row weighs as often as its unit was drawn.
 
-    ``units[r]`` is row r's unit (card or day) in [0, n_units); the returned function takes draws
-    of shape (replicates, n_units). AP only changes at tie groups that hold a positive, so rows are
+    ``units[r]`` is row r's unit (card or day) in [0, n_units); the returned function takes the
+    draws' multiplicities as floats of shape (n_units, replicates). AP only changes at tie groups that hold a positive, so rows are
     summed into segments that end at those groups (a sparse unit-count matrix per segment): each
     replicate then costs one sparse product instead of sorting and two cumulative sums over every
     row, and the ranking is computed once for all replicates.
@@ -147,11 +147,9 @@ def average_precision_of_draws(y: np.ndarray, score: np.ndarray, units: np.ndarr
     alerted = sparse.csr_matrix((np.ones(int(counted.sum())), (segment[counted], units[counted])), shape=shape)
     caught = sparse.csr_matrix((np.ones(int(y.sum())), (segment[y], units[y])), shape=shape)
 
-    def of(draws: np.ndarray) -> np.ndarray:
-        draws = np.atleast_2d(draws)
+    def of(multiplicity: np.ndarray) -> np.ndarray:
         if not len(positive_groups):
-            return np.full(draws.shape[0], np.nan)
-        multiplicity = draws.T.astype(float)
+            return np.full(multiplicity.shape[1], np.nan)
         hits = caught @ multiplicity  # (segments, replicates): positives' weight per segment
         tp = np.cumsum(hits, axis=0)
         flagged = np.cumsum(alerted @ multiplicity, axis=0)
@@ -198,8 +196,9 @@ def bootstrap_mean_difference(
     chunk = max(1, 2_000_000 // max(1, len(units)))
     for first in range(0, n_boot, chunk):
         draws = rng.multinomial(len(units), np.full(len(units), 1 / len(units)), size=min(chunk, n_boot - first))
+        multiplicity = np.ascontiguousarray(draws.T, dtype=float)  # row-major: scipy's sparse product is 4x faster
         for j, of in enumerate(ap):
-            deltas[first : first + len(draws), j] = of[CHALLENGER](draws) - of[CHAMPION](draws)
+            deltas[first : first + len(draws), j] = of[CHALLENGER](multiplicity) - of[CHAMPION](multiplicity)
     with np.errstate(invalid="ignore"):
         means = np.nanmean(deltas, axis=1) if np.isfinite(deltas).any() else np.full(n_boot, np.nan)
     means = means[np.isfinite(means)]

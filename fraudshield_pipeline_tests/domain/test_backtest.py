@@ -13,6 +13,7 @@ from fraudshield_pipeline.domain.backtest import (
     CHALLENGER,
     CHAMPION,
     WeekScores,
+    average_precision_of_draws,
     bootstrap_mean_difference,
     plan_weeks,
     summarize,
@@ -79,6 +80,23 @@ def test_weighted_average_precision_equals_sklearn():
     got = weighted_average_precision(y, score, weights)
     expected = [average_precision_score(y, score, sample_weight=w) for w in weights]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_average_precision_of_unit_draws_equals_sklearn_with_row_weights():
+    """A card drawn m times weighs m for each of its rows; rows below the last fraud, ties and
+    replicates without fraud (NaN) included."""
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(3)
+    y, score, units = rng.random(300) < 0.1, np.round(rng.random(300), 1), rng.integers(0, 40, 300)
+    draws = rng.multinomial(40, np.full(40, 1 / 40), size=20)
+    draws[0, np.unique(units[y])] = 0  # a replicate that drew no compromised card
+    got = average_precision_of_draws(y, score, units, 40)(np.ascontiguousarray(draws.T, dtype=float))
+    expected = [
+        average_precision_score(y, score, sample_weight=d[units]) if (d[units] * y).sum() else np.nan for d in draws
+    ]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert np.isnan(got[0])
 
 
 def test_plan_weeks_steps_back_one_test_length_and_skips_weeks_without_history():
