@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -53,7 +53,9 @@ class FoldStore:
     """Wraps a backtest's ``fit(rows, recipe)``: a fold already in the store is read, not refit.
 
     ``read(fingerprint)`` returns the booster's bytes or None; ``write(fingerprint, data)`` keeps
-    them. ``fitted`` and ``reused`` count what happened, for the report.
+    them. ``fitted`` and ``reused`` count what happened, for the report; ``used`` holds every
+    fingerprint this evaluation read or wrote. Next week's evaluation can only need folds among
+    those (its weeks 1.. are this week's 0..), so the rest may be pruned (`stale`).
     """
 
     read: Callable[[str], bytes | None]
@@ -62,6 +64,8 @@ class FoldStore:
     fitted: int = 0
     reused: int = 0
     stored: list[str] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    pruned: int = 0
 
     def wrap(self, fit: Callable[[pd.DataFrame, Any], Any]) -> Callable[[pd.DataFrame, Any], Any]:
         def fit_or_read(rows: pd.DataFrame, recipe) -> Any:
@@ -69,6 +73,7 @@ class FoldStore:
             booster = load_booster(self.read(fingerprint))
             if booster is not None:
                 self.reused += 1
+                self.used.add(fingerprint)
                 return booster
             booster = fit(rows, recipe)
             self.fitted += 1
@@ -82,9 +87,15 @@ class FoldStore:
         fingerprint = fingerprint or fold_fingerprint(rows, recipe, self.compute_params)
         self.write(fingerprint, bytes(booster.save_raw(raw_format="ubj")))
         self.stored.append(fingerprint)
+        self.used.add(fingerprint)
+
+    def stale(self, fingerprints: Iterable[str]) -> list[str]:
+        """The stored fingerprints this evaluation did not use: windows past the backtest's reach,
+        recipes no longer champion or challenger, folds of data since corrected."""
+        return sorted(set(fingerprints) - self.used)
 
     def summary(self) -> dict[str, int]:
-        return {"fitted": self.fitted, "reused_from_store": self.reused}
+        return {"fitted": self.fitted, "reused_from_store": self.reused, "pruned": self.pruned}
 
 
 def load_booster(data: bytes | None):

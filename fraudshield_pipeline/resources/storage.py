@@ -57,9 +57,12 @@ def snapshot_key(table: str, partition: str, content_hash: str) -> str:
     return f"snapshots/{table}/{partition}/{content_hash}.parquet"
 
 
+FOLDS_PREFIX = "backtest_folds/"
+
+
 def fold_key(fingerprint: str) -> str:
     """A rolling-backtest fold's booster (`domain.fold_store`): a cache, safe to delete."""
-    return f"backtest_folds/{fingerprint}.ubj"
+    return f"{FOLDS_PREFIX}{fingerprint}.ubj"
 
 
 def model_key(version: str, name: str) -> str:

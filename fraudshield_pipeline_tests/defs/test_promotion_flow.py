@@ -17,7 +17,7 @@ from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, 
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION
-from fraudshield_pipeline.resources.storage import model_key, table_key
+from fraudshield_pipeline.resources.storage import FOLDS_PREFIX, fold_key, model_key, table_key
 from fraudshield_pipeline.runner import load_assets
 
 UTC = dt.timezone.utc
@@ -112,8 +112,12 @@ def test_better_challenger_promoted_worse_refused_then_rollback(training_set, wo
         worse = register(resources, training_set, WEAK_FEATURES, rounds=5)
         # As a sensor's retrain request runs it: the retraining policy in the run's tags.
         requested_by = RetrainPolicy(cooldown_hours=6, retrain_volume=1234)
+        storage.write_bytes(fold_key("0" * 64), b"a fold of a recipe no longer evaluated")
         refused = evaluate(resources, instance, tags=requested_by.as_tags())
         assert refused["promoted"] is False
+        # The fold cache keeps what this evaluation used (next week's can need no other) and prunes the rest.
+        assert not storage.exists(fold_key("0" * 64)) and refused["backtest_folds"]["pruned"] >= 1
+        assert 0 < len(storage.list_keys(FOLDS_PREFIX)) <= refused["backtest_folds"]["fitted"] + refused["backtest_folds"]["reused_from_store"] + 1
         # The decision names the policy that made it: the gate's values and the requesting policy's.
         assert refused["policy"]["gate_policy"]["absolute_floor"] == 0.05 and refused["policy"]["gate_policy"]["max_regression"] == 0.01
         assert refused["policy"]["retrain_policy"] == requested_by.summary()

@@ -56,19 +56,27 @@ def test_a_rerun_reads_every_fold_and_next_week_reads_the_promoted_recipes_earli
 
     fits: list = []
     first, folds = evaluate(AS_OF, {CHALLENGER: challenger, CHAMPION: champion}, store, fits)
-    assert folds.summary() == {"fitted": 8, "reused_from_store": 0} and len(store) == 8
+    assert folds.summary() == {"fitted": 8, "reused_from_store": 0, "pruned": 0} and len(store) == 8
 
     fits = []
     again, folds = evaluate(AS_OF, {CHALLENGER: challenger, CHAMPION: champion}, store, fits)
-    assert fits == [] and folds.summary() == {"fitted": 0, "reused_from_store": 8}
+    assert fits == [] and folds.summary() == {"fitted": 0, "reused_from_store": 8, "pruned": 0}
     assert np.allclose(again.weeks["delta"], first.weeks["delta"])  # the same boosters, the same figures
 
     # A week later the challenger is the champion; its recipe's weeks 1-3 are last week's weeks 0-2.
     fits = []
     newer = Recipe("3", ["signal", "noise"], {}, 7, rounds=10, threshold=0.45)
     _, folds = evaluate(AS_OF + dt.timedelta(days=7), {CHALLENGER: newer, CHAMPION: Recipe("2", ["signal"], {}, 7, 12, 0.4)}, store, fits)
-    assert folds.summary() == {"fitted": 5, "reused_from_store": 3}
+    assert folds.summary() == {"fitted": 5, "reused_from_store": 3, "pruned": 0}
     assert sorted(v for v, _ in fits) == ["2", "3", "3", "3", "3"]  # the champion's recipe only on the new week
+    # Unused now: the old champion's 4 folds and the promoted recipe's week out of reach (last week's 3).
+    stale = folds.stale(store)
+    assert len(store) == 13 and len(stale) == 5 and not set(stale) & folds.used
+    for fingerprint in stale:
+        del store[fingerprint]
+    fits = []
+    _, folds = evaluate(AS_OF + dt.timedelta(days=7), {CHALLENGER: newer, CHAMPION: Recipe("2", ["signal"], {}, 7, 12, 0.4)}, store, fits)
+    assert fits == [] and folds.summary()["reused_from_store"] == 8  # pruning kept everything the next run needs
 
 
 def test_an_unreadable_stored_fold_is_refit_not_trusted():
@@ -77,5 +85,5 @@ def test_an_unreadable_stored_fold_is_refit_not_trusted():
     store = {fold_fingerprint(rows, recipe, COMPUTE): b"not a model"}
     folds = FoldStore(store.get, store.__setitem__, COMPUTE)
     booster = folds.wrap(lambda r, rec: fit_recipe(r, rec, COMPUTE))(rows, recipe)
-    assert booster.num_boosted_rounds() == 12 and folds.summary() == {"fitted": 1, "reused_from_store": 0}
+    assert booster.num_boosted_rounds() == 12 and folds.summary() == {"fitted": 1, "reused_from_store": 0, "pruned": 0}
     assert store[fold_fingerprint(rows, recipe, COMPUTE)] != b"not a model"  # replaced by the refit

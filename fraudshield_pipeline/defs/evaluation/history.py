@@ -11,7 +11,7 @@ from dataclasses import replace as dataclass_replace
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.resources.storage import ArtifactStore, fold_key, table_key
+from fraudshield_pipeline.resources.storage import FOLDS_PREFIX, ArtifactStore, fold_key, table_key
 
 FEATURES, LABELS = "transaction_features", "validated_labels"
 
@@ -157,10 +157,15 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
         k=config.top_k_cards, known_models={(0, CHALLENGER): boosters[CHALLENGER]}, unit=config.bootstrap_unit, n_boot=config.bootstrap_draws,
         extra_metrics=("roc_auc", f"card_precision_at_{config.top_k_cards}", "fraud_value_caught_share"),
     )
+    # A cache of one evaluation: what it did not use, no later evaluation can need.
+    stored = {key.rsplit("/", 1)[-1].removesuffix(".ubj"): key for key in storage.list_keys(FOLDS_PREFIX)}
+    for fingerprint in folds.stale(stored):
+        storage.delete(stored[fingerprint])
+        folds.pruned += 1
     result = dataclass_replace(result, fits=folds.summary())
     context.log.info(
         f"backtest: {len(result.weeks)} of {config.backtest_weeks} weeks in {time.perf_counter() - started:.1f} s"
-        f" ({folds.fitted} folds fitted, {folds.reused} read from storage)"
+        f" ({folds.fitted} folds fitted, {folds.reused} read from storage, {folds.pruned} unused pruned)"
         + (f"; skipped: {'; '.join(result.skipped)}" if result.skipped else "")
     )
     return result
