@@ -17,6 +17,11 @@ from fraudshield_pipeline_tests.landing_example import example
 FIRST_DAY, DAYS = dt.date(2026, 9, 1), 36
 
 
+# 65 s of a whole-pipeline run on the example landing zone; the landing code itself is covered
+# by the default suite's hostile-input, fuzz and mapping tests.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory):
     root = tmp_path_factory.mktemp("landing")

@@ -44,6 +44,7 @@ def s3_env(moto_s3, aws_test_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     return env
 
 
+@pytest.mark.slow  # 85 s: a third whole-pipeline run; S3 storage itself is covered by the io-manager tests
 def test_whole_pipeline_on_s3(s3_env: dict[str, str], moto_s3, tmp_path: Path):
     bucket = s3_env["FRAUDSHIELD_S3_BUCKET"]
     resources = build_resources(s3_env)
