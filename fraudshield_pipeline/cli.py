@@ -32,6 +32,7 @@ def _quiet_libraries() -> None:
     warnings.showwarning = lambda *args, **kwargs: None  # libraries re-enable filters inside their own code
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")  # read when mlflow configures its logger
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # tqdm bars between our lines
     for name in ("mlflow", "alembic", "feast", "evidently", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
