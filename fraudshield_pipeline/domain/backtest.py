@@ -115,30 +115,21 @@ def plan_weeks(
     return windows, skipped
 
 
-def weighted_average_precision(y: np.ndarray, score: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Average precision (sklearn's step definition, ties grouped) for each row of ``weights``.
-
-    ``weights`` is (replicates, rows): a bootstrap draw's multiplicity of every row. NaN where a
-    replicate holds no positive weight.
-    """
-    weights = np.atleast_2d(weights)
-    return average_precision_of_draws(y, score, np.arange(len(score)), weights.shape[1])(np.ascontiguousarray(weights.T, dtype=float))
-
-
 def average_precision_of_draws(y: np.ndarray, score: np.ndarray, units: np.ndarray, n_units: int) -> Callable[[np.ndarray], np.ndarray]:
     """AP of one score column for each bootstrap draw, where a row weighs as often as its unit was drawn.
 
+    sklearn's step definition, ties grouped; NaN for a draw that holds no positive weight.
     ``units[r]`` is row r's unit (card or day) in [0, n_units); the returned function takes the
-    draws' multiplicities as floats of shape (n_units, replicates). AP only changes at tie groups that hold a positive, so rows are
-    summed into segments that end at those groups (a sparse unit-count matrix per segment): each
-    replicate then costs one sparse product instead of sorting and two cumulative sums over every
-    row, and the ranking is computed once for all replicates.
+    draws' multiplicities as floats of shape (n_units, replicates). AP only changes at tie groups
+    that hold a positive, so rows are summed into segments that end at those groups (a sparse
+    unit-count matrix per segment): each replicate then costs one sparse product instead of
+    sorting and two cumulative sums over every row, and the ranking is done once for all of them.
     """
     from scipy import sparse
 
-    y = np.asarray(y).astype(bool)
-    order = np.argsort(-np.asarray(score), kind="mergesort")
-    y, score, units = y[order], np.asarray(score)[order], np.asarray(units)[order]
+    y, score = np.asarray(y).astype(bool), np.asarray(score)
+    order = np.argsort(-score, kind="mergesort")
+    y, score, units = y[order], score[order], np.asarray(units)[order]
     group = np.r_[0, np.cumsum(np.diff(score) != 0)] if len(score) else np.array([], int)
     positive_groups = np.unique(group[y])
     segment = np.searchsorted(positive_groups, group)  # the first positive-holding group at or after the row's

@@ -53,9 +53,9 @@ class FoldStore:
     """Wraps a backtest's ``fit(rows, recipe)``: a fold already in the store is read, not refit.
 
     ``read(fingerprint)`` returns the booster's bytes or None; ``write(fingerprint, data)`` keeps
-    them. ``fitted`` and ``reused`` count what happened, for the report; ``used`` holds every
-    fingerprint this evaluation read or wrote. Next week's evaluation can only need folds among
-    those (its weeks 1.. are this week's 0..), so the rest may be pruned (`stale`).
+    them. ``fitted``, ``reused`` and ``pruned`` count what happened, for the report; ``used``
+    holds every fingerprint this evaluation read or wrote. Next week's evaluation can only need
+    folds among those (its weeks 1.. are this week's 0..), so `prune` deletes the rest.
     """
 
     read: Callable[[str], bytes | None]
@@ -63,7 +63,6 @@ class FoldStore:
     compute_params: Mapping[str, Any]
     fitted: int = 0
     reused: int = 0
-    stored: list[str] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     pruned: int = 0
 
@@ -86,13 +85,16 @@ class FoldStore:
         """Keep a booster fit elsewhere (the registered challenger is its recipe's fold on its own window)."""
         fingerprint = fingerprint or fold_fingerprint(rows, recipe, self.compute_params)
         self.write(fingerprint, bytes(booster.save_raw(raw_format="ubj")))
-        self.stored.append(fingerprint)
         self.used.add(fingerprint)
 
-    def stale(self, fingerprints: Iterable[str]) -> list[str]:
-        """The stored fingerprints this evaluation did not use: windows past the backtest's reach,
-        recipes no longer champion or challenger, folds of data since corrected."""
-        return sorted(set(fingerprints) - self.used)
+    def prune(self, stored_keys: Iterable[str], key: Callable[[str], str], delete: Callable[[str], None]) -> None:
+        """Deletes every stored fold this evaluation did not use (``key(fingerprint)`` names a fold
+        in storage): windows past the backtest's reach, recipes no longer champion or challenger,
+        folds of data since corrected."""
+        kept = {key(fingerprint) for fingerprint in self.used}
+        for stored in sorted(set(stored_keys) - kept):
+            delete(stored)
+            self.pruned += 1
 
     def summary(self) -> dict[str, int]:
         return {"fitted": self.fitted, "reused_from_store": self.reused, "pruned": self.pruned}

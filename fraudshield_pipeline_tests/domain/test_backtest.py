@@ -17,7 +17,6 @@ from fraudshield_pipeline.domain.backtest import (
     bootstrap_mean_difference,
     plan_weeks,
     summarize,
-    weighted_average_precision,
 )
 from fraudshield_pipeline.domain.promotion import Scorecard, decide_promotion
 from fraudshield_pipeline.domain.training_set import plan_window
@@ -72,12 +71,13 @@ def test_bootstrap_interval_covers_a_real_difference_and_narrows_with_more_cards
 
 
 def test_weighted_average_precision_equals_sklearn():
+    """Each row its own unit: a draw's multiplicities are row weights."""
     from sklearn.metrics import average_precision_score
 
     rng = np.random.default_rng(2)
     y, score = rng.integers(0, 2, 200), np.round(rng.random(200), 1)  # many ties
     weights = rng.integers(0, 3, (5, 200)).astype(float)
-    got = weighted_average_precision(y, score, weights)
+    got = average_precision_of_draws(y, score, np.arange(200), 200)(np.ascontiguousarray(weights.T))
     expected = [average_precision_score(y, score, sample_weight=w) for w in weights]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 

@@ -70,10 +70,9 @@ def test_a_rerun_reads_every_fold_and_next_week_reads_the_promoted_recipes_earli
     assert folds.summary() == {"fitted": 5, "reused_from_store": 3, "pruned": 0}
     assert sorted(v for v, _ in fits) == ["2", "3", "3", "3", "3"]  # the champion's recipe only on the new week
     # Unused now: the old champion's 4 folds and the promoted recipe's week out of reach (last week's 3).
-    stale = folds.stale(store)
-    assert len(store) == 13 and len(stale) == 5 and not set(stale) & folds.used
-    for fingerprint in stale:
-        del store[fingerprint]
+    assert len(store) == 13
+    folds.prune(list(store), lambda fingerprint: fingerprint, store.pop)
+    assert folds.pruned == 5 and set(store) == folds.used
     fits = []
     _, folds = evaluate(AS_OF + dt.timedelta(days=7), {CHALLENGER: newer, CHAMPION: Recipe("2", ["signal"], {}, 7, 12, 0.4)}, store, fits)
     assert fits == [] and folds.summary()["reused_from_store"] == 8  # pruning kept everything the next run needs

@@ -158,10 +158,7 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
         extra_metrics=("roc_auc", f"card_precision_at_{config.top_k_cards}", "fraud_value_caught_share"),
     )
     # A cache of one evaluation: what it did not use, no later evaluation can need.
-    stored = {key.rsplit("/", 1)[-1].removesuffix(".ubj"): key for key in storage.list_keys(FOLDS_PREFIX)}
-    for fingerprint in folds.stale(stored):
-        storage.delete(stored[fingerprint])
-        folds.pruned += 1
+    folds.prune(storage.list_keys(FOLDS_PREFIX), fold_key, storage.delete)
     result = dataclass_replace(result, fits=folds.summary())
     context.log.info(
         f"backtest: {len(result.weeks)} of {config.backtest_weeks} weeks in {time.perf_counter() - started:.1f} s"
