@@ -80,7 +80,8 @@ def _margin(booster, vector, names, categories) -> float:
     return float(booster.predict(vector_matrix(vector, names, categories), output_margin=True)[0])
 
 
-def test_an_alert_comes_with_reasons_that_are_the_top_of_contributions_summing_to_the_margin(tmp_path, world, booster):
+@pytest.mark.parametrize("exact", [False, True], ids=["approximate", "exact"])
+def test_an_alert_comes_with_reasons_that_are_the_top_of_contributions_summing_to_the_margin(tmp_path, world, booster, exact):
     import numpy as np
 
     from fraudshield_pipeline.domain.reasons import vector_contributions
@@ -88,7 +89,7 @@ def test_an_alert_comes_with_reasons_that_are_the_top_of_contributions_summing_t
     from fraudshield_pipeline.serving import FraudScorer
 
     feature_store = store(tmp_path)
-    scorer = FraudScorer(feature_store, booster, "test")
+    scorer = FraudScorer(feature_store, booster, "test", exact_reasons=exact)
     materialize(feature_store, world, TODAY)
     transaction = arriving(world)
     features = scorer.features(transaction)
@@ -99,7 +100,9 @@ def test_an_alert_comes_with_reasons_that_are_the_top_of_contributions_summing_t
     assert below.flagged or not below.reasons
 
     vector = model_vector(features, scorer.feature_names, scorer.categories)
-    contribs = vector_contributions(booster, vector, scorer.feature_names, scorer.categories)[0]
+    contribs = vector_contributions(booster, vector, scorer.feature_names, scorer.categories, approximate=not exact)[0]
+    other = vector_contributions(booster, vector, scorer.feature_names, scorer.categories, approximate=exact)[0]
+    assert not np.allclose(contribs, other)  # the two splits differ: the scorer used the one asked for
     assert abs(float(contribs.sum()) - _margin(booster, vector, scorer.feature_names, scorer.categories)) < 1e-4  # every feature plus the bias
     per_feature = dict(zip(scorer.feature_names, contribs[:-1].tolist()))
     top = sorted(per_feature.values(), reverse=True)[:3]

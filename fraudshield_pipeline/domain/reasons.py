@@ -3,7 +3,15 @@
 `pred_contribs` splits each row's margin (log-odds) into one contribution per feature plus a
 bias; the contributions and the bias sum to the margin exactly (up to float32 rounding), so
 the top ones are an honest answer to "what pushed this transaction over the line". Only alert
-rows are explained: the split costs about as much as the prediction itself.
+rows are explained.
+
+Two splits, both XGBoost's own and both summing to the margin:
+- exact (TreeSHAP, `pred_contribs`): the batch report's (`batch_scores.champion_reasons`);
+- approximate (`approx_contribs=True`, Saabas: each split's change of the node value credited to
+  its feature along the row's path): what the online scorer returns. On one row of a 500-tree
+  model it costs ~1.3 ms where TreeSHAP costs ~14 ms, and alerts' reason codes would otherwise
+  set the service's p99. The two agree on the sign and usually on the top features; where they
+  differ, the batch report's exact figures are the reference.
 """
 
 from __future__ import annotations
@@ -15,16 +23,18 @@ import numpy as np
 TOP_REASONS = 3
 
 
-def contributions(booster, matrix) -> np.ndarray:
+def contributions(booster, matrix, approximate: bool = False) -> np.ndarray:
     """(rows, features + 1) contributions to the margin, the bias last; `matrix` as `model_matrix` makes it."""
     import xgboost as xgb
 
-    return booster.predict(xgb.DMatrix(matrix, enable_categorical=True), pred_contribs=True)
+    return booster.predict(xgb.DMatrix(matrix, enable_categorical=True), pred_contribs=True, approx_contribs=approximate)
 
 
-def vector_contributions(booster, vector: np.ndarray, feature_names: Sequence[str], categories: Mapping[str, list[str]]) -> np.ndarray:
+def vector_contributions(
+    booster, vector: np.ndarray, feature_names: Sequence[str], categories: Mapping[str, list[str]], approximate: bool = False
+) -> np.ndarray:
     """`contributions` for `model_vector` rows (category codes), without building a DataFrame."""
-    return booster.predict(vector_matrix(vector, feature_names, categories), pred_contribs=True)
+    return booster.predict(vector_matrix(vector, feature_names, categories), pred_contribs=True, approx_contribs=approximate)
 
 
 def vector_matrix(vector: np.ndarray, feature_names: Sequence[str], categories: Mapping[str, list[str]]):

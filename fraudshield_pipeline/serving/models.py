@@ -30,6 +30,7 @@ DEFAULT_SERVICE_CONFIG = {
     "breaker_failures": 1,  # consecutive store failures that open the circuit
     "breaker_reset_s": 5.0,  # how long the circuit stays open before one probe request
     "record": True,  # advance the card's and merchant's state with every scored transaction
+    "exact_reasons": False,  # alerts' reason codes by TreeSHAP (~10x the cost) instead of XGBoost's approximate split
 }
 
 

@@ -34,7 +34,9 @@ class FraudServiceModel(mlflow.pyfunc.PythonModel):
         feature_store.store()  # build Feast's client now (seconds), not inside the first requests
         version = _registered_version(registry, context.artifacts["booster"])
         config = {**DEFAULT_SERVICE_CONFIG, **(context.model_config or {})}
-        self.service = ScoringService.from_config(FraudScorer(feature_store, booster, version), config)
+        self.service = ScoringService.from_config(
+            FraudScorer(feature_store, booster, version, exact_reasons=bool(config["exact_reasons"])), config
+        )
         port = os.environ.get("FRAUDSHIELD_SERVING_METRICS_PORT")
         self.metrics_server = serve_metrics(self.service, "127.0.0.1", int(port)) if port else None
 

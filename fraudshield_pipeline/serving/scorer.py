@@ -38,14 +38,15 @@ class Decision:
     threshold: float
     model_version: str
     features: dict[str, object]
-    # Top feature contributions (name, value, contribution) when flagged; empty otherwise.
+    # Top feature contributions (name, value, contribution) when flagged; empty otherwise
+    # (approximate split unless the scorer was built with exact_reasons: see domain.reasons).
     reasons: tuple[dict[str, object], ...] = ()
 
 
 class FraudScorer:
     """Holds the champion booster and a Feast store; safe to reuse across requests."""
 
-    def __init__(self, feature_store, booster, model_version: str):
+    def __init__(self, feature_store, booster, model_version: str, exact_reasons: bool = False):
         from fraudshield_pipeline.domain.train import model_contract
 
         self.feature_store = feature_store
@@ -53,6 +54,7 @@ class FraudScorer:
         # One row per call: a thread pool only adds wake-up latency (tens of ms on a busy host).
         self.booster.set_param({"nthread": 1})
         self.model_version = model_version
+        self.exact_reasons = exact_reasons
         self.feature_names, self.categories, self.threshold = model_contract(booster)
 
     @classmethod
@@ -97,7 +99,7 @@ class FraudScorer:
         flagged = score >= self.threshold
         reasons = ()
         if flagged:
-            contribs = vector_contributions(self.booster, vector, self.feature_names, self.categories)[0]
+            contribs = vector_contributions(self.booster, vector, self.feature_names, self.categories, approximate=not self.exact_reasons)[0]
             reasons = tuple(top_reasons(contribs, self.feature_names, features))
         return Decision(
             str(transaction[s.TRANSACTION_ID]), score, flagged, self.threshold, self.model_version, dict(features), reasons
