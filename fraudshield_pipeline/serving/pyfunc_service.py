@@ -43,7 +43,10 @@ class FraudServiceModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):
         import pandas as pd
 
-        answers = [self.service.handle(_present(row)) for row in model_input.to_dict("records")]
+        # Columns to Python lists, then rows: `to_dict("records")` costs ~0.8 ms for one row.
+        columns = [str(c) for c in model_input.columns]
+        rows = zip(*(model_input[c].tolist() for c in model_input.columns))
+        answers = [self.service.handle(_present(dict(zip(columns, row)))) for row in rows]
         return pd.DataFrame(answers, columns=OUTPUT_COLUMNS)
 
 
