@@ -23,11 +23,11 @@ import numpy as np
 TOP_REASONS = 3
 
 
-def contributions(booster, matrix, approximate: bool = False) -> np.ndarray:
-    """(rows, features + 1) contributions to the margin, the bias last; `matrix` as `model_matrix` makes it."""
+def contributions(booster, matrix) -> np.ndarray:
+    """(rows, features + 1) exact contributions to the margin, the bias last; `matrix` as `model_matrix` makes it."""
     import xgboost as xgb
 
-    return booster.predict(xgb.DMatrix(matrix, enable_categorical=True), pred_contribs=True, approx_contribs=approximate)
+    return booster.predict(xgb.DMatrix(matrix, enable_categorical=True), pred_contribs=True)
 
 
 def vector_contributions(
