@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--label-delay", default="lognormal:2:1.0")
     parser.add_argument("--monitored-days", type=int, default=30)
     parser.add_argument("--no-change", action="store_true")
-    parser.add_argument("--baseline", choices=("backtest", "backtest-own-week", "first-days"), default="first-days",
+    parser.add_argument("--baseline", choices=("backtest", "backtest-lag2", "backtest-own-week", "first-days"), default="first-days",
                         help="the champion's expectation: its first 7 judged days (the policy's default), its recipe's backtest folds "
                         "on weeks 2+ weeks after their own (as evaluation_report records it), or each fold on its own week")
     parser.add_argument("--backtest-weeks", type=int, default=4)
@@ -67,7 +67,7 @@ def main() -> None:
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.features import build_features, model_feature_names
     from fraudshield_pipeline.domain.simulate import simulate_days
-    from fraudshield_pipeline.domain.expected_performance import daily_observations, expectation
+    from fraudshield_pipeline.domain.expected_performance import MODEL_TEST_START, daily_observations, expectation
     from fraudshield_pipeline.domain.train import fit_on_window, predict, refit_on_window
     from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
     from fraudshield_pipeline.domain.triggers import (
@@ -100,19 +100,23 @@ def main() -> None:
     limit = cusum_limit(policy.performance_false_alarm_rate, policy.cusum_k)
     reported = labels[labels[s.IS_FRAUD] == 1]
     expected = []
+    champion_test_start = plan_window(as_of).test_start
     if args.baseline.startswith("backtest"):  # as evaluation_report: the recipe refit on each earlier week, its test week measured
-        boosters, tests = {}, {}
+        boosters, tests, starts = {}, {}, {}
         for week in range(args.backtest_weeks):
             window = plan_window(as_of - dt.timedelta(days=7 * week))
             rows_w = build_training_set(*known_then, window)
             boosters[week] = model.booster if week == 0 else refit_on_window(
                 rows_w[rows_w[SPLIT] != "test"], names, compute, rounds=model.rounds, threshold=model.threshold)
-            tests[week] = rows_w[rows_w[SPLIT] == "test"]
-        # backtest (as the pipeline): each fold on the test weeks at least two weeks after its own,
-        # as old as a champion on its first monitored days; backtest-own-week: each fold on its own.
-        pairs = [(w, w) for w in boosters] if args.baseline == "backtest-own-week" else [(j, i) for j in boosters for i in tests if j - i >= 2]
+            tests[week], starts[week] = rows_w[rows_w[SPLIT] == "test"], window.test_start
+        # backtest (as the pipeline): each fold on its own test week and every later one, each day
+        # with the fold's age (an expectation that follows the champion's age); backtest-lag2: each
+        # fold on the weeks at least two weeks after its own, flat; backtest-own-week: own week, flat.
+        lag = {"backtest": 0, "backtest-lag2": 2}.get(args.baseline)
+        pairs = [(w, w) for w in boosters] if lag is None else [(j, i) for j in boosters for i in tests if j - i >= lag]
         for j, i in pairs:
-            week_days = daily_observations(tests[i], predict(boosters[j], tests[i]), reported[reported[s.REPORTED_AT] < as_of], age, 100)
+            rows_ji = tests[i].assign(**({MODEL_TEST_START: starts[j]} if args.baseline == "backtest" else {}))
+            week_days = daily_observations(rows_ji, predict(boosters[j], tests[i]), reported[reported[s.REPORTED_AT] < as_of], age, 100)
             print(f"  fold {j} on week {i}: " + " ".join(f"{o.recall_at_budget:.2f}/{o.average_precision:.2f}/{o.n_fraud}" for o in week_days))
             expected = week_days + expected
         baseline = expectation(expected, policy.performance_baseline_days, policy.min_sd_fraction)
@@ -131,7 +135,7 @@ def main() -> None:
     for offset in range(args.monitored_days):
         day = as_of.date() + dt.timedelta(days=offset)
         frame = features[features["day"] == day]
-        observations += daily_observations(frame, predict(model.booster, frame), reported, age, 100)
+        observations += daily_observations(frame.assign(**{MODEL_TEST_START: champion_test_start}), predict(model.booster, frame), reported, age, 100)
         metrics = vars(observations[-1])
         if args.baseline == "first-days":
             baseline = performance_baseline(observations, policy.performance_baseline_days, policy.min_sd_fraction)

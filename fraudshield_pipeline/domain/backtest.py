@@ -294,8 +294,8 @@ def run_backtest(
     ``known_models[(week, name)]`` reuses an already-fitted booster (the registered challenger
     on week 0). A week where a recipe cannot be fit (no fraud in its window) is skipped, with
     the reason, for every model, so both are always compared on the same weeks.
-    ``aged_weeks``: also score the challenger recipe's folds on the weeks that many weeks later
-    (`aged_scores`, the champion's expectation on monitored days).
+    ``aged_weeks`` (not None): also score the challenger recipe's folds on their own and later
+    weeks, at least that many weeks later (`aged_scores`, the champion's expectation on monitored days).
     """
     from fraudshield_pipeline.domain.metrics import known_compromised_mask
     from fraudshield_pipeline.domain.protocol import protocol_metrics
@@ -303,7 +303,7 @@ def run_backtest(
 
     known_models = dict(known_models or {})
     fitted: dict[tuple[Any, str], Any] = {}  # (window, recipe key): identical recipes are fit once
-    folds: dict[int, tuple[Any, pd.DataFrame]] = {}  # week -> the challenger recipe's booster, test rows
+    folds: dict[int, tuple[Any, pd.DataFrame, Any]] = {}  # week -> the challenger recipe's booster, test rows, test start
     skipped = list(skipped)
     results: list[WeekScores] = []
     cache: dict[Any, pd.DataFrame | None] = {}
@@ -347,25 +347,30 @@ def run_backtest(
         columns = [c for c in (s.CUSTOMER_ID, s.EVENT_TIMESTAMP, s.IS_FRAUD, s.AMOUNT) if c in test.columns]
         rows = test.loc[kept, columns].reset_index(drop=True)
         if CHALLENGER in frames:
-            folds[i] = (fitted[(frames[CHALLENGER][0], recipes[CHALLENGER].key())], test)
+            folds[i] = (fitted[(frames[CHALLENGER][0], recipes[CHALLENGER].key())], test, first_window.test_start)
         results.append(WeekScores(label, rows, {n: v[kept] for n, v in scores.items()}, metrics))
     result = summarize(results, skipped=skipped, **summary)
-    return dataclasses.replace(result, aged=aged_scores(folds, aged_weeks)) if aged_weeks else result
+    return dataclasses.replace(result, aged=aged_scores(folds, aged_weeks)) if aged_weeks is not None else result
 
 
-def aged_scores(folds: dict[int, tuple[Any, pd.DataFrame]], lag_weeks: int) -> tuple[pd.DataFrame, ...]:
-    """Each fold's booster on the test transactions of every week at least ``lag_weeks`` after its own.
+def aged_scores(folds: dict[int, tuple[Any, pd.DataFrame, Any]], lag_weeks: int = 0) -> tuple[pd.DataFrame, ...]:
+    """Each fold's booster on the test transactions of its own week and of every later week, at
+    least ``lag_weeks`` after its own.
 
-    ``folds[i] = (booster, week i's test rows)``, week 0 the newest. A champion is first judged
-    ``lag_weeks`` after its own test week (the label gap and maturity); a fold scored on its own
-    week is younger than any monitored champion, and where the world ages models, too optimistic.
+    ``folds[i] = (booster, week i's test rows, week i's test start)``, week 0 the newest. Each frame
+    carries ``fold``, ``week`` and ``model_test_start`` (the fold's own test start): a day's
+    distance from it is the model's age on that day (`expected_performance.model_age_days`), as a
+    monitored champion's is from its own test week. Scored at ages 0 to the backtest's length,
+    the folds show how the recipe's models fare as they age (`triggers.aged_performance_baseline`).
     """
+    from fraudshield_pipeline.domain.expected_performance import MODEL_TEST_START
     from fraudshield_pipeline.domain.train import predict
 
     out = []
-    for j, (booster, _) in sorted(folds.items()):
-        for i, (_, test) in sorted(folds.items()):
+    for j, (booster, _, test_start) in sorted(folds.items()):
+        for i, (_, test, _) in sorted(folds.items()):
             if j - i >= lag_weeks and len(test):
                 wanted = [c for c in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.EVENT_TIMESTAMP) if c in test.columns]
-                out.append(test[wanted].assign(score=predict(booster, test), fold=j, week=i).reset_index(drop=True))
+                scored = test[wanted].assign(score=predict(booster, test), fold=j, week=i, **{MODEL_TEST_START: test_start})
+                out.append(scored.reset_index(drop=True))
     return tuple(out)

@@ -20,17 +20,29 @@ from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.triggers import PerformanceObservation
 
 
+MODEL_TEST_START = "model_test_start"  # column of scored rows: the scoring model's test-window start
+
+
+def model_age_days(day, test_start) -> float | None:
+    """Days from a model's test-window start to ``day`` (both dates or timestamps; None if unknown)."""
+    if test_start is None or (isinstance(test_start, float) and test_start != test_start):
+        return None
+    return float((pd.Timestamp(day).tz_localize(None).normalize() - pd.Timestamp(test_start).tz_localize(None).normalize()).days)
+
+
 def daily_observations(
     rows: pd.DataFrame, scores, frauds: pd.DataFrame, age_days: float, daily_budget: int
 ) -> list[PerformanceObservation]:
     """One observation per UTC day of ``rows``: AP and recall at the budget on the frauds reported
     within ``age_days`` after the day ended (``frauds``: transaction_id, reported_at).
 
-    Unreported frauds count as genuine, exactly as on a monitored day judged at that age.
+    Unreported frauds count as genuine, exactly as on a monitored day judged at that age. Rows with
+    a ``model_test_start`` column (`backtest.aged_scores`) give each day its model's age.
     """
     from fraudshield_pipeline.domain.metrics import evaluate_scores
 
     frame = rows[[s.TRANSACTION_ID, s.CUSTOMER_ID, s.EVENT_TIMESTAMP]].assign(score=list(scores))
+    test_start = rows[MODEL_TEST_START].iloc[0] if MODEL_TEST_START in rows.columns and len(rows) else None
     days = pd.to_datetime(frame[s.EVENT_TIMESTAMP], utc=True).dt.floor("D")
     reported = frauds.set_index(s.TRANSACTION_ID)[s.REPORTED_AT]
     observations = []
@@ -40,7 +52,8 @@ def daily_observations(
         metrics = evaluate_scores(part.assign(**{s.IS_FRAUD: known.astype(int)}), daily_budget=daily_budget)
         observations.append(
             PerformanceObservation(
-                day.date().isoformat(), float(metrics["average_precision"]), float(metrics["recall_at_budget"]), int(metrics["n_fraud"])
+                day.date().isoformat(), float(metrics["average_precision"]), float(metrics["recall_at_budget"]), int(metrics["n_fraud"]),
+                model_age_days(day, test_start),
             )
         )
     return observations
@@ -64,6 +77,7 @@ def from_records(records: list[dict]) -> list[PerformanceObservation]:
             nan if r.get("average_precision") is None else float(r["average_precision"]),
             nan if r.get("recall_at_budget") is None else float(r["recall_at_budget"]),
             None if r.get("n_fraud") is None else int(r["n_fraud"]),
+            None if r.get("model_age_days") is None else float(r["model_age_days"]),
         )
         for r in records
     ]
@@ -81,8 +95,8 @@ def nearest_age(expected: dict[str, list[dict]], label_age: float | None) -> tup
 
 def expectation(observations: list[PerformanceObservation], min_days: int, min_sd_fraction: float):
     """The performance trigger's baseline from every measured expected day (days without a reported
-    fraud say nothing and are left out); None with fewer than ``min_days`` of them."""
-    from fraudshield_pipeline.domain.triggers import is_measured, performance_baseline
+    fraud say nothing and are left out), following the model's age where the days carry it
+    (`triggers.aged_performance_baseline`); None with fewer than ``min_days`` of them."""
+    from fraudshield_pipeline.domain.triggers import aged_performance_baseline
 
-    measured = [o for o in observations if is_measured(o)]
-    return performance_baseline(measured, len(measured), min_sd_fraction) if len(measured) >= min_days else None
+    return aged_performance_baseline(observations, min_days, min_sd_fraction)

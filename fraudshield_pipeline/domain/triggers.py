@@ -66,6 +66,9 @@ class PerformanceObservation:
     average_precision: float
     recall_at_budget: float
     n_fraud: int | None = None  # frauds reported for the day when measured: how much evidence the day holds
+    # Days from the scoring model's test-window start to this day: how old the model was. A
+    # champion is first judged ~2 weeks after its test week starts and ages from there.
+    model_age_days: float | None = None
 
 
 def performance_trigger(
@@ -150,6 +153,22 @@ class PerformanceBaseline:
     recall_at_budget: float
     recall_at_budget_sd: float
     n_fraud: float | None = None  # mean reported frauds per baseline day
+    # How the expectation follows the model's age (`aged_performance_baseline`): the means hold at
+    # `reference_age_days`, each metric moves by its slope per day of age (never upward), within
+    # the ages measured (`age_range_days`; outside them, the nearest end). None: one flat expectation.
+    reference_age_days: float | None = None
+    age_range_days: tuple[float, float] | None = None
+    average_precision_per_day: float = 0.0
+    recall_at_budget_per_day: float = 0.0
+
+    def expected(self, observation: PerformanceObservation) -> tuple[float, float]:
+        """(AP, recall at budget) expected of a model as old as the one that scored `observation`."""
+        if self.age_range_days is None or self.reference_age_days is None or observation.model_age_days is None:
+            return self.average_precision, self.recall_at_budget
+        low, high = self.age_range_days
+        shift = min(max(observation.model_age_days, low), high) - self.reference_age_days
+        return (self.average_precision + self.average_precision_per_day * shift,
+                self.recall_at_budget + self.recall_at_budget_per_day * shift)
 
     def evidence_scale(self, observation: PerformanceObservation) -> float:
         """How much wider a day's metric scatters than a baseline day's: sqrt(baseline frauds / day's frauds).
@@ -163,8 +182,63 @@ class PerformanceBaseline:
         return (self.n_fraud / max(observation.n_fraud, 1)) ** 0.5
 
     def describe(self) -> str:
+        ages = ""
+        if self.age_range_days is not None:
+            ages = (f" at model age {self.reference_age_days:.0f} d, per week of age AP {7 * self.average_precision_per_day:+.3f}, "
+                    f"recall {7 * self.recall_at_budget_per_day:+.3f} (ages {self.age_range_days[0]:.0f}-{self.age_range_days[1]:.0f} d measured)")
         return (f"expected AP {self.average_precision:.3f}±{self.average_precision_sd:.3f}, recall "
-                f"{self.recall_at_budget:.3f}±{self.recall_at_budget_sd:.3f} ({self.days[0]}..{self.days[-1]})")
+                f"{self.recall_at_budget:.3f}±{self.recall_at_budget_sd:.3f}{ages} ({self.days[0]}..{self.days[-1]})")
+
+
+def aged_performance_baseline(
+    observations: Sequence[PerformanceObservation], min_days: int, min_sd_fraction: float = 0.1, min_age_span_days: float = 7.0
+) -> PerformanceBaseline | None:
+    """An expectation that follows the model's age, from days scored by models of known ages.
+
+    The backtest's folds, each scored on its own test week and on the weeks after it, show how a
+    recipe's models fare as they age in this portfolio. Each metric gets a least-squares line over
+    the model's age, its slope capped at 0 (ageing is never expected to help), its spread the
+    residuals' (with `performance_baseline`'s floors). A champion is then judged against what a
+    model of its own age achieved, not against a younger one: where the portfolio ages models, an
+    ordinary older week is no alarm, and a change that breaks the trend still is. Beyond the ages
+    measured the nearest end holds: no extrapolation. Without a spread of ages of at least
+    `min_age_span_days`, the flat `performance_baseline` of every measured day.
+    """
+    import statistics
+
+    measured = [o for o in observations if is_measured(o)]
+    if len(measured) < min_days:
+        return None
+    aged = [o for o in measured if o.model_age_days is not None]
+    flat = performance_baseline(measured, len(measured), min_sd_fraction)
+    if len(aged) < len(measured) or max(o.model_age_days for o in aged) - min(o.model_age_days for o in aged) < min_age_span_days:
+        return flat
+    ages = [float(o.model_age_days) for o in aged]
+    mean_age = statistics.fmean(ages)
+    spread = sum((a - mean_age) ** 2 for a in ages)
+
+    def line(values: list[float], floor_sd: float) -> tuple[float, float, float]:
+        mean = statistics.fmean(values)
+        slope = min(0.0, sum((a - mean_age) * (v - mean) for a, v in zip(ages, values, strict=True)) / spread)
+        residuals = [v - slope * (a - mean_age) for a, v in zip(ages, values, strict=True)]
+        return mean, slope, max(statistics.stdev(residuals), floor_sd)
+
+    ap, ap_slope, ap_sd = line([o.average_precision for o in aged], min_sd_fraction * abs(flat.average_precision))
+    recall_floor = max(min_sd_fraction * abs(flat.recall_at_budget), _binomial_sd(flat.recall_at_budget, flat.n_fraud))
+    recall, recall_slope, recall_sd = line([o.recall_at_budget for o in aged], recall_floor)
+    return PerformanceBaseline(
+        flat.days, ap, max(ap_sd, 1e-3), recall, max(recall_sd, 1e-3), flat.n_fraud,
+        reference_age_days=mean_age, age_range_days=(min(ages), max(ages)),
+        average_precision_per_day=ap_slope, recall_at_budget_per_day=recall_slope,
+    )
+
+
+def _binomial_sd(p: float, n_fraud: float | None) -> float:
+    """The sampling error of a recall measured on `n_fraud` frauds a day."""
+    import math
+
+    p = min(max(p, 0.0), 1.0)
+    return math.sqrt(p * (1 - p) / n_fraud) if n_fraud else 0.0
 
 
 def performance_baseline(
@@ -178,7 +252,6 @@ def performance_baseline(
     show less scatter than that many frauds allow. Days without a reported fraud (no metric) are
     skipped.
     """
-    import math
     import statistics
 
     first = [o for o in observations if is_measured(o)][:days]
@@ -193,9 +266,7 @@ def performance_baseline(
 
     ap, ap_sd = stats([o.average_precision for o in first])
     recall_values = [o.recall_at_budget for o in first]
-    p = min(max(statistics.fmean(recall_values), 0.0), 1.0)
-    binomial = math.sqrt(p * (1 - p) / n_fraud) if n_fraud else 0.0
-    recall, recall_sd = stats(recall_values, binomial)
+    recall, recall_sd = stats(recall_values, _binomial_sd(statistics.fmean(recall_values), n_fraud))
     return PerformanceBaseline(tuple(o.partition for o in first), ap, ap_sd, recall, recall_sd, n_fraud)
 
 
@@ -230,10 +301,11 @@ def cusum_performance_trigger(
     after = [o for o in observations if o.partition > baseline.days[-1] and is_measured(o)]
     if not after:
         return TriggerDecision(False, f"baseline set ({baseline.describe()}); no day judged yet")
-    ap = cusum([(baseline.average_precision - o.average_precision)
-                / (baseline.average_precision_sd * baseline.evidence_scale(o)) for o in after], k)
-    recall = cusum([(baseline.recall_at_budget - o.recall_at_budget)
-                    / (baseline.recall_at_budget_sd * baseline.evidence_scale(o)) for o in after], k)
+    expected = [baseline.expected(o) for o in after]
+    ap = cusum([(e[0] - o.average_precision) / (baseline.average_precision_sd * baseline.evidence_scale(o))
+                for o, e in zip(after, expected, strict=True)], k)
+    recall = cusum([(e[1] - o.recall_at_budget) / (baseline.recall_at_budget_sd * baseline.evidence_scale(o))
+                    for o, e in zip(after, expected, strict=True)], k)
     span = f"{after[0].partition}..{after[-1].partition}"
     state = f"CUSUM AP {ap[-1]:.2f}, recall {recall[-1]:.2f} (limit {h:.2f}) over {span}; {baseline.describe()}"
     if ap[-1] > h or recall[-1] > h:

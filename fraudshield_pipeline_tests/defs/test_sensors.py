@@ -1,5 +1,6 @@
 """Sensors, one tick at a time, from recorded materializations and a cursor."""
 
+import datetime as dt
 import json
 
 import dagster as dg
@@ -196,6 +197,35 @@ def test_the_champions_backtest_days_are_its_expectation_from_its_first_monitore
     # The same days against the default first-days baseline: a week to build it, nothing judged yet.
     requests, _, reason = tick(performance_retrain_sensor, instance, None)
     assert requests == [] and "building the champion's baseline" in reason
+
+
+def test_an_ageing_champion_is_judged_against_backtest_models_of_its_own_age(instance):
+    """The backtest's folds lose 0.05 AP and recall a week of age; the champion ages the same way."""
+    report(instance, "champion", {"champion_version": "2"})
+    test_start = dt.date(2026, 9, 15)
+    folds = [{"partition": (dt.date(2026, 8, 1) + dt.timedelta(days=7 * week + day)).isoformat(), "average_precision": 0.5 - 0.05 * week + 0.02 * (day % 3 - 1),
+              "recall_at_budget": 0.8 - 0.05 * week + 0.02 * (day % 3 - 1), "n_fraud": 30, "model_age_days": 7 * week + day}
+             for week in range(4) for day in range(7)]  # ages 0-27 days
+    report(instance, "evaluation_report", {"challenger_version": "2", "expected_performance": dg.MetadataValue.json({"2": folds}),
+                                           "expected_performance_model_test_start": test_start.isoformat()})
+    backtest = RetrainPolicy(performance_expectation="backtest")
+    # Monitored from age 14 on, the champion follows the folds' trend: below their mean from age ~14
+    # on, and far below it by age 27, yet as good as a model of its age, so no alarm.
+    for age in range(14, 28):
+        day = test_start + dt.timedelta(days=age)
+        matured(instance, day.isoformat(), 0.5 - 0.05 * age / 7, 0.8 - 0.05 * age / 7, label_age_days=2.0)
+    requests, _, reason = tick(performance_retrain_sensor, instance, None, backtest)
+    assert requests == [] and "performance holds" in reason and "per week of age AP -0.047" in reason, reason
+    # A drop of 0.15 below its age's expectation fires within days.
+    fired = None
+    for age in range(28, 40):
+        day = test_start + dt.timedelta(days=age)
+        matured(instance, day.isoformat(), 0.5 - 0.05 * 27 / 7 - 0.15, 0.8 - 0.05 * 27 / 7 - 0.15, label_age_days=2.0)
+        requests, _, reason = tick(performance_retrain_sensor, instance, None, backtest)
+        if requests:
+            fired = age
+            break
+    assert fired is not None and fired <= 31, reason
 
 
 def test_a_day_waits_until_enough_of_its_labels_are_reported(instance):

@@ -161,7 +161,7 @@ def evaluation_report(
             **({"backtest_weeks": frame_table(backtest.weeks)} if backtest is not None and len(backtest.weeks) else {}),
             **({"backtest_mean_delta": round(backtest.mean_delta(), 4)} if backtest is not None and backtest.compared_weeks() else {}),
             **({"backtest_folds": dg.MetadataValue.json(backtest.fits)} if backtest is not None and backtest.fits else {}),
-            **expected_metadata(expected),
+            **expected_metadata(expected, window["test_start"], policy),
             "curves": image_markdown(
                 registry.artifact_file_url(challenger.run_id, "evaluation/curves.png"),
                 "precision-recall, ROC and score distributions",
@@ -188,9 +188,10 @@ _HEADLINE = (
 )
 
 
-def expected_metadata(expected: dict[str, list[dict]]) -> dict[str, object]:
-    """The expectation as the performance sensor reads it (JSON) and as a person reads it (a table)."""
-    import statistics
+def expected_metadata(expected: dict[str, list[dict]], test_start: str, policy) -> dict[str, object]:
+    """The expectation as the performance sensor reads it (JSON, with the champion's test start, from
+    which a monitored day's model age counts) and as a person reads it (a table per label age)."""
+    from fraudshield_pipeline.domain.expected_performance import expectation, from_records
 
     if not expected:
         return {"expected_performance_status": "none: no backtest fold could be scored on a week as far after its own as the champion's "
@@ -198,13 +199,23 @@ def expected_metadata(expected: dict[str, list[dict]]) -> dict[str, object]:
                 "judges the champion against its first measured days"}
     rows = []
     for age, records in expected.items():
-        measured = [r for r in records if r["average_precision"] is not None and r["recall_at_budget"] is not None]
-        for name in ("average_precision", "recall_at_budget"):
-            values = [r[name] for r in measured]
-            rows.append({"label_age_days": int(age), "metric": name, "days": len(values),
-                         "mean": round(statistics.fmean(values), 4) if values else None,
-                         "sd": round(statistics.stdev(values), 4) if len(values) > 1 else None})
-    return {"expected_performance": dg.MetadataValue.json(expected), "expected_performance_summary": frame_table(pd.DataFrame(rows))}
+        baseline = expectation(from_records(records), policy.performance_baseline_days, policy.min_sd_fraction)
+        if baseline is None:
+            continue
+        for name, mean, sd, slope in (
+            ("average_precision", baseline.average_precision, baseline.average_precision_sd, baseline.average_precision_per_day),
+            ("recall_at_budget", baseline.recall_at_budget, baseline.recall_at_budget_sd, baseline.recall_at_budget_per_day),
+        ):
+            rows.append({
+                "label_age_days": int(age), "metric": name, "days": len(records),
+                "model_age_days": "-" if baseline.age_range_days is None else "{:.0f}-{:.0f} (mean {:.0f})".format(*baseline.age_range_days, baseline.reference_age_days),
+                "mean": round(mean, 4), "sd": round(sd, 4), "per_week_of_age": round(7 * slope, 4),
+            })  # fmt: skip
+    return {
+        "expected_performance": dg.MetadataValue.json(expected),
+        "expected_performance_model_test_start": str(test_start),
+        **({"expected_performance_summary": frame_table(pd.DataFrame(rows))} if rows else {}),
+    }
 
 
 def gate_policy_record(policy, run_tags) -> dict[str, object]:

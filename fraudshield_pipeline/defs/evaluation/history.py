@@ -150,10 +150,9 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
     fit = folds.wrap(lambda rows, recipe: fit_recipe(rows, recipe, compute_params))
 
     started = time.perf_counter()
-    # A champion is first judged once its test week's labels matured: (as_of - test_start) later.
-    aged_weeks = max(1, math.ceil((at["as_of"] - at["test_start"]) / (test_days * day)))
+    # Every fold also scored on the weeks after its own (aged_weeks=0): the champion's expectation by age.
     result = run_backtest(
-        recipes, week_window, load, fit, config.backtest_weeks, first_reports=first_reports, daily_budget=config.daily_alert_budget, aged_weeks=aged_weeks,
+        recipes, week_window, load, fit, config.backtest_weeks, first_reports=first_reports, daily_budget=config.daily_alert_budget, aged_weeks=0,
         k=config.top_k_cards, known_models={(0, CHALLENGER): boosters[CHALLENGER]}, unit=config.bootstrap_unit, n_boot=config.bootstrap_draws,
         extra_metrics=("roc_auc", f"card_precision_at_{config.top_k_cards}", "fraud_value_caught_share"),
     )
@@ -169,21 +168,25 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
 
 
 def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str], policy, daily_budget: int) -> dict[str, list[dict]]:
-    """The challenger recipe's backtest folds on weeks as far after their own test week as the
-    champion's first monitored days are after its test week (`backtest.aged_scores`), measured as
-    monitored days will be: per label age (the age by which the policy's share of frauds is
-    reported, and the evaluation's maturity), AP and recall at the budget on the frauds reported
-    by then (`domain.expected_performance`). Empty with too few backtest weeks."""
+    """The challenger recipe's backtest folds on their own test week and every later one, each day
+    with the fold's age (`backtest.aged_scores`), measured as monitored days will be: per label age
+    (the age by which the policy's share of frauds is reported, and the evaluation's maturity), AP
+    and recall at the budget on the frauds reported by then (`domain.expected_performance`). The
+    sensor fits the expectation by model age from them. Empty unless a fold was scored on a week as
+    far after its own as the champion's first monitored days are after its test week."""
     from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.expected_performance import as_records, daily_observations
     from fraudshield_pipeline.domain.triggers import judging_age
 
+    at = parse_window(window)
     weeks = list(backtest.aged) if backtest else []
-    if not weeks:
+    # A champion is first judged once its test week's labels matured, (as_of - test_start) after its
+    # test week: without a fold scored that much later, the expectation would hold younger models only.
+    first_judged_weeks = max(1, math.ceil((at["as_of"] - at["test_start"]) / dt.timedelta(days=7)))
+    if not weeks or max(int(w["fold"].iloc[0]) - int(w["week"].iloc[0]) for w in weeks) < first_judged_weeks:
         return {}
     rows = pd.concat(weeks, ignore_index=True)
-    at = parse_window(window)
     days = {d.date().isoformat() for d in pd.to_datetime(rows[s.EVENT_TIMESTAMP], utc=True).dt.floor("D")}
     all_label_days = storage.partitions(LABELS)
     label_days = [d for d in all_label_days if d in days]

@@ -229,9 +229,16 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, policy: Retr
         )
     else:
         ages = sorted(o[3] for o in observations.values() if len(o) > 3 and o[3] is not None)
-        baseline = _expectation(context, policy, champion, ages[len(ages) // 2] if ages else None) or performance_baseline(
-            measured, policy.performance_baseline_days, policy.min_sd_fraction
-        )
+        expected = _expectation(context, policy, champion, ages[len(ages) // 2] if ages else None)
+        if expected is None:
+            baseline = performance_baseline(measured, policy.performance_baseline_days, policy.min_sd_fraction)
+        else:  # each monitored day judged against a model as old as the champion was that day
+            from dataclasses import replace as dataclass_replace
+
+            from fraudshield_pipeline.domain.expected_performance import model_age_days
+
+            baseline, test_start = expected
+            measured = [dataclass_replace(o, model_age_days=model_age_days(o.partition, test_start)) for o in measured]
         limit = policy.cusum_h or cusum_limit(policy.performance_false_alarm_rate, policy.cusum_k)
         decision = cusum_performance_trigger(measured, baseline, policy.cusum_k, limit)
     if not decision.fire:
@@ -240,8 +247,9 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, policy: Retr
 
 
 def _expectation(context: dg.SensorEvaluationContext, policy: RetrainPolicy, champion: str | None, label_age: float | None):
-    """The champion's expectation from its evaluation (its recipe's backtest days at the label age
-    nearest the monitored days'), when the policy asks for it and the evaluation recorded enough days."""
+    """(expectation, the champion's test start) from its evaluation: its recipe's backtest days at
+    the label age nearest the monitored days', by model age; None unless the policy asks for it and
+    the evaluation recorded enough days."""
     from fraudshield_pipeline.domain.expected_performance import expectation, nearest_age
 
     if policy.performance_expectation != "backtest" or not champion or champion == "none":
@@ -251,5 +259,6 @@ def _expectation(context: dg.SensorEvaluationContext, policy: RetrainPolicy, cha
         if str(_value(record, "challenger_version")) != str(champion):
             continue
         chosen = nearest_age(_value(record, "expected_performance") or {}, label_age)
-        return None if chosen is None else expectation(chosen[1], policy.performance_baseline_days, policy.min_sd_fraction)
+        baseline = None if chosen is None else expectation(chosen[1], policy.performance_baseline_days, policy.min_sd_fraction)
+        return None if baseline is None else (baseline, _value(record, "expected_performance_model_test_start"))
     return None
