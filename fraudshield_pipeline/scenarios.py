@@ -120,6 +120,11 @@ def run_monitoring_scenario(
     the monitored days in one run first (faster; only for sensors that read drift reports, since
     the volume and performance evidence depends on when days arrive). `asset_config` is passed
     to the champion's pipeline run (e.g. the evaluation gate's floor for a small world).
+
+    The sensors tick with the policy's retrain cooldown at 0 (`scenario_policy`): a scenario's days
+    pass in seconds of wall-clock time, and the 24-hour cooldown since the champion's own training
+    run would hold every request, so that nothing could ever fire (the cooldown's own tests are
+    the sensor tests').
     """
     if ingest_upfront and set(sensors) - {"drift"}:
         raise ValueError("ingest_upfront suits the drift sensor only")
@@ -132,6 +137,7 @@ def run_monitoring_scenario(
         )
     assets = load_assets()
     watched = _sensors(sensors)
+    policy = scenario_policy(env)
     cursors: dict[str, str | None] = dict.fromkeys(watched)
     result = ScenarioResult(first_day + dt.timedelta(days=training_days))
     quiet = console_config()
@@ -158,7 +164,7 @@ def run_monitoring_scenario(
             result.matured[matured.isoformat()] = {k: float(metadata[k]) for k in keys if k in metadata}
         for name, sensor in watched.items():
             started = time.perf_counter()
-            context = dg.build_sensor_context(instance=instance, cursor=cursors[name], resources={"policy": resources["policy"]})
+            context = dg.build_sensor_context(instance=instance, cursor=cursors[name], resources={"policy": policy})
             tick = sensor(context)
             result.tick_seconds.setdefault(name, []).append(time.perf_counter() - started)
             if isinstance(tick, dg.SensorResult):
@@ -170,6 +176,13 @@ def run_monitoring_scenario(
         if stop_when_fired in result.fired:
             break
     return result
+
+
+def scenario_policy(env: Mapping[str, str]):
+    """The profile's policy for sensors that tick on simulated days: no wall-clock retrain cooldown."""
+    from fraudshield_pipeline.resources.policy import ENV_VARS, build_policy
+
+    return build_policy({**env, ENV_VARS["cooldown_hours"]: "0"})
 
 
 def judging_age_now(resources: Mapping[str, object], today: dt.date) -> int:

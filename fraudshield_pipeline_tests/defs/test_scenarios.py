@@ -87,8 +87,18 @@ def test_snapshots_are_content_addressed_and_immutable(tmp_path):
     )  # the table is its current snapshot
 
 
+def test_scenario_sensors_tick_without_the_wall_clock_cooldown():
+    """Simulated days pass in seconds: the champion's own training run, minutes ago, would otherwise
+    hold every request for 24 hours and no scenario could ever fire."""
+    from fraudshield_pipeline.resources.policy import build_policy
+    from fraudshield_pipeline.scenarios import scenario_policy
+
+    env = {"FRAUDSHIELD_DRIFT_CONSECUTIVE": "3", "FRAUDSHIELD_RETRAIN_COOLDOWN_HOURS": "12"}
+    assert build_policy(env).cooldown_hours == 12 and scenario_policy(env).cooldown_hours == 0
+    assert {**build_policy(env).summary(), "cooldown_hours": 0} == scenario_policy(env).summary()
+
+
 @pytest.mark.slow
-@pytest.mark.target  # calibrated drift and the CUSUM trigger (issue 18): not yet passing here
 def test_stable_days_never_retrain_and_a_spending_shift_is_caught_within_a_day(tmp_path):
     """A champion trained on 72 days; 10 stable days, then a holiday spending shift from day X."""
     from fraudshield_pipeline.scenarios import run_monitoring_scenario
@@ -136,6 +146,10 @@ def run_scenario(tmp_path, *args: str, **env: str) -> tuple[dict, dict]:
 SMALL_WORLD = {"FRAUDSHIELD_SIM_TRANSACTIONS_PER_DAY": "1500", "FRAUDSHIELD_SIM_CUSTOMERS": "3000", "FRAUDSHIELD_SIM_MERCHANTS": "300"}
 
 
+# Measured on 2026-12-01 (8 and 10 minutes on a quiet 2-core machine): the default simulator's 60
+# days pass (drifted share 0.03..0.23, no request); the second world's fire the performance
+# trigger on 2026-09-20, a fraud-mix wave (README, Monitoring). Both stay `target`, run by hand:
+# too long for CI's slow suite, and the second world is issue 18's open criterion.
 @pytest.mark.slow
 @pytest.mark.target
 @pytest.mark.parametrize("world", [SMALL_WORLD, SECOND_WORLD], ids=["default-simulator", "second-world"])
