@@ -88,10 +88,17 @@ def _sensors(names: Sequence[str]) -> dict[str, dg.SensorDefinition]:
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
+    """An asset's metadata as plain values (tables as lists of rows): a scenario's outcome is JSON."""
     for event in result.get_asset_materialization_events():
         if event.asset_key.to_user_string() == asset:
-            return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+            return {k: _plain(v) for k, v in event.materialization.metadata.items()}
     raise LookupError(f"the run materialized no {asset}")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dg.TableMetadataValue):
+        return [dict(row.data) for row in value.records]
+    return getattr(value, "value", value)
 
 
 def ingest(instance: dg.DagsterInstance, resources: Mapping[str, object], first: dt.date, last: dt.date) -> None:
