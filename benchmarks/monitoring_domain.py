@@ -1,7 +1,7 @@
 """The performance trigger's false alarms and detection delay in seconds, without Dagster.
 
     uv run python benchmarks/monitoring_domain.py [--world small|default|second] [--label-delay lognormal:2:1.0]
-        [--monitored-days 30] [--no-change] [--baseline backtest|first-days] [--fresh-as-of DATE]
+        [--monitored-days 30] [--no-change] [--baseline first-days|backtest|backtest-lag2|backtest-own-week] [--fresh-as-of DATE]
 
 The slow scenarios (benchmarks/monitoring.py, defs/test_scenarios.py) run every stage through
 Dagster and take many minutes; this drives the same domain functions over the same simulated
@@ -11,9 +11,11 @@ each monitored day as `matured_performance` and `performance_retrain_sensor` do:
 which half its frauds are expected to be reported (empirical delay curve of days at least 30 days
 old), on the labels reported by then, with the default policy's CUSUM (false-alarm rate 1/730 per
 metric) against the champion's expectation: by default (as the policy's default) its first 7
-judged days; `--baseline backtest`: its recipe's 4 backtest folds, each scored on the test weeks
-at least two weeks after its own (as old as the champion on its first monitored days), measured
-the same way, as `evaluation_report` records it; `backtest-own-week`: each fold on its own week. A fraud-strategy change starts on 2026-08-22
+judged days; `--baseline backtest`: its recipe's 4 backtest folds, each scored on its own test
+week and every later one, measured the same way, each day with the fold's age, as
+`evaluation_report` records it: an expectation that follows the champion's age
+(`triggers.aged_performance_baseline`); `backtest-lag2`: the former flat one, folds only on the
+weeks at least two weeks after their own; `backtest-own-week`: each fold on its own week, flat. A fraud-strategy change starts on 2026-08-22
 unless --no-change. The last line is JSON.
 """
 

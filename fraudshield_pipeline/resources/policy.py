@@ -72,8 +72,9 @@ class RetrainPolicy(dg.ConfigurableResource):
     performance_expectation: Literal["first_days", "backtest"] = Field(
         default="first_days",
         description="The champion's expected AP and recall (and spread): its first measured days; or (backtest) its recipe's backtest "
-        "folds scored on weeks as old as a monitored champion, measured by the evaluation at the monitoring's label age (judged "
-        "from the first monitored day; falls back to first_days for a champion evaluated without enough of them).",
+        "folds scored on their own and later weeks, measured by the evaluation at the monitoring's label age, as a line over the "
+        "model's age that each monitored day is compared with at the champion's age (judged from the first monitored day; falls "
+        "back to first_days for a champion evaluated without a fold as old as its first monitored day).",
     )
     performance_baseline_days: int = Field(
         default=7, ge=3, description="The champion's first measured days (first_days), or the fewest backtest days that make an expectation."
