@@ -263,7 +263,7 @@ def run_fraud_strategy_scenario(
     """
     from fraudshield_pipeline.resources.registry import CHAMPION
 
-    env = {**env, "FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START": change.isoformat()}
+    env = fraud_strategy_env(env, change)
     monitored = run_monitoring_scenario(
         instance, env, first_day, training_days, max_monitored_days, sensors=("drift", "performance"), stop_when_fired="performance",
         asset_config={"evaluation_report": evaluation} if evaluation else None,
@@ -282,6 +282,12 @@ def run_fraud_strategy_scenario(
     outcome["worse"] = run_retrain(instance, resources, manual, as_of, window={"gap_days": 28}, evaluation=evaluation)
     outcome["champion_after_worse"] = registry.version_for_alias(CHAMPION).version
     return outcome
+
+
+def fraud_strategy_env(env: Mapping[str, str], change: dt.date) -> dict[str, str]:
+    """The world whose fraud changes its ways on `change`: every later stage of the scenario must
+    simulate this same world (a day ingested without it is a day of the world before the change)."""
+    return {**env, "FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START": change.isoformat()}
 
 
 def run_stable_scenario(
@@ -380,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.bad_promotion and "worse" in outcome:
             as_of = args.change + dt.timedelta(days=35)
-            outcome["bad_promotion"] = run_bad_promotion_scenario(instance, os.environ, outcome, as_of)
+            outcome["bad_promotion"] = run_bad_promotion_scenario(instance, fraud_strategy_env(os.environ, args.change), outcome, as_of)
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     with open(args.out, "w") as handle:
         json.dump(outcome, handle, indent=1, default=str)

@@ -168,9 +168,9 @@ def test_sixty_stable_days_never_trigger_a_drift_or_performance_retrain(tmp_path
     print(f"60 stable days: drifted share {min(shares.values()):.2f}..{max(shares.values()):.2f}, no retrain requested")
 
 
-# On 2026-12-01 (4 min) everything up to the bad promotion passed (fired after 9 days, retrain
-# promoted, stale challenger refused); the rollback did not come: on every shadow day the promoted
-# stale model scored a higher AP than the retrain (README, Monitoring). Issue 18, run by hand.
+# Passing on 2026-12-01 (4 min on a quiet 2-core machine): fired after 9 days, retrain promoted,
+# stale challenger refused, the stale model's manual promotion rolled back 9 days later. Issue 18's
+# scenario, run by hand (`pytest -m target -k caught_on_matured -n 0`): too long for CI's slow suite.
 @pytest.mark.slow
 @pytest.mark.target
 def test_a_fraud_strategy_change_is_caught_on_matured_labels_and_only_a_better_retrain_is_promoted(tmp_path):
@@ -210,7 +210,8 @@ def test_a_fraud_strategy_change_is_caught_on_matured_labels_and_only_a_better_r
     registry = build_resources(env)["registry"]
     assert registry.version_for_alias(CHAMPION).version == retrain["model_version"]
     instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
-    runs = {run.run_id: run for run in instance.get_runs(filters=dg.RunsFilter(job_name="retrain_job"))}
+    # retrain_job runs other than the first champion's own pipeline stages (tagged fraudshield/stage)
+    runs = {run.run_id: run for run in instance.get_runs(filters=dg.RunsFilter(job_name="retrain_job")) if "fraudshield/stage" not in run.tags}
     assert runs[retrain["run_id"]].tags["fraudshield/trigger"] == "performance"
     assert runs[retrain["run_id"]].tags["fraudshield/reason"] == monitoring["reasons"]["performance"]
     assert runs[worse["run_id"]].tags["fraudshield/trigger"] == "manual" and len(runs) == 2
