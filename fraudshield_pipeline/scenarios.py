@@ -321,7 +321,8 @@ def run_bad_promotion_scenario(
     from fraudshield_pipeline.resources.registry import CHAMPION
     from fraudshield_pipeline.resources.storage import report_key
 
-    resources = build_resources(env)
+    # The days after the promotion belong to the outcome's world: fraud changed its ways on its `change`.
+    resources = build_resources(fraud_strategy_env(env, dt.date.fromisoformat(str(outcome["change"]))))
     registry, storage, policy = resources["registry"], resources["storage"], resources["policy"]
     good, stale = str(outcome["champion_after_retrain"]), str(outcome["worse"]["model_version"])
     registry.set_alias(CHAMPION, stale)
@@ -386,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.bad_promotion and "worse" in outcome:
             as_of = args.change + dt.timedelta(days=35)
-            outcome["bad_promotion"] = run_bad_promotion_scenario(instance, fraud_strategy_env(os.environ, args.change), outcome, as_of)
+            outcome["bad_promotion"] = run_bad_promotion_scenario(instance, os.environ, outcome, as_of)
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     with open(args.out, "w") as handle:
         json.dump(outcome, handle, indent=1, default=str)

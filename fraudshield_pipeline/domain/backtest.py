@@ -303,7 +303,7 @@ def run_backtest(
 
     known_models = dict(known_models or {})
     fitted: dict[tuple[Any, str], Any] = {}  # (window, recipe key): identical recipes are fit once
-    folds: dict[int, tuple[Any, pd.DataFrame, Any]] = {}  # week -> the challenger recipe's booster, test rows, test start
+    folds: dict[int, tuple[Any, pd.DataFrame, Any, np.ndarray]] = {}  # week -> the challenger recipe's booster, test rows, test start, scores
     skipped = list(skipped)
     results: list[WeekScores] = []
     cache: dict[Any, pd.DataFrame | None] = {}
@@ -347,17 +347,18 @@ def run_backtest(
         columns = [c for c in (s.CUSTOMER_ID, s.EVENT_TIMESTAMP, s.IS_FRAUD, s.AMOUNT) if c in test.columns]
         rows = test.loc[kept, columns].reset_index(drop=True)
         if CHALLENGER in frames:
-            folds[i] = (fitted[(frames[CHALLENGER][0], recipes[CHALLENGER].key())], test, first_window.test_start)
+            folds[i] = (fitted[(frames[CHALLENGER][0], recipes[CHALLENGER].key())], test, first_window.test_start, scores[CHALLENGER])
         results.append(WeekScores(label, rows, {n: v[kept] for n, v in scores.items()}, metrics))
     result = summarize(results, skipped=skipped, **summary)
     return dataclasses.replace(result, aged=aged_scores(folds, aged_weeks)) if aged_weeks is not None else result
 
 
-def aged_scores(folds: dict[int, tuple[Any, pd.DataFrame, Any]], lag_weeks: int = 0) -> tuple[pd.DataFrame, ...]:
+def aged_scores(folds: dict[int, tuple[Any, pd.DataFrame, Any, np.ndarray]], lag_weeks: int = 0) -> tuple[pd.DataFrame, ...]:
     """Each fold's booster on the test transactions of its own week and of every later week, at
     least ``lag_weeks`` after its own.
 
-    ``folds[i] = (booster, week i's test rows, week i's test start)``, week 0 the newest. Each frame
+    ``folds[i] = (booster, week i's test rows, week i's test start, its scores on them)``, week 0
+    the newest (its own week's scores are reused, not predicted again). Each frame
     carries ``fold``, ``week`` and ``model_test_start`` (the fold's own test start): a day's
     distance from it is the model's age on that day (`expected_performance.model_age_days`), as a
     monitored champion's is from its own test week. Scored at ages 0 to the backtest's length,
@@ -367,10 +368,11 @@ def aged_scores(folds: dict[int, tuple[Any, pd.DataFrame, Any]], lag_weeks: int 
     from fraudshield_pipeline.domain.train import predict
 
     out = []
-    for j, (booster, _, test_start) in sorted(folds.items()):
-        for i, (_, test, _) in sorted(folds.items()):
+    for j, (booster, _, test_start, own_scores) in sorted(folds.items()):
+        for i, (_, test, _, _) in sorted(folds.items()):
             if j - i >= lag_weeks and len(test):
                 wanted = [c for c in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.EVENT_TIMESTAMP) if c in test.columns]
-                scored = test[wanted].assign(score=predict(booster, test), fold=j, week=i, **{MODEL_TEST_START: test_start})
+                score = own_scores if i == j else predict(booster, test)
+                scored = test[wanted].assign(score=score, fold=j, week=i, **{MODEL_TEST_START: test_start})
                 out.append(scored.reset_index(drop=True))
     return tuple(out)

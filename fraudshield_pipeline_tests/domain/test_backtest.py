@@ -240,3 +240,23 @@ def test_folds_are_also_scored_on_weeks_as_old_as_a_monitored_champion():
     assert run_backtest({CHALLENGER: recipe}, lambda i, n: plan_window(as_of - dt.timedelta(days=7 * i), n, 7, 7, 7),
                         lambda window: synthetic_window(window, seed=1), lambda rows, r: fit_recipe(rows, r, {"nthread": 1}),
                         weeks=2, n_boot=50, aged_weeks=2).aged == ()
+    # aged_weeks=0: every fold on its own week too, each frame with the fold's test start; a fold's
+    # own-week scores are the ones the backtest already computed, equal to predicting again.
+    from fraudshield_pipeline.domain.expected_performance import MODEL_TEST_START
+    from fraudshield_pipeline.domain.train import predict
+
+    boosters = []
+
+    def fit(rows, r):
+        boosters.append(fit_recipe(rows, r, {"nthread": 1}))
+        return boosters[-1]
+
+    windows = [plan_window(as_of - dt.timedelta(days=7 * i), 7, 7, 7, 7) for i in range(4)]
+    every = run_backtest({CHALLENGER: recipe}, lambda i, n: windows[i], lambda window: synthetic_window(window, seed=window.test_start.day),
+                         fit, weeks=4, n_boot=50, aged_weeks=0).aged
+    pairs = [(int(f["fold"].iloc[0]), int(f["week"].iloc[0])) for f in every]
+    assert pairs == [(j, i) for j in range(4) for i in range(4) if j >= i]
+    for frame, (j, i) in zip(every, pairs, strict=True):
+        assert (frame[MODEL_TEST_START] == windows[j].test_start).all()
+        test = synthetic_window(windows[i], seed=windows[i].test_start.day).query("split == 'test'")
+        np.testing.assert_allclose(frame["score"].to_numpy(), predict(boosters[j], test), rtol=1e-6)

@@ -183,7 +183,7 @@ def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str
     weeks = list(backtest.aged) if backtest else []
     # A champion is first judged once its test week's labels matured, (as_of - test_start) after its
     # test week: without a fold scored that much later, the expectation would hold younger models only.
-    first_judged_weeks = max(1, math.ceil((at["as_of"] - at["test_start"]) / dt.timedelta(days=7)))
+    first_judged_weeks = max(1, math.ceil((at["as_of"] - at["test_start"]) / (at["test_end"] - at["test_start"])))
     if not weeks or max(int(w["fold"].iloc[0]) - int(w["week"].iloc[0]) for w in weeks) < first_judged_weeks:
         return {}
     rows = pd.concat(weeks, ignore_index=True)
