@@ -299,7 +299,8 @@ def _wait_loaded(url: str, webserver, timeout: float) -> bool:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """`mlflow models serve` on the scoring service behind the alias: the same server, the same model."""
+    """The scoring service behind the alias over HTTP: this package's lean front by default
+    (`serving.server`), or `mlflow models serve` on the same registered model (`--server mlflow`)."""
     _use_repo_instance()
     if not args.verbose:
         _quiet_libraries()
@@ -310,12 +311,17 @@ def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("MLFLOW_TRACKING_URI", registry.tracking_uri)
     if args.metrics_port:
         os.environ["FRAUDSHIELD_SERVING_METRICS_PORT"] = str(args.metrics_port)
+    uri = f"models:/{registry.model_name}{SERVICE_SUFFIX}@{args.alias}"
+    print(f"serving {uri} on http://{args.host}:{args.port}/invocations ({args.server} server; restart after an alias move)", flush=True)
+    if args.server == "fraudshield":
+        from fraudshield_pipeline.serving.server import run
+
+        run(uri, args.host, args.port)
+        return 0
     # mlflow execs uvicorn through the shell: the venv's bin must be on PATH.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    uri = f"models:/{registry.model_name}{SERVICE_SUFFIX}@{args.alias}"
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
                "-h", args.host, "-p", str(args.port), "--workers", "1"]  # fmt: skip
-    print(f"serving {uri} on http://{args.host}:{args.port}/invocations (restart after an alias move)", flush=True)
     os.execv(sys.executable, command)
 
 
@@ -347,11 +353,15 @@ def main(argv: list[str] | None = None) -> int:
     back.add_argument("--to-version", help="a specific registered version instead of the previous champion")
     back.add_argument("--reason", default="manual rollback", help="recorded with the rollback")
     back.set_defaults(func=rollback)
-    server = commands.add_parser("serve", help="serve the champion's transaction scoring service over HTTP (mlflow models serve)")
+    server = commands.add_parser("serve", help="serve the champion's transaction scoring service over HTTP (MLflow's scoring protocol)")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     server.add_argument("--port", type=int, default=5080, help="HTTP port of /invocations (default 5080)")
     server.add_argument("--alias", default="champion", help="registry alias to serve, resolved at start (default champion)")
     server.add_argument("--metrics-port", type=int, help="also expose Prometheus metrics on this port at /metrics")
+    server.add_argument(
+        "--server", choices=("fraudshield", "mlflow"), default="fraudshield",
+        help="HTTP front: fraudshield (default: lean, the same protocol, /metrics on the port too) or mlflow (mlflow models serve)",
+    )  # fmt: skip
     server.add_argument("--verbose", action="store_true", help="show library warnings")
     server.set_defaults(func=serve)
     args = parser.parse_args(argv)

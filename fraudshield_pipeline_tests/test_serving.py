@@ -130,11 +130,21 @@ def _concurrent_records_keep_every_event(make_store, world, booster):
 
     materialize(make_store(), world, TODAY)
     transactions = _same_card_transactions(world, 48)
-    # Two scorers with their own store clients (two serving processes), four threads each.
+    # Two scorers with their own store clients (two serving processes), four threads each; half
+    # the events through `record`, half through the service's `score_and_record`.
     scorers = [FraudScorer(make_store(), booster, "test") for _ in range(2)]
     before = scorers[0]._state(transactions[0])
+
+    def record(pair):
+        number, transaction = pair
+        scorer = scorers[number % 2]
+        if number % 4 < 2:
+            return scorer.record(transaction)
+        decision, error = scorer.score_and_record(transaction)
+        assert error is None and 0 <= decision.score <= 1
+
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda pair: scorers[pair[0] % 2].record(pair[1]), enumerate(transactions)))
+        list(pool.map(record, enumerate(transactions)))
     customer, merchant = scorers[0]._state(transactions[0])
     assert len(customer.event_us) == len(before[0].event_us) + len(transactions)
     assert len(merchant.event_us) == len(before[1].event_us) + len(transactions)
@@ -206,3 +216,64 @@ def test_the_lean_state_read_equals_feasts_get_online_features_on_sqlite(tmp_pat
 def test_the_lean_state_read_equals_feasts_get_online_features_on_redis(tmp_path, world, booster, redis_server):
     redis_server.client().flushall()
     _reads_equal_feasts_standard_api(store(tmp_path, online_store="redis", redis_connection_string=redis_server.url), world, booster)
+
+
+def test_score_and_record_answers_as_score_then_record_does(tmp_path, world, booster):
+    from fraudshield_pipeline.serving import FraudScorer
+
+    transactions = _same_card_transactions(world, 6)
+    apart, together = (FraudScorer(store(tmp_path / name), booster, "test") for name in ("apart", "together"))
+    for scorer in (apart, together):
+        materialize(scorer.feature_store, world, TODAY)
+    for transaction in transactions:
+        expected = apart.score(transaction)
+        apart.record(transaction)
+        decision, error = together.score_and_record(transaction)
+        assert error is None and decision == expected
+    assert [len(state.event_us) for state in apart._state(transactions[0])] == [len(state.event_us) for state in together._state(transactions[0])]
+
+
+def test_a_failed_record_keeps_the_answer_counts_the_failure_and_opens_the_circuit(tmp_path, world, booster, monkeypatch):
+    import sqlite3
+
+    from fraudshield_pipeline.serving import FraudScorer
+    from fraudshield_pipeline.serving.service import OPEN, ScoringService
+
+    feature_store = store(tmp_path)
+    materialize(feature_store, world, TODAY)
+    service = ScoringService(FraudScorer(feature_store, booster, "test"))
+    transactions = _same_card_transactions(world, 2)
+    expected = FraudScorer(feature_store, booster, "test").score(transactions[0]).score
+
+    def disk_full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(type(feature_store), "write_entity", disk_full)
+    answer = service.handle(transactions[0])
+    assert not answer["degraded"] and answer["score"] == pytest.approx(expected)
+    assert service.metrics.counts["record_failures"] == 1 and service.metrics.counts["recorded"] == 0
+    assert service.breaker.state == OPEN and service.handle(transactions[1])["degraded_reason"] == "circuit_open"
+
+
+def test_the_serving_store_checkpoints_its_wal_on_a_thread_not_inside_a_request(tmp_path, world, booster):
+    import sqlite3
+    from pathlib import Path
+
+    from fraudshield_pipeline.serving import FraudScorer
+
+    feature_store = store(tmp_path)
+    materialize(feature_store, world, TODAY)
+    assert feature_store.checkpoint_in_background(interval_s=0.05).daemon
+    conn = feature_store.store()._get_provider().online_store._get_conn(feature_store.store().config)
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # never inside a commit
+    database = Path(feature_store.store().config.online_store.path)
+    before = database.stat().st_mtime_ns
+    scorer = FraudScorer(feature_store, booster, "test")
+    for transaction in _same_card_transactions(world, 20):
+        scorer.record(transaction)
+    deadline = time.monotonic() + 10
+    while database.stat().st_mtime_ns == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert database.stat().st_mtime_ns != before  # the thread copied the log into the database
+    frames = sqlite3.connect(database).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert frames[1] == frames[2]  # nothing left in the log that is not in the database

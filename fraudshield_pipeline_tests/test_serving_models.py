@@ -211,12 +211,21 @@ def test_a_redis_outage_gets_the_fallback_fast_opens_the_circuit_and_recovers(re
 SERVE_START_LIMIT_S = 600
 
 
-@pytest.mark.slow  # 5 min at load average 12 on 2 cores (2026-11-30): /ping after 143 s, then 800 transactions
-def test_fraudshield_serve_answers_http_on_loopback_like_the_batch(registered, world, features, tmp_path):
-    """`fraudshield serve` (mlflow models serve) scores a day of transactions over HTTP as the batch does."""
+@pytest.mark.parametrize(
+    "front",
+    [
+        "fraudshield",
+        # 5 min at load average 12 on 2 cores (2026-11-30): /ping after 143 s, then 800 transactions
+        pytest.param("mlflow", marks=pytest.mark.slow),
+    ],
+)
+def test_fraudshield_serve_answers_http_on_loopback_like_the_batch(registered, world, features, tmp_path, front):
+    """`fraudshield serve` (both fronts: its own and `mlflow models serve`) scores a day of
+    transactions over HTTP as the batch does, and refuses a request the signature rejects."""
     import os
     import subprocess
     import sys
+    import urllib.error
     import urllib.request
 
     from fraudshield_pipeline.domain.train import predict
@@ -230,41 +239,61 @@ def test_fraudshield_serve_answers_http_on_loopback_like_the_batch(registered, w
     materialize(feature_store, world)
     day = world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(TODAY)].sort_values([s.EVENT_TIMESTAMP, s.TRANSACTION_ID])
     port, metrics_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "fraudshield_pipeline.cli", "serve", "--port", str(port), "--metrics-port", str(metrics_port), "--server", front]
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "fraudshield_pipeline.cli", "serve", "--port", str(port), "--metrics-port", str(metrics_port)],
-            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        server = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def post(payload: dict) -> tuple[int, dict]:
+        request = urllib.request.Request(f"{url}/invocations", json.dumps(payload).encode(), {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
     try:
-        # Three Python processes start in turn (this CLI, `mlflow models serve`, its uvicorn worker
-        # loading the model: MLflow, Dagster's resources, Feast): ~30 s on 2 idle cores, minutes
-        # when the host is shared, which is no property of the service.
+        # Python processes start in turn (this CLI, and for mlflow `mlflow models serve` and its
+        # uvicorn worker, loading the model: MLflow, Dagster's resources, Feast): seconds on 2
+        # idle cores, minutes when the host is shared, which is no property of the service.
         started, deadline = time.monotonic(), time.monotonic() + SERVE_START_LIMIT_S
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1).close()
+                urllib.request.urlopen(f"{url}/ping", timeout=1).close()
                 break
             except OSError:
                 assert server.poll() is None and time.monotonic() < deadline, f"fraudshield serve did not start\n{log_path.read_text()[-3000:]}"
                 time.sleep(0.5)
-        print(f"fraudshield serve answered /ping after {time.monotonic() - started:.1f} s")
+        print(f"fraudshield serve --server {front} answered /ping after {time.monotonic() - started:.1f} s")
         # The day in requests of 100 transactions, in time order (each request records its
         # transactions before the next is read): a bounded wait per request, the same scores.
+        # Both of MLflow's table formats: split for most, records for every fifth request.
         answers, requests = [], _requests(day)
-        for first in range(0, len(requests), 100):
-            chunk = requests.iloc[first : first + 100].to_dict(orient="split", index=False)
-            body = json.dumps({"dataframe_split": chunk}).encode()
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=120) as response:
-                answers.append(pd.DataFrame(json.loads(response.read())["predictions"]))
+        for number, first in enumerate(range(0, len(requests), 100)):
+            chunk = requests.iloc[first : first + 100]
+            payload = {"dataframe_records": chunk.to_dict(orient="records")} if number % 5 == 4 else {"dataframe_split": chunk.to_dict(orient="split", index=False)}
+            status, body = post(payload)
+            assert status == 200, body
+            answers.append(pd.DataFrame(body["predictions"]))
         answers = pd.concat(answers, ignore_index=True)
+        # A request the signature rejects is a 400 naming the column, and changes no state.
+        row = requests.iloc[0].to_dict()
+        status, body = post({"dataframe_records": [{k: v for k, v in row.items() if k != s.CUSTOMER_ID}]})
+        assert status == 400 and s.CUSTOMER_ID in body["message"], body
+        status, body = post({"dataframe_records": [{**row, s.AMOUNT: "12,50"}]})
+        assert status == 400 and s.AMOUNT in body["message"], body
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
             metrics = response.read().decode()
+        if front == "fraudshield":  # the same metrics on the serving port, and MLflow's other routes
+            assert urllib.request.urlopen(f"{url}/metrics", timeout=5).read().decode().split("latency")[0] == metrics.split("latency")[0]
+            assert urllib.request.urlopen(f"{url}/health", timeout=5).status == 200
+            assert urllib.request.urlopen(f"{url}/version", timeout=5).read().decode()[:1].isdigit()
     finally:
         _stop_process_group(server)
     batch = features.set_index(s.TRANSACTION_ID).loc[day[s.TRANSACTION_ID]].reset_index()
     expected = predict(registry.load_booster(versions["full"]), batch)
     np.testing.assert_allclose(answers["score"].to_numpy(dtype=float), expected, rtol=0, atol=1e-6)
     assert set(answers["model_version"]) == {versions["full"]} and not answers["degraded"].any()
+    assert answers[s.TRANSACTION_ID].tolist() == day[s.TRANSACTION_ID].astype(str).tolist()
     assert f'fraudshield_serving_recorded_total{{model_version="{versions["full"]}"}} {len(day)}' in metrics

@@ -32,6 +32,7 @@ class FraudServiceModel(mlflow.pyfunc.PythonModel):
         registry = resources["registry"].process_config_and_initialize()
         feature_store = resources["feature_store"].process_config_and_initialize()
         feature_store.store()  # build Feast's client now (seconds), not inside the first requests
+        feature_store.checkpoint_in_background()  # sqlite: no WAL checkpoint inside a request
         version = _registered_version(registry, context.artifacts["booster"])
         config = {**DEFAULT_SERVICE_CONFIG, **(context.model_config or {})}
         self.service = ScoringService.from_config(

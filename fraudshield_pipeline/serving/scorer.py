@@ -112,14 +112,38 @@ class FraudScorer:
         (`FeastFeatureStore.state_lock`): two transactions of one card recorded at the same
         moment, from two threads or two serving processes, both land in the state.
         """
+        keys = _state_keys(transaction)
+        with self.feature_store.state_lock(keys):
+            self._advance(transaction, keys, *self._state(transaction))
+
+    def score_and_record(self, transaction: Mapping[str, object]) -> tuple[Decision, Exception | None]:
+        """`score`, then `record`, reading the state once, under the lock `record` takes anyway.
+
+        What a service does with every transaction: one read of the store instead of two (a
+        quarter of a request's time on sqlite). A failed write does not undo the decision: the
+        error comes back beside it (the state misses this one event; the caller counts it).
+        """
+        keys = _state_keys(transaction)
+        with self.feature_store.state_lock(keys):
+            customer, merchant = self._state(transaction)
+            decision = self.decide(transaction, features_at(transaction, customer, merchant))
+            try:
+                self._advance(transaction, keys, customer, merchant)
+            except Exception as error:  # noqa: BLE001 (handed to the caller, never swallowed)
+                return decision, error
+        return decision, None
+
+    def _advance(self, transaction, keys, customer: CustomerState, merchant: MerchantState) -> None:
         from fraudshield_pipeline.feature_repo import CUSTOMER_STATE, MERCHANT_STATE
 
         t = to_us(transaction[s.EVENT_TIMESTAMP])
         at = pd.Timestamp(t * 1000, tz="UTC").to_pydatetime()
-        keys = [(CUSTOMER_STATE, str(transaction[s.CUSTOMER_ID])), (MERCHANT_STATE, str(transaction[s.MERCHANT_ID]))]
-        with self.feature_store.state_lock(keys):
-            customer, merchant = self._state(transaction)
-            customer = customer.observe(t, float(transaction[s.AMOUNT]), str(transaction[s.MERCHANT_ID]))
-            merchant = merchant.observe(t)
-            self.feature_store.write_entity(CUSTOMER_STATE, keys[0][1], customer.to_row(), at)
-            self.feature_store.write_entity(MERCHANT_STATE, keys[1][1], merchant.to_row(), at)
+        customer = customer.observe(t, float(transaction[s.AMOUNT]), str(transaction[s.MERCHANT_ID]))
+        self.feature_store.write_entity(CUSTOMER_STATE, keys[0][1], customer.to_row(), at)
+        self.feature_store.write_entity(MERCHANT_STATE, keys[1][1], merchant.observe(t).to_row(), at)
+
+
+def _state_keys(transaction: Mapping[str, object]) -> list[tuple[str, str]]:
+    from fraudshield_pipeline.feature_repo import CUSTOMER_STATE, MERCHANT_STATE
+
+    return [(CUSTOMER_STATE, str(transaction[s.CUSTOMER_ID])), (MERCHANT_STATE, str(transaction[s.MERCHANT_ID]))]

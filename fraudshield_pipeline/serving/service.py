@@ -10,8 +10,9 @@ A request never hangs on, and never crashes over, the online store:
 - store answers but is stale (`StaleOnlineState`: never materialized, or labels older than the
   transaction's day): the fallback too (`degraded_reason = "stale_state"`); the store answered
   quickly, so the circuit stays closed.
-A scored transaction is then recorded (its card's and merchant's state advanced, atomically);
-a failed record is counted and feeds the breaker, and never changes the answer already computed.
+A scored transaction is then recorded (its card's and merchant's state advanced, atomically,
+from the same read under the state lock); a failed record is counted and feeds the breaker, and
+never changes the answer already computed.
 """
 
 from __future__ import annotations
@@ -112,17 +113,26 @@ class ScoringService:
         if not self.breaker.allow():
             return self._fallback(transaction, "circuit_open", started)
         try:
-            features = self.scorer.features(transaction)
+            if self.record:
+                decision, record_error = self.scorer.score_and_record(transaction)
+            else:
+                decision, record_error = self.scorer.score(transaction), None
         except StaleOnlineState:
             self.breaker.success()  # the store answered, quickly: nothing to protect against
             return self._fallback(transaction, "stale_state", started)
         except _CALLER_ERRORS:
             raise
-        except Exception:  # redis ConnectionError/TimeoutError, sqlite OperationalError, OSError
+        except Exception:  # redis ConnectionError/TimeoutError/lock wait, sqlite OperationalError, OSError
             self.breaker.failure()
             return self._fallback(transaction, "store_unreachable", started)
         self.breaker.success()
-        decision = self.scorer.decide(transaction, features)
+        if isinstance(record_error, _CALLER_ERRORS):
+            raise record_error
+        if record_error is not None:
+            self.metrics.count("record_failures")
+            self.breaker.failure()
+        elif self.record:
+            self.metrics.count("recorded")
         answer = {
             "transaction_id": decision.transaction_id,
             "score": decision.score,
@@ -133,15 +143,6 @@ class ScoringService:
             "degraded": False,
             "degraded_reason": None,
         }
-        if self.record:
-            try:
-                self.scorer.record(transaction)
-                self.metrics.count("recorded")
-            except _CALLER_ERRORS:
-                raise
-            except Exception:
-                self.metrics.count("record_failures")
-                self.breaker.failure()
         self.metrics.count("scored", (time.perf_counter() - started) * 1000)
         if decision.flagged:
             self.metrics.count("alerts")
