@@ -116,7 +116,7 @@ def build_app(pyfunc_model):
         media_type = request.headers.get("content-type", "").split(";")[0].strip()
         if media_type != "application/json":
             return Response(f"this server takes application/json, not {media_type or 'no content type'!r}\n", 415)
-        status, content = answer(await request.body())
+        status, content = await asyncio.get_running_loop().run_in_executor(worker, answer, await request.body())
         return Response(content, status, media_type="application/json")
 
     async def ping(request):
@@ -132,6 +132,7 @@ def build_app(pyfunc_model):
         Route("/invocations", invocations, methods=["POST"]),
         Route("/ping", ping), Route("/health", ping), Route("/version", version), Route("/metrics", metrics),
     ]  # fmt: skip
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
