@@ -43,6 +43,14 @@ def load_booster_artifact(path: str):
     return booster
 
 
+def load_service_model(model_uri: str):
+    """The registered scoring service as MLflow loads it (`models:/<name>-service@<alias>`: the
+    alias resolved now), for a front that serves it (`serving.server`)."""
+    import mlflow
+
+    return mlflow.pyfunc.load_model(model_uri)
+
+
 def feature_signature(feature_names: Sequence[str], categories) :
     """Feature rows in, probability out: types as the feature table stores them, nullable ones optional."""
     from mlflow.models import ModelSignature

@@ -145,10 +145,11 @@ def run(model_uri: str, host: str, port: int) -> None:
     """Loads the model (the alias resolved now) and serves it until interrupted."""
     import gc
 
-    import mlflow
     import uvicorn
 
-    model = mlflow.pyfunc.load_model(model_uri)
+    from fraudshield_pipeline.serving.models import load_service_model
+
+    model = load_service_model(model_uri)
     # What loading left behind (MLflow, Feast, pandas: millions of objects) lives as long as the
     # server: out of the collector's sight, a full collection no longer stalls a request (~0.3 s).
     gc.collect()
