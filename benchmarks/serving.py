@@ -1,11 +1,12 @@
-"""Bounded loopback load test of the scoring service (`fraudshield serve` = `mlflow models serve`).
+"""Bounded loopback load test of the scoring service (`fraudshield serve`, either HTTP front).
 
     python benchmarks/serving.py [--requests 20000] [--threads 4] [--max-seconds 60]
+                                 [--server fraudshield|mlflow] [--online-store sqlite|redis]
 
-1. In-process: `FraudScorer.score` on single transactions (Feast sqlite state + XGBoost),
+1. In-process: `FraudScorer.score` on single transactions (Feast online state + XGBoost),
    p50/p99; target p99 < 1 ms.
-2. Over HTTP on 127.0.0.1: the champion's service model behind `fraudshield serve`, sqlite
-   online store, `--threads` client threads with keep-alive connections sending one transaction
+2. Over HTTP on 127.0.0.1: the champion's service model behind `fraudshield serve`, the sqlite
+   online store (the targets' setting) or a redis-server started on loopback, `--threads` client threads with keep-alive connections sending one transaction
    per request, until `--requests` are answered or `--max-seconds` pass: throughput, p50/p99,
    errors (target 0), degraded answers, and lost state updates (every answered transaction must
    be in its card's and merchant's state afterwards; target 0). Target p99 < 10 ms.
@@ -32,7 +33,7 @@ DAYS = 36
 REPO = Path(__file__).resolve().parents[1]
 
 
-def setup(root: Path, per_day: int):
+def setup(root: Path, per_day: int, store_env: dict | None = None):
     """Simulated history, a quick model registered as champion, the online state as of the last day."""
     import pandas as pd
 
@@ -55,7 +56,7 @@ def setup(root: Path, per_day: int):
     cut = labelled[s.EVENT_TIMESTAMP].quantile(0.8)
     model = train_xgboost(labelled[labelled[s.EVENT_TIMESTAMP] < cut], labelled[labelled[s.EVENT_TIMESTAMP] >= cut],
                           model_feature_names(features.columns), {"tree_method": "hist"}, max_rounds=100)  # fmt: skip
-    env = {"FRAUDSHIELD_DATA_DIR": str(root / "data")}
+    env = {"FRAUDSHIELD_DATA_DIR": str(root / "data"), **(store_env or {})}
     resources = build_resources(env)
     registry = resources["registry"].process_config_and_initialize()
     version = registry.log_training(run_name="benchmark", booster=model.booster, example=features.head(5), params={}, metrics={}, tags={}, inputs={}).version
@@ -209,21 +210,33 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=3_000, help="simulated transactions per day")
     parser.add_argument("--inprocess-calls", type=int, default=2_000)
     parser.add_argument("--server", choices=("fraudshield", "mlflow"), default="fraudshield", help="HTTP front of `fraudshield serve`")
+    parser.add_argument("--online-store", choices=("sqlite", "redis"), default="sqlite", help="redis: a redis-server started on loopback (the production store)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="fraudshield-serving-bench-") as tmp:
-        env, registry, feature_store, booster, version, arriving, today = setup(Path(tmp), args.per_day)
-        report = {"model_version": version, **in_process(feature_store, booster, arriving, args.inprocess_calls)}
-        print(f"1. in-process score: p50 {report['inprocess_p50_ms']} ms, p99 {report['inprocess_p99_ms']} ms over {report['inprocess_calls']} calls (target p99 < 1 ms)")
-        bodies = _request_bodies(arriving, args.requests)
-        http_report = over_http(env, registry, bodies, args.threads, args.max_seconds, args.server)
-        answered, metrics = http_report.pop("answered"), http_report.pop("metrics")
-        report.update(http_report)
-        report["lost_state_updates"] = lost_updates(feature_store, bodies, answered, today)
+    redis = None
+    if args.online_store == "redis":
+        from fraudshield_pipeline_tests.services import RedisServer
+
+        redis = RedisServer().start()
+    store_env = {"FRAUDSHIELD_ONLINE_STORE": "redis", "FRAUDSHIELD_REDIS_URL": redis.url} if redis else {}
+    os.environ.update(store_env)  # the resources read the Redis URL as a Dagster EnvVar
+    try:
+        with tempfile.TemporaryDirectory(prefix="fraudshield-serving-bench-") as tmp:
+            env, registry, feature_store, booster, version, arriving, today = setup(Path(tmp), args.per_day, store_env)
+            report = {"model_version": version, **in_process(feature_store, booster, arriving, args.inprocess_calls)}
+            print(f"1. in-process score: p50 {report['inprocess_p50_ms']} ms, p99 {report['inprocess_p99_ms']} ms over {report['inprocess_calls']} calls (target p99 < 1 ms)")
+            bodies = _request_bodies(arriving, args.requests)
+            http_report = over_http(env, registry, bodies, args.threads, args.max_seconds, args.server)
+            answered, metrics = http_report.pop("answered"), http_report.pop("metrics")
+            report.update(http_report)
+            report["lost_state_updates"] = lost_updates(feature_store, bodies, answered, today)
+    finally:
+        if redis:
+            redis.stop()
     report["load_average_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     report["cpus"] = os.cpu_count()
-    report["server"] = args.server
-    print(f"2. HTTP (fraudshield serve --server {args.server}, sqlite store, {args.threads} threads): {report['http_requests']:,} requests in {report['http_seconds']} s, "
+    report["server"], report["online_store"] = args.server, args.online_store
+    print(f"2. HTTP (fraudshield serve --server {args.server}, {args.online_store} store, {args.threads} threads): {report['http_requests']:,} requests in {report['http_seconds']} s, "
           f"{report['http_throughput_rps']} req/s, p50 {report['http_p50_ms']} ms, p99 {report['http_p99_ms']} ms, "
           f"errors {report['http_errors']}, degraded {report['http_degraded']}, lost state updates {report['lost_state_updates']} (target p99 < 10 ms)")  # fmt: skip
     print(f"   load average (1 min) before/after: {report['load_average_1m']} on {report['cpus']} CPUs")
