@@ -10,7 +10,7 @@ at start) and speak the same protocol: `POST /invocations` with MLflow's JSON re
 
 Why a second front: MLflow's scoring server turns every request into a pandas DataFrame,
 enforces the signature on it, and turns the answer back from a DataFrame; for one transaction
-that is ~8 ms of CPU around a ~1 ms answer, which on a small host sets the latency under load
+that is ~5 ms of CPU around a ~1 ms answer, which on a small host sets the latency under load
 (README, Serving). Here each row is checked against the same signature (required columns,
 types, optional columns may be null) as plain Python values and handed to the model's own
 `ScoringService`. Requests run one at a time on a worker thread, which keeps `/ping` and
