@@ -65,3 +65,62 @@ def test_rows_are_conformed_to_the_signature_like_mlflows_enforcement():
 def test_a_row_the_signature_rejects_names_its_column(row, words):
     with pytest.raises(BadRequest, match=words):
         conform([row], COLUMNS)
+
+
+class _Service:
+    """Stands in for the model's ScoringService: echoes what reached it (the real model's HTTP
+    test is test_serving_models.test_fraudshield_serve_answers_http_on_loopback_like_the_batch)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def handle(self, row):
+        self.seen.append(row)
+        return {"transaction_id": row["transaction_id"], "score": 0.5, "degraded": False}
+
+    def metrics_text(self):
+        return f"fraudshield_serving_requests_total {len(self.seen)}\n"
+
+
+class _Model:
+    """What `mlflow.pyfunc.load_model` returns, as far as the front uses it, with the real signature."""
+
+    def __init__(self, service):
+        from fraudshield_pipeline.serving.models import service_signature
+
+        self.service = service
+        self.metadata = type("Metadata", (), {"get_input_schema": staticmethod(lambda: service_signature().inputs)})()
+
+    def unwrap_python_model(self):
+        return self
+
+
+@pytest.fixture
+def client():
+    from starlette.testclient import TestClient
+
+    from fraudshield_pipeline.serving.server import build_app
+
+    service = _Service()
+    with TestClient(build_app(_Model(service), max_request_bytes=2_000)) as test_client:
+        yield test_client, service
+
+
+TRANSACTION = {"transaction_id": "T1", "customer_id": "C1", "merchant_id": "M1", "event_timestamp": "2026-10-07T10:00:00Z", "amount": 12}
+
+
+def test_the_front_answers_mlflows_protocol_and_refuses_what_it_must(client):
+    test_client, service = client
+    answer = test_client.post("/invocations", json={"dataframe_records": [{**TRANSACTION, "country": None, "extra": 1}]})
+    assert answer.status_code == 200 and answer.json() == {"predictions": [{"transaction_id": "T1", "score": 0.5, "degraded": False}]}
+    assert service.seen == [{**{k: v for k, v in TRANSACTION.items() if k != "amount"}, "amount": 12.0}]
+    refused = test_client.post("/invocations", json={"dataframe_records": [{**TRANSACTION, "merchant_id": None}]})
+    assert refused.status_code == 400 and "merchant_id" in refused.json()["message"] and len(service.seen) == 1
+    assert test_client.post("/invocations", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert test_client.post("/invocations", content=b"a,b", headers={"Content-Type": "text/csv"}).status_code == 415
+    too_big = {"dataframe_records": [TRANSACTION] * 40}  # ~4 kB against a 2 kB cap
+    assert test_client.post("/invocations", json=too_big).status_code == 413 and len(service.seen) == 1
+    streamed = iter([b'{"dataframe_records": [' + b" " * 1500, b" " * 1500 + b"]}"])  # chunked: no length declared
+    assert test_client.post("/invocations", content=streamed, headers={"Content-Type": "application/json"}).status_code == 413
+    assert test_client.get("/ping").status_code == 200 and test_client.get("/health").status_code == 200
+    assert test_client.get("/metrics").text == "fraudshield_serving_requests_total 1\n"

@@ -24,6 +24,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 _FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")
+# A request body larger than this is refused (413) before it is read whole: a scoring request is
+# a few transactions; a client that sends megabytes is broken or hostile, and must not take the
+# server's memory.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 
 class BadRequest(ValueError):
@@ -89,7 +93,7 @@ def signature_columns(pyfunc_model) -> list[tuple[str, str, bool]]:
     return [(spec.name, spec.type.name, bool(spec.required)) for spec in schema.inputs]
 
 
-def build_app(pyfunc_model):
+def build_app(pyfunc_model, max_request_bytes: int = MAX_REQUEST_BYTES):
     """The ASGI app (Starlette) serving a loaded `FraudServiceModel` pyfunc."""
     import asyncio
     import contextlib
@@ -112,11 +116,27 @@ def build_app(pyfunc_model):
             return 400, json.dumps({"error_code": "BAD_REQUEST", "message": str(error)}).encode()
         return 200, json.dumps({"predictions": predictions}).encode()
 
+    async def capped_body(request) -> bytes | None:
+        """The body, or None once it is larger than `max_request_bytes` (declared or as it streams)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_request_bytes:
+            return None
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_request_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     async def invocations(request):
         media_type = request.headers.get("content-type", "").split(";")[0].strip()
         if media_type != "application/json":
             return Response(f"this server takes application/json, not {media_type or 'no content type'!r}\n", 415)
-        status, content = await asyncio.get_running_loop().run_in_executor(worker, answer, await request.body())
+        body = await capped_body(request)
+        if body is None:
+            return Response(f"a request body is at most {max_request_bytes:,} bytes\n", 413)
+        status, content = await asyncio.get_running_loop().run_in_executor(worker, answer, body)
         return Response(content, status, media_type="application/json")
 
     async def ping(request):
