@@ -212,6 +212,10 @@ SUMMARY_KEYS = (
 )
 
 
+# How long `fraudshield ui` gives its servers to stop after SIGTERM before it kills them.
+STOP_GRACE_S = 10.0
+
+
 def ui(args: argparse.Namespace) -> int:
     """Dagster's webserver and daemon (what `dagster dev` runs, without its deprecation notice) and,
     for a local MLflow store, the MLflow UI that serves every report the asset pages link to."""
@@ -246,15 +250,22 @@ def ui(args: argparse.Namespace) -> int:
     processes = {"dagster-webserver": subprocess.Popen(commands.pop("dagster-webserver"), env=env, start_new_session=True)}
 
     def stop(*_):
+        """SIGTERM to every server's process group, then SIGKILL to those still up after one shared
+        grace period: bounded, so whoever stops this command (a supervisor, a test) never has to
+        kill it mid-stop and orphan the servers, which run in sessions of their own."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan the servers
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for process in processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
         for process in processes.values():
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
     signal.signal(signal.SIGTERM, stop)
     url = f"http://{args.host}:{args.port}"

@@ -277,3 +277,20 @@ def test_the_serving_store_checkpoints_its_wal_on_a_thread_not_inside_a_request(
     assert database.stat().st_mtime_ns != before  # the thread copied the log into the database
     frames = sqlite3.connect(database).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert frames[1] == frames[2]  # nothing left in the log that is not in the database
+
+
+def test_a_request_refused_at_a_later_row_records_none_of_its_rows(tmp_path, world, booster):
+    from fraudshield_pipeline.serving import FraudScorer
+    from fraudshield_pipeline.serving.service import ScoringService
+
+    feature_store = store(tmp_path)
+    materialize(feature_store, world, TODAY)
+    service = ScoringService(FraudScorer(feature_store, booster, "test"))
+    good, bad = _same_card_transactions(world, 2)
+    before = [len(state.event_us) for state in service.scorer._state(good)]
+    for broken in ({**bad, s.EVENT_TIMESTAMP: "yesterday-ish"}, {**bad, s.AMOUNT: "12,50"}, {k: v for k, v in bad.items() if k != s.MERCHANT_ID}):
+        with pytest.raises((KeyError, ValueError)):
+            service.handle_all([good, broken])
+        assert [len(state.event_us) for state in service.scorer._state(good)] == before  # the good row was not recorded
+    assert [a["degraded"] for a in service.handle_all([good, bad])] == [False, False]
+    assert [len(state.event_us) for state in service.scorer._state(good)] == [n + 2 for n in before]

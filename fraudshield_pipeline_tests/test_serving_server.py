@@ -74,9 +74,9 @@ class _Service:
     def __init__(self):
         self.seen = []
 
-    def handle(self, row):
-        self.seen.append(row)
-        return {"transaction_id": row["transaction_id"], "score": 0.5, "degraded": False}
+    def handle_all(self, rows):
+        self.seen.extend(rows)
+        return [{"transaction_id": row["transaction_id"], "score": 0.5, "degraded": False} for row in rows]
 
     def metrics_text(self):
         return f"fraudshield_serving_requests_total {len(self.seen)}\n"

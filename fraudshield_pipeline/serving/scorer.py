@@ -82,6 +82,17 @@ class FraudScorer:
         merchant = MerchantState.from_row(merchant_row or {}, int(labels_as_of))
         return customer, merchant
 
+    @staticmethod
+    def check(transaction: Mapping[str, object]) -> None:
+        """Raises `KeyError`/`ValueError`/`TypeError` for a transaction `score` and `record` would
+        refuse (ids missing, a time that is no time, an amount that is no number), before either
+        touches the store."""
+        for column in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID):
+            if transaction[column] is None:
+                raise ValueError(f"{column} is missing")
+        to_us(transaction[s.EVENT_TIMESTAMP])
+        float(transaction[s.AMOUNT])
+
     def features(self, transaction: Mapping[str, object]) -> dict[str, object]:
         """The transaction's features at its own event time, from the online state."""
         return features_at(transaction, *self._state(transaction))

@@ -111,7 +111,7 @@ def build_app(pyfunc_model, max_request_bytes: int = MAX_REQUEST_BYTES):
     def answer(body: bytes) -> tuple[int, bytes]:
         try:
             rows = conform(request_rows(json.loads(body)), columns)
-            predictions = [service.handle(row) for row in rows]
+            predictions = service.handle_all(rows)
         except (BadRequest, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             return 400, json.dumps({"error_code": "BAD_REQUEST", "message": str(error)}).encode()
         return 200, json.dumps({"predictions": predictions}).encode()

@@ -105,6 +105,17 @@ class ScoringService:
     def from_config(cls, scorer, config: Mapping[str, object]) -> ScoringService:
         return cls(scorer, str(config["fallback_decision"]), int(config["breaker_failures"]), float(config["breaker_reset_s"]), bool(config["record"]))
 
+    def handle_all(self, transactions: list[Mapping[str, object]]) -> list[dict[str, object]]:
+        """Answers for a request of several transactions, each checked before the first is handled.
+
+        Handling records a transaction into its card's state; a request refused at its third row
+        would otherwise have recorded the first two, and a client retrying it would record them
+        twice. A caller error (`KeyError`, `TypeError`, `ValueError`) refuses the whole request.
+        """
+        for transaction in transactions:
+            self.scorer.check(transaction)
+        return [self.handle(transaction) for transaction in transactions]
+
     def handle(self, transaction: Mapping[str, object]) -> dict[str, object]:
         from fraudshield_pipeline.domain.online import StaleOnlineState
 

@@ -73,6 +73,17 @@ def demo_ui(chromium_executable, tmp_path_factory):
         yield ui
     finally:
         _stop_process_group(process)
+        # `fraudshield ui` runs each server in a session of its own: stopping it must stop them
+        # (an orphaned webserver, daemon and MLflow once kept running after this test).
+        assert not [p for p in (port, mlflow_port) if _port_open(p)], "servers outlived `fraudshield ui`"
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _wait_http(url: str, ui: DagsterUI, timeout: float = 120) -> None:
