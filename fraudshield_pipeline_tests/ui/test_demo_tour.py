@@ -22,7 +22,8 @@ import pytest
 from playwright.sync_api import expect
 
 from fraudshield_pipeline_tests.instance_home import instance_yaml
-from fraudshield_pipeline_tests.ui.conftest import REPO_ROOT, DagsterUI, _free_port, _stop_process_group, _wait_until_loaded
+from fraudshield_pipeline_tests.services import _stop_process_group as _terminate
+from fraudshield_pipeline_tests.ui.conftest import REPO_ROOT, DagsterUI, _free_port, _wait_until_loaded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -72,9 +73,11 @@ def demo_ui(chromium_executable, tmp_path_factory):
         _wait_http(f"http://127.0.0.1:{mlflow_port}/health", ui)
         yield ui
     finally:
-        _stop_process_group(process)
-        # `fraudshield ui` runs each server in a session of its own: stopping it must stop them
-        # (an orphaned webserver, daemon and MLflow once kept running after this test).
+        # SIGTERM, as a supervisor stops it (SIGINT is ignored where the shell started the run in
+        # the background, and a SIGKILL after waiting would orphan the servers). `fraudshield ui`
+        # runs each server in a session of its own: stopping it must stop them (an orphaned
+        # webserver, daemon and MLflow once kept running after this test).
+        _terminate(process)
         assert not [p for p in (port, mlflow_port) if _port_open(p)], "servers outlived `fraudshield ui`"
 
 
