@@ -41,8 +41,7 @@ def vector_contributions(
     """
     import xgboost as xgb
 
-    types = ["c" if name in categories else "q" for name in feature_names]
-    matrix = xgb.DMatrix(vector, feature_types=types, enable_categorical=True)
+    matrix = xgb.DMatrix(vector, feature_types=feature_types(feature_names, categories), enable_categorical=True)
     return booster.predict(matrix, pred_contribs=True, approx_contribs=approximate, validate_features=False)
 
 
@@ -50,8 +49,12 @@ def vector_matrix(vector: np.ndarray, feature_names: Sequence[str], categories: 
     """A DMatrix over `model_vector` rows: categoricals marked as such, by their training codes."""
     import xgboost as xgb
 
-    types = ["c" if name in categories else "q" for name in feature_names]
-    return xgb.DMatrix(vector, feature_names=list(feature_names), feature_types=types, enable_categorical=True)
+    return xgb.DMatrix(vector, feature_names=list(feature_names), feature_types=feature_types(feature_names, categories), enable_categorical=True)
+
+
+def feature_types(feature_names: Sequence[str], categories: Mapping[str, list[str]]) -> list[str]:
+    """XGBoost's feature types: "c" for the categoricals (by their training codes), "q" otherwise."""
+    return ["c" if name in categories else "q" for name in feature_names]
 
 
 def top_reasons(

@@ -104,6 +104,8 @@ def build_app(pyfunc_model, max_request_bytes: int = MAX_REQUEST_BYTES):
     from starlette.responses import Response
     from starlette.routing import Route
 
+    from fraudshield_pipeline.serving.service import CALLER_ERRORS
+
     service = pyfunc_model.unwrap_python_model().service
     columns = signature_columns(pyfunc_model)
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fraudshield-score")
@@ -112,7 +114,7 @@ def build_app(pyfunc_model, max_request_bytes: int = MAX_REQUEST_BYTES):
         try:
             rows = conform(request_rows(json.loads(body)), columns)
             predictions = service.handle_all(rows)
-        except (BadRequest, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        except CALLER_ERRORS as error:  # BadRequest and JSONDecodeError are ValueErrors
             return 400, json.dumps({"error_code": "BAD_REQUEST", "message": str(error)}).encode()
         return 200, json.dumps({"predictions": predictions}).encode()
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
-_CALLER_ERRORS = (KeyError, TypeError, ValueError)  # a bad request, not a store failure
+CALLER_ERRORS = (KeyError, TypeError, ValueError)  # a bad request, not a store failure
 
 
 @dataclass
@@ -133,13 +133,13 @@ class ScoringService:
         except StaleOnlineState:
             self.breaker.success()  # the store answered, quickly: nothing to protect against
             return self._fallback(transaction, "stale_state", started)
-        except _CALLER_ERRORS:
+        except CALLER_ERRORS:
             raise
         except Exception:  # redis ConnectionError/TimeoutError/lock wait, sqlite OperationalError, OSError
             self.breaker.failure()
             return self._fallback(transaction, "store_unreachable", started)
         self.breaker.success()
-        if isinstance(record_error, _CALLER_ERRORS):
+        if isinstance(record_error, CALLER_ERRORS):
             raise record_error
         if record_error is not None:
             self.metrics.count("record_failures")
