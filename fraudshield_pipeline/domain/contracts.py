@@ -36,6 +36,9 @@ QUARANTINE_COLUMN = "failed_column"
 DEFAULT_MAX_AMOUNT = 10_000_000.0  # in the feed's currency: generous, but far from float overflow in sums
 MAX_AMOUNT_CEILING = 1e15  # no source may set a bound above this: sums of 1M such amounts stay finite
 MAX_ID_LENGTH = 256  # an id longer than this is damage (a swallowed line), not an id: the landing parser quarantines it
+# A label reported this long after its transaction is damage (a wrong year, a placeholder date), not
+# a report: card schemes' chargeback windows end within 540 days. Quarantined, never waited for.
+MAX_REPORT_DELAY_DAYS = 730
 
 # Provenance of a landed row (absent for the simulator): kept in quarantine, dropped from valid rows.
 SOURCE_FILE = "source_file"  # file name relative to the landing root
@@ -291,7 +294,8 @@ def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.Data
     """Contract for a label feed: every label must reference a known, validated transaction.
 
     `known_transactions`: the validated ids, or the validated frame (ids and event times), which
-    also quarantines a label reported before its transaction happened."""
+    also quarantines a label reported before its transaction happened, or more than
+    `MAX_REPORT_DELAY_DAYS` after it."""
     unknown = check_columns(frame, EXPECTED_LABEL_DTYPES, REQUIRED_LABEL_COLUMNS, source)
     frame = _positional(frame)
     if isinstance(known_transactions, pd.DataFrame):
@@ -301,10 +305,12 @@ def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.Data
         )
         if pd.api.types.is_datetime64_any_dtype(happened.dtype) and pd.api.types.is_datetime64_any_dtype(frame[s.REPORTED_AT].dtype):
             before = (frame[s.REPORTED_AT] < happened).fillna(False).to_numpy(dtype=bool)
+            too_late = (frame[s.REPORTED_AT] > happened + pd.Timedelta(days=MAX_REPORT_DELAY_DAYS)).fillna(False).to_numpy(dtype=bool)
         else:  # no known transaction at all (every label is then unknown) or a retyped column (refused above)
-            before = np.zeros(len(frame), dtype=bool)
+            before = too_late = np.zeros(len(frame), dtype=bool)
     else:
         known_ids, before = known_transactions, np.zeros(len(frame), dtype=bool)
+        too_late = before
     unknown_tx = (~frame[s.TRANSACTION_ID].isin(known_ids)).to_numpy()
     duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
     conflicting = np.zeros(len(frame), dtype=bool)
@@ -318,6 +324,7 @@ def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.Data
         [
             (f"{s.TRANSACTION_ID}:references_known_transaction", s.TRANSACTION_ID, unknown_tx),
             (f"{s.REPORTED_AT}:not_before_transaction", s.REPORTED_AT, before),
+            (f"{s.REPORTED_AT}:within_{MAX_REPORT_DELAY_DAYS}_days", s.REPORTED_AT, too_late),
             (f"{s.IS_FRAUD}:consistent_duplicates", s.IS_FRAUD, conflicting),
             (f"{s.TRANSACTION_ID}:unique", s.TRANSACTION_ID, duplicated),
         ],

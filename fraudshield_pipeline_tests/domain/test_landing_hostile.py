@@ -15,6 +15,7 @@ import datetime as dt
 import gzip
 import io
 import re
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -42,6 +43,8 @@ from fraudshield_pipeline.domain.landing import RULES, DictFileReader, LandingEr
 from fraudshield_pipeline_tests.landing_example import mapping_with
 
 LANDING = Path(__file__).resolve().parents[2] / "data" / "examples" / "landing"
+# Every Unicode format character (Cf), the test's own list: ids must not start or end with one.
+INVISIBLE = re.escape("".join(c for c in map(chr, range(0x110000)) if unicodedata.category(c) == "Cf"))
 DAY = dt.date(2026, 9, 1)
 TX, LB = f"transactions/{DAY}.csv", f"labels/{DAY}.csv"
 MAPPING = (LANDING / "mapping.yaml").read_text()
@@ -356,7 +359,11 @@ def run(case: Case):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_input_fails_clearly_or_every_record_is_accounted_for(name):
-    case = CASES[name]
+    assert_handled(name, CASES[name])
+
+
+def assert_handled(name: str, case: Case) -> None:
+    """A clear `LandingError` / `MappingError` as the case expects, or every record accounted for."""
     if case.error is not None:
         expected = MappingError if case.error == "mapping" else LandingError
         with pytest.raises((LandingError, MappingError)) as caught:
@@ -404,6 +411,7 @@ def test_hostile_input_fails_clearly_or_every_record_is_accounted_for(name):
     for column in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID):
         ids = valid[column]
         assert ids.notna().all() and (ids == ids.str.strip()).all() and ids.str.len().between(1, 256).all()
+        assert not ids.str.contains(f"^[{INVISIBLE}]|[{INVISIBLE}]$", regex=True).any(), "an id with invisible characters at an end"
         assert not ids.str.contains("\x00").any()
     assert valid[s.TRANSACTION_ID].is_unique and lb.valid[s.TRANSACTION_ID].is_unique
     assert lb.valid[s.IS_FRAUD].isin([0, 1]).all()

@@ -13,8 +13,10 @@ The records of a file are counted by a reader that does not share the parser's r
   (concatenated exports) is quarantined as ``repeated_header``, outside that share.
 * CSV with ``csv.multiline: true``: a record is a line, or the lines up to where its quotes
   balance (at most `MAX_RECORD_LINES`), split strictly; a record that does not give the
-  header's fields is quarantined *by its first line alone* and reading resumes on the next, so
-  a stray quote costs one record, as above.
+  header's fields, or whose later lines would each split alone into the header's fields (a
+  stray quote that swallowed whole records, not a field with line breaks), is quarantined *by
+  its first line alone* and reading resumes on the next, so a stray quote costs one record, as
+  above.
 * Parquet: the row count in the file's metadata must equal the rows read.
 
 `RawTable.rows` = records in the file, always; `read_day` asserts it again on the output.
@@ -35,6 +37,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.landing.errors import (
     RULE_DELIMITER,
     RULE_DUPLICATE_COLUMN,
@@ -52,6 +55,9 @@ _DELIMITER_CANDIDATES = (";", "\t", ",", "|")
 _ARCHIVES = {b"PK\x03\x04": "a ZIP archive", b"BZh": "bzip2-compressed", b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed", b"7z\xbc\xaf": "a 7-Zip archive"}
 _LINE_END = re.compile(r"\r\n|\r|\n")
 MAX_RECORD_LINES = 1000  # csv.multiline: a quoted field spans at most this many lines
+_ID_COLUMNS = frozenset({s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID})
+_PHYSICAL_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
+_CALENDAR_SECONDS = (-62_135_596_800, 253_402_300_799)  # 0001-01-01 .. 9999-12-31 23:59:59 UTC: calendar dates
 
 
 @dataclass
@@ -75,6 +81,12 @@ def gunzip(data: bytes, name: str, cap: int) -> bytes:
     if len(out) > cap:
         raise LandingError(name, RULE_TOO_LARGE, f"decompresses to more than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
     return out
+
+
+def _within(data: bytes, name: str, cap: int) -> None:
+    """The file as stored is no larger than the cap (the reader reads at most one byte more)."""
+    if len(data) > cap:
+        raise LandingError(name, RULE_TOO_LARGE, f"is larger than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
 
 
 def _header(line: str, name: str, options: CsvOptions, section: str, n_mapped: int) -> list[str]:
@@ -127,10 +139,9 @@ def read_csv(data: bytes, name: str, options: CsvOptions, section: str, n_mapped
     for magic, kind in _ARCHIVES.items():
         if data.startswith(magic):
             raise LandingError(name, RULE_UNREADABLE, f"the file is {kind}, not CSV text (only gzip is decompressed): unpack it first")
+    _within(data, name, cap)
     if data[:2] == b"\x1f\x8b":
         data = gunzip(data, name, cap)
-    elif len(data) > cap:
-        raise LandingError(name, RULE_TOO_LARGE, f"is larger than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
     text = _decode(data, name, options, section)
     # \r\n, \n or a lone \r: as pyarrow splits, so no parser sees a line joined
     lines = _LINE_END.split(text) if "\r" in text else text.split("\n")
@@ -153,7 +164,7 @@ def _records(body: list[str], numbers: np.ndarray, header_line: str, header: lis
     delimiter, n = options.delimiter, len(header)
     repeated = np.zeros(len(body), dtype=bool)
     if any(header_line in line for line in body):  # rare: look closer
-        repeated = np.array([line.strip() == header_line for line in body], dtype=bool)
+        repeated = np.array([line.strip().lstrip("\ufeff") == header_line for line in body], dtype=bool)  # a BOM: a concatenated export
     if any('"' in line for line in body):
         fields, starts, raw = _split_quoted(body, n, delimiter, MAX_RECORD_LINES if options.multiline else 1)
         numbers, repeated = numbers[starts], repeated[starts]
@@ -194,6 +205,8 @@ def _split_quoted(body: list[str], n: int, delimiter: str, span: int) -> tuple[l
             quotes += body[end].count('"')
             end += 1
         row = _split("\n".join(body[i:end]), delimiter) if end > i + 1 and not quotes % 2 else None
+        if row is not None and any(_is_record(line, n, delimiter) for line in body[i + 1 : end]):
+            row = None  # the span swallowed lines that are records of their own: a stray quote, not a field
         if row is None or len(row) != n:  # not a multi-line record: this line alone (a quote inside a field is literal)
             row, end = _split(body[i], delimiter), i + 1
             row = row if row is not None and len(row) == n else None
@@ -202,6 +215,12 @@ def _split_quoted(body: list[str], n: int, delimiter: str, span: int) -> tuple[l
         raw.append("\n".join(body[i:end]))
         i = end
     return fields, np.array(starts, dtype=np.int64), raw
+
+
+def _is_record(line: str, n: int, delimiter: str) -> bool:
+    """Whether `line` alone splits into the header's `n` fields."""
+    row = _split(line, delimiter)
+    return row is not None and len(row) == n
 
 
 def _split(record: str, delimiter: str) -> list[str] | None:
@@ -249,18 +268,18 @@ def _pyarrow(text: str, header: list[str], delimiter: str) -> pd.DataFrame:
 def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str], cap: int = 2**62) -> RawTable:
     if not data:
         raise LandingError(name, RULE_UNREADABLE, "the file is empty (0 bytes): not Parquet")
+    _within(data, name, cap)
     if data[:4] != b"PAR1":
         looks = "CSV/text" if data[:200].isascii() and b"\n" in data[:4096] else "not Parquet"
         raise LandingError(name, RULE_UNREADABLE, f"the file is {looks} (no Parquet header) but {section}.format is parquet")
     if data[-4:] != b"PAR1":
         raise LandingError(name, RULE_UNREADABLE, f"corrupt or truncated Parquet: {len(data)} bytes and no footer")
-    try:
-        file = pq.ParquetFile(pa.BufferReader(data))
+    try:  # int96 (Spark, Impala) as microseconds: as nanoseconds, a year past 2262 wraps silently
+        file = pq.ParquetFile(pa.BufferReader(data), coerce_int96_timestamp_unit="us")
         names = file.schema_arrow.names
     except (pa.ArrowException, OSError, ValueError, EOFError) as error:
         raise LandingError(name, RULE_UNREADABLE, f"corrupt or truncated Parquet: {str(error).strip()}") from error
-    expanded = sum(file.metadata.row_group(i).total_byte_size for i in range(file.metadata.num_row_groups))
-    if expanded > cap:  # a few kilobytes of run-length encoded zeros can stand for gigabytes
+    if decoded_size(file.metadata) > cap:  # a few kilobytes of run-length encoded zeros can stand for gigabytes
         raise LandingError(name, RULE_TOO_LARGE, f"decompresses to more than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -280,6 +299,12 @@ def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str], c
                 except pa.ArrowInvalid as error:
                     raise LandingError(name, RULE_ENCODING, f"holds bytes that are not UTF-8 text ({str(error).strip()[:80]})", user, canonical) from error
                 table = table.set_column(names.index(user), user, text)
+        table = _int96_as_utc(table, file)
+        table, rules, raw = _bounded_times(table, mapped)
+        for canonical in _ID_COLUMNS & mapped.keys():  # integer ids as text in Arrow: through pandas, a null makes them floats
+            user = mapped[canonical]
+            if user in names and pa.types.is_integer(table.schema.field(user).type):
+                table = table.set_column(names.index(user), user, table.column(user).cast(pa.string()))
         frame = table.to_pandas()
     except LandingError:
         raise
@@ -292,5 +317,58 @@ def read_parquet(data: bytes, name: str, section: str, mapped: dict[str, str], c
         frame = frame.reset_index()
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(len(frame))
-    n = len(frame)
-    return RawTable(frame, np.arange(1, n + 1, dtype=np.int64), np.full(n, None, dtype=object), np.full(n, None, dtype=object), records)
+    return RawTable(frame, np.arange(1, len(frame) + 1, dtype=np.int64), rules, raw, records)
+
+
+def decoded_size(metadata: pq.FileMetaData) -> int:
+    """A lower bound of a Parquet file's size once decoded: each column chunk's pages after
+    decompression, and at least its values times their width (dictionary and run-length encoding
+    let a few kilobytes stand for gigabytes of values; the pages' own size does not show it)."""
+    total = 0
+    for i in range(metadata.num_row_groups):
+        group = metadata.row_group(i)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            width = _PHYSICAL_WIDTH.get(chunk.physical_type, 4)  # byte arrays: at least an offset each
+            total += max(chunk.total_uncompressed_size, chunk.num_values * width)
+    return total
+
+
+def _int96_as_utc(table: pa.Table, file: pq.ParquetFile) -> pa.Table:
+    """int96 timestamps (Spark, Impala, Hive) hold UTC instants, though Arrow reads them without a
+    zone: marked UTC, so the mapping's time zone for naive local times never shifts them."""
+    schema = file.schema
+    for i in range(len(schema)):
+        column = schema.column(i)
+        if column.physical_type == "INT96" and column.path in table.column_names:
+            kind = table.schema.field(column.path).type
+            if pa.types.is_timestamp(kind) and kind.tz is None:
+                table = table.set_column(table.column_names.index(column.path), column.path, table.column(column.path).cast(pa.timestamp(kind.unit, tz="UTC")))
+    return table
+
+
+def _bounded_times(table: pa.Table, mapped: dict[str, str]) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+    """Timestamps outside the calendar (years 1-9999) become nulls with their raw value and the rule
+    `<column>:unparseable`: one absurd value quarantines its row, not the whole file (year 9999
+    itself is a time, and is quarantined for its day like any other)."""
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    rules, raw = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    for canonical, user in mapped.items():
+        if user not in table.column_names or not pa.types.is_timestamp(table.schema.field(user).type):
+            continue
+        kind = table.schema.field(user).type
+        column = table.column(user)
+        per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[kind.unit]
+        ticks = column.cast(pa.int64())
+        low, high = max(_CALENDAR_SECONDS[0] * per_second, -(2**63)), min(_CALENDAR_SECONDS[1] * per_second, 2**63 - 1)
+        outside = pc.fill_null(pc.or_(pc.less(ticks, low), pc.greater(ticks, high)), False)
+        if not pc.any(outside).as_py():
+            continue
+        mask = outside.to_numpy(zero_copy_only=False)
+        fresh = mask & pd.isna(rules)
+        rules[fresh] = f"{canonical}:unparseable"
+        raw[fresh] = [f"{v} ({kind.unit} since 1970-01-01)" for v in ticks.to_numpy(zero_copy_only=False)[fresh]]
+        table = table.set_column(table.column_names.index(user), user, pc.if_else(outside, pa.scalar(None, kind), column))
+    return table, rules, raw

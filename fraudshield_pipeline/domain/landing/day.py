@@ -123,8 +123,13 @@ def _match(files: FileReader, feed: FeedMapping, day: dt.date, what: str) -> lis
 
 def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMapping, wanted: Mapping[str, str], unknown) -> RawTable:
     try:
-        data = files.read_bytes(name)
-    except (OSError, KeyError) as error:
+        name.encode("utf-8")
+    except UnicodeEncodeError as error:  # a local name of bytes that are no UTF-8: it could not be recorded as lineage
+        shown = name.encode("utf-8", "backslashreplace").decode()
+        raise LandingError(shown, RULE_UNREADABLE, "refused: the file name is not UTF-8 text; rename the file") from error
+    try:  # never more than the cap: a file larger than it is refused whole (compressed data is smaller)
+        data = files.read_bytes(name, mapping.max_decompressed_bytes)
+    except (OSError, KeyError, UnicodeError) as error:
         raise LandingError(name, RULE_UNREADABLE, f"could not be read ({type(error).__name__})") from error
     try:
         if feed.format == "parquet":

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.contracts import DEFAULT_MAX_AMOUNT, MAX_AMOUNT_CEILING
+from fraudshield_pipeline.domain.contracts import DEFAULT_MAX_AMOUNT, MAX_AMOUNT_CEILING, MAX_REPORT_DELAY_DAYS
 
 DEFAULT_MAX_UNPARSEABLE_SHARE = 0.01
 DEFAULT_MAX_MALFORMED_SHARE = 0.01
@@ -61,9 +61,19 @@ def _value_map(value: Any) -> Any:
     return {str(k): v for k, v in value.items()}
 
 
+def _text_map(value: Any) -> Any:
+    """A category's map: onto canonical values, which are text (`chip: 1` is a slip, not a category)."""
+    table = _value_map(value)
+    for user, canonical in table.items():
+        if not isinstance(canonical, str):
+            raise ValueError(f"must map '{user}' onto a canonical value (text), got {canonical!r}")
+    return table
+
+
 Name = Annotated[str | None, BeforeValidator(_name, json_schema_input_type=str | int | float | None)]
 RequiredName = Annotated[str, BeforeValidator(_required_name, json_schema_input_type=str | int | float)]
 ValueMap = Annotated[dict[str, Any], BeforeValidator(_value_map)]
+TextMap = Annotated[dict[str, str], BeforeValidator(_text_map)]
 
 
 def _share(value: Any) -> Any:
@@ -199,14 +209,14 @@ class InlineLabelColumns(_Model):
 class TransactionValues(_Model):
     """Per column: the user's value -> the canonical value (others pass through to the contract)."""
 
-    merchant_category: ValueMap = {}
-    channel: ValueMap = {}
-    country: ValueMap = {}
+    merchant_category: TextMap = {}
+    channel: TextMap = {}
+    country: TextMap = {}
 
 
 class LabelValues(_Model):
     is_fraud: ValueMap = {}
-    fraud_scenario: ValueMap = {}
+    fraud_scenario: TextMap = {}
 
     @field_validator("is_fraud")
     @classmethod
@@ -268,8 +278,8 @@ class LabelsModel(_Feed):
     @field_validator("delay_days", mode="before")
     @classmethod
     def _delay(cls, value: Any) -> Any:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-            raise ValueError(f"must be a number of days >= 0, got {value!r}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_REPORT_DELAY_DAYS):
+            raise ValueError(f"must be a number of days from 0 to {MAX_REPORT_DELAY_DAYS}, got {value!r}")
         return value
 
     @model_validator(mode="after")

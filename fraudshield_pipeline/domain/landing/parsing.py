@@ -9,7 +9,10 @@ quarantine; more mean the column was retyped and the file fails (`LandingError`,
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -24,6 +27,7 @@ UNPARSEABLE_FLAG = -1  # is_fraud of a label whose flag is blank: the contract q
 _TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y"})
 _FALSE_WORDS = frozenset({"0", "false", "f", "no", "n"})
 _DST_GAP = pd.Timedelta(hours=1)  # a wall time skipped when summer time starts: written by a clock not yet moved
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+")  # scientific notation: what can overflow a float
 _AWARE_SUFFIX = re.compile(r"[T ]\S*?(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")  # a time, then Z or an offset
 
 
@@ -103,22 +107,36 @@ def map_values(texts: pd.Series, table: Mapping[str, Any] | None) -> pd.Series:
     return pd.Series(out, index=texts.index, dtype=object)
 
 
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters str.strip() keeps
+@functools.cache
+def invisible() -> str:
+    """Every Unicode format character (category Cf: zero-width spaces and joiners, direction marks
+    and isolates, the soft hyphen, byte-order marks ...): invisible, and kept by str.strip()."""
+    return "".join(c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) == "Cf")
+
+
+@functools.cache
+def _invisible_run() -> re.Pattern[str]:
+    chars = re.escape(invisible())
+    return re.compile(rf"^[\s{chars}]+|[\s{chars}]+$")
 
 
 def trimmed(texts: pd.Series) -> pd.Series:
-    """Spaces (and zero-width characters) around a value removed; a value of them only is blank (None)."""
+    """Spaces and invisible format characters around a value removed; a value of them only is blank (None)."""
     if not len(texts) or texts.isna().all():
         return texts
     out = texts.str.strip()
-    if out.str.contains(f"[{_INVISIBLE}]", regex=True, na=False).any():
-        out = out.str.strip(_INVISIBLE + " \t\r\n\xa0").str.strip()
+    if out.str.contains(f"[{re.escape(invisible())}]", regex=True, na=False).any():
+        out = out.str.replace(_invisible_run(), "", regex=True)
     return out.where(out.notna() & out.ne(""), None)
 
 
 def ids(col: Column) -> pd.Series:
     """Ids as text, trimmed (" T7" and "T7" are one transaction); blank ids stay None for the contract;
     an id over MAX_ID_LENGTH characters (a swallowed line, an attack) leaves with its raw text."""
+    if pd.api.types.is_float_dtype(col.series.dtype):
+        values = col.series.to_numpy(dtype=float, na_value=np.nan)
+        if np.any(np.abs(values[np.isfinite(values)]) >= 2**53):
+            col.fail(RULE_RETYPED, "holds ids as floating-point numbers above 2**53, where digits are lost and ids merge: write ids as integers or text")
     texts = strings(col.series)
     out = trimmed(texts)
     if len(out):
@@ -146,6 +164,9 @@ def amounts(col: Column, options: CsvOptions, max_amount: float) -> pd.Series:
             text = text.str.replace(options.decimal, ".", regex=False)
         values = pd.to_numeric(text, errors="coerce").astype("float64") if len(text) else pd.Series(dtype="float64", index=series.index)
         failed = ~empty & values.isna().to_numpy()
+        if failed.any():  # a number past float's range (1e309) is a number, infinite: amount:finite, not unparseable
+            values[failed] = [_overflowing(t) for t in text[failed]]
+            failed = ~empty & values.isna().to_numpy()
         hint = ""
         if failed.any() and options.decimal == "." and texts[failed].str.fullmatch(r"\s*-?[\d.]*\d,\d+\s*").mean() > 0.5:
             hint = "; the values use a decimal comma: set csv.decimal: ','"
@@ -154,6 +175,14 @@ def amounts(col: Column, options: CsvOptions, max_amount: float) -> pd.Series:
     col.problems.add(np.isinf(numbers), f"{col.canonical}:finite", texts)
     col.problems.add(np.isfinite(numbers) & (numbers > max_amount), f"{col.canonical}:at_most_max_amount", texts)
     return values
+
+
+def _overflowing(text: str) -> float:
+    """±inf for a decimal number too large for a float (Python's own reading), else NaN."""
+    if not _DECIMAL.fullmatch(text or ""):
+        return np.nan
+    number = float(text)
+    return number if np.isinf(number) else np.nan
 
 
 def _localize(values: pd.Series, tz: str) -> pd.Series:

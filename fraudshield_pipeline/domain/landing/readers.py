@@ -1,6 +1,7 @@
 """Where the landing zone's bytes live: any `pyarrow.fs` filesystem under a root, confined to it.
 
-A reader lists and reads files by name relative to the landing root (``/``-separated). `FsReader`
+A reader lists and reads files by name relative to the landing root (``/``-separated), reading
+at most one byte more than the caller's limit (a huge file, a device: never read whole). `FsReader`
 wraps a `pyarrow.fs.FileSystem` (local, S3, or anything fsspec supports through
 `pyarrow.fs.PyFileSystem(FSSpecHandler(...))`); `open_landing(uri)` picks one from a URI.
 `DictFileReader` is an in-memory zone for tests and examples; any object with ``list_files`` and
@@ -15,15 +16,17 @@ a linked folder (a link to ``/`` or a loop would otherwise list the whole disk).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 import pyarrow.fs as pafs
 
-from fraudshield_pipeline.domain.landing.errors import RULE_OUTSIDE_ROOT, LandingError
+from fraudshield_pipeline.domain.landing.errors import RULE_OUTSIDE_ROOT, RULE_UNREADABLE, LandingError
 
 
 @runtime_checkable
@@ -34,7 +37,9 @@ class FileReader(Protocol):
         """Every file whose name starts with `prefix` (recursively; any order)."""
         ...
 
-    def read_bytes(self, name: str) -> bytes: ...
+    def read_bytes(self, name: str, limit: int | None = None) -> bytes:
+        """The file's bytes; with `limit`, at most `limit` + 1 of them (enough to tell it is too large)."""
+        ...
 
 
 def confined(name: str) -> str:
@@ -54,8 +59,9 @@ class DictFileReader:
     def list_files(self, prefix: str) -> list[str]:
         return sorted(name for name in self.files if name.startswith(prefix))
 
-    def read_bytes(self, name: str) -> bytes:
-        return self.files[confined(name)]
+    def read_bytes(self, name: str, limit: int | None = None) -> bytes:
+        data = self.files[confined(name)]
+        return data if limit is None else data[: limit + 1]
 
 
 class FsReader:
@@ -82,20 +88,27 @@ class FsReader:
 
     def _walk(self, folder: str) -> list[str]:
         top = os.path.join(self.root, folder) if folder else self.root
+        self._inside(top, folder or ".")  # os.walk follows its top folder even when it is a link
         names = []
         for here, _, files in os.walk(top, followlinks=False):
             rel = os.path.relpath(here, self.root).replace(os.sep, "/")
             names.extend(f if rel == "." else f"{rel}/{f}" for f in files)
         return names
 
-    def read_bytes(self, name: str) -> bytes:
+    def _inside(self, path: str, name: str) -> None:
+        real, root = os.path.realpath(path), os.path.realpath(self.root)
+        if os.path.commonpath([real, root]) != root:
+            raise LandingError(name, RULE_OUTSIDE_ROOT, "refused: a link that leads outside the landing root")
+
+    def read_bytes(self, name: str, limit: int | None = None) -> bytes:
         name = confined(name)
         if self._local:
-            real, root = os.path.realpath(os.path.join(self.root, name)), os.path.realpath(self.root)
-            if os.path.commonpath([real, root]) != root:
-                raise LandingError(name, RULE_OUTSIDE_ROOT, "refused: a link that leads outside the landing root")
+            path = os.path.join(self.root, name)
+            self._inside(path, name)
+            if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO blocks forever, a device never ends
+                raise LandingError(name, RULE_UNREADABLE, "refused: not a regular file (a pipe, socket or device)")
         with self.fs.open_input_stream(name, compression=None) as stream:  # .gz is decompressed later, with a cap
-            return stream.read()
+            return stream.read() if limit is None else stream.read(limit + 1)
 
 
 class LocalDirReader(FsReader):
@@ -151,12 +164,14 @@ class HashingReader:
     def __init__(self, files: FileReader):
         self._files = files
         self.hashes: dict[str, str] = {}
+        # a reader of one's own may take only a name: it is read whole, and the cap checked after
+        self._bounded = "limit" in inspect.signature(files.read_bytes).parameters
 
     def list_files(self, prefix: str) -> list[str]:
         return self._files.list_files(prefix)
 
-    def read_bytes(self, name: str) -> bytes:
-        data = self._files.read_bytes(confined(name))
+    def read_bytes(self, name: str, limit: int | None = None) -> bytes:
+        data = self._files.read_bytes(confined(name), limit) if self._bounded else self._files.read_bytes(confined(name))
         self.hashes[name] = hashlib.sha256(data).hexdigest()[:16]
         return data
 
