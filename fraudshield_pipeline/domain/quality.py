@@ -29,16 +29,19 @@ def null_rate_verdict(rates: Mapping[str, float], limits: Mapping[str, float]) -
     return Verdict(True, "all columns within their null-rate limits")
 
 
-def volume_verdict(count: int, trailing: Sequence[int], low: float = 0.5, high: float = 2.0, min_history: int = 3) -> Verdict:
-    """A day's row count against the mean of the days before it: a sudden drop or spike fails."""
+def volume_verdict(
+    count: int, trailing: Sequence[int], low: float = 0.5, high: float = 2.0, min_history: int = 3, exempt: bool = False
+) -> Verdict:
+    """A day's row count against the mean of the days before it: a sudden drop or spike fails,
+    unless the day is `exempt` (expected: a holiday, a known outage), which only reports it."""
     if count == 0:
-        return Verdict(False, "empty partition: 0 rows")
+        return Verdict(exempt, "empty partition: 0 rows" + (" (exempt day)" if exempt else ""))
     if len(trailing) < min_history:
         return Verdict(True, f"{count} rows; only {len(trailing)} earlier day(s), need {min_history} to compare")
     mean = float(np.mean(trailing))
     ratio = count / mean if mean else float("inf")
-    ok = low <= ratio <= high
-    return Verdict(ok, f"{count} rows = {ratio:.2f} x trailing mean {mean:.0f} (allowed {low:.2f}-{high:.2f})")
+    ok = low <= ratio <= high or exempt
+    return Verdict(ok, f"{count} rows = {ratio:.2f} x trailing mean {mean:.0f} (allowed {low:.2f}-{high:.2f}{'; exempt day' if exempt else ''})")
 
 
 def cross_partition_duplicates(ids_by_partition: Mapping[str, pd.Series]) -> dict[str, int]:

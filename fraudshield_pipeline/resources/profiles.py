@@ -24,6 +24,7 @@ from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.feature_store import FeastFeatureStore
 from fraudshield_pipeline.resources.io_managers import ParquetIOManager
 from fraudshield_pipeline.resources.policy import build_policy
+from fraudshield_pipeline.resources.quality_policy import build_quality_policy
 from fraudshield_pipeline.resources.registry import ModelRegistry
 from fraudshield_pipeline.resources.sources import SimulatorSource, TransactionSource
 from fraudshield_pipeline.resources.storage import ArtifactStore, LocalArtifactStore, table_key
@@ -181,4 +182,6 @@ def build_resources(env: Mapping[str, str]) -> dict[str, object]:
         ),
         # The retraining policy (thresholds, cooldown, approval): every environment has one.
         "policy": build_policy(env),
+        # The limits the snapshot checks block downstream assets with.
+        "quality": build_quality_policy(env),
     }

@@ -10,12 +10,10 @@ from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, 
 from fraudshield_pipeline.defs.snapshots.checks import SNAPSHOT_FRESHNESS
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.resources.io_managers import SNAPSHOT
+from fraudshield_pipeline.resources.quality_policy import DataQualityPolicy
 from fraudshield_pipeline.resources.sources import TransactionSource
 from fraudshield_pipeline.resources.storage import ArtifactStore, table_key
 
-MAX_QUARANTINE_RATE = 0.05
-QUALITY_LOOKBACK_DAYS = 7  # earlier days compared against: volume baseline and replayed ids
-NULL_RATE_LIMITS = {s.COUNTRY: 0.2}  # other contract columns must never be null in the raw feed
 
 validated_outs = {
     # Every version of a validated day is kept, content-addressed; the table is that same file.
@@ -44,10 +42,11 @@ def _check(name: str, description: str) -> dg.AssetCheckSpec:
     group_name="snapshots",
     check_specs=[
         _check("rows_accounted", "Rows in = rows validated + rows quarantined, for transactions and labels."),
-        _check("quarantine_rate", f"At most {MAX_QUARANTINE_RATE:.0%} of a day's transactions quarantined."),
-        _check("null_rate", "Null share per contract column of the raw feed within its limit."),
-        _check("volume", "A day's volume within 0.5x-2x of the trailing average: no sudden drop or spike."),
-        _check("unique_ids_across_partitions", f"No transaction id replayed from the {QUALITY_LOOKBACK_DAYS} days before."),
+        _check("quarantine_rate", "A day's quarantined share of transactions at most the quality policy's max_quarantine_rate."),
+        _check("null_rate", "Null share per contract column of the raw feed within the quality policy's limit."),
+        _check("volume", "A day's volume within the quality policy's band around the trailing average (0.5x-2x by default): "
+               "no sudden drop or spike, except on the policy's volume_exempt_days."),
+        _check("unique_ids_across_partitions", "No transaction id replayed from the quality policy's lookback_days before."),
     ],
 )
 def validated_snapshots(
@@ -56,6 +55,7 @@ def validated_snapshots(
     raw_labels: dict[str, pd.DataFrame],
     storage: ArtifactStore,
     source: TransactionSource,
+    quality: DataQualityPolicy,
 ):
     """Applies the transaction and label contracts to each day (amounts bounded by the source's max_amount)."""
     from fraudshield_pipeline.domain.contracts import CONTRACT_VERSION, validate_labels, validate_transactions
@@ -82,11 +82,18 @@ def validated_snapshots(
         yield partitioned_output(
             context, name, by_key, {"contract_version": CONTRACT_VERSION, "unknown_columns": dg.MetadataValue.json(unknown)}
         )[0]
-    yield from _contract_checks(outcomes)
-    yield from _quality_checks(context.partition_keys, raw_transactions, storage)
+    checks = [*_contract_checks(outcomes, quality), *_quality_checks(context.partition_keys, raw_transactions, storage, quality)]
+    for result in checks:
+        if not result.passed:  # Dagster's failure names only the check: the days and the way out go to the log
+            context.log.error(f"check {result.check_name} failed: {result.description}")
+        yield result
 
 
-def _contract_checks(outcomes):
+def _failures(verdicts: dict) -> str:
+    return "; ".join(f"{day}: {v.detail}" for day, v in verdicts.items() if not v.passed)
+
+
+def _contract_checks(outcomes, quality: DataQualityPolicy):
     accounting = {
         k: {"transactions": [tx.rows_in, len(tx.valid), len(tx.quarantine)], "labels": [lb.rows_in, len(lb.valid), len(lb.quarantine)]}
         for k, (tx, lb) in outcomes.items()
@@ -101,7 +108,9 @@ def _contract_checks(outcomes):
     yield dg.AssetCheckResult(
         check_name="quarantine_rate",
         asset_key="validated_transactions",
-        passed=max(rates.values()) <= MAX_QUARANTINE_RATE,
+        passed=max(rates.values()) <= quality.max_quarantine_rate,
+        description="; ".join(f"{k}: {r:.1%} quarantined > {quality.max_quarantine_rate:.1%} (max_quarantine_rate)"
+                              for k, r in rates.items() if r > quality.max_quarantine_rate) or None,
         metadata={
             "max_quarantine_rate": max(rates.values()),
             "quarantine_rates": dg.MetadataValue.json(rates),
@@ -110,7 +119,7 @@ def _contract_checks(outcomes):
     )
 
 
-def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: ArtifactStore):
+def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: ArtifactStore, quality: DataQualityPolicy):
     from fraudshield_pipeline.domain.quality import (
         cross_partition_duplicates,
         null_rate_verdict,
@@ -121,27 +130,35 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
     from fraudshield_pipeline.domain.contracts import data_rows
 
     rates = {k: null_rates(data_rows(f), s.TRANSACTION_COLUMNS) for k, f in raw_transactions.items()}
-    verdicts = {k: null_rate_verdict(r, NULL_RATE_LIMITS) for k, r in rates.items()}
+    verdicts = {k: null_rate_verdict(r, quality.null_rate_limits) for k, r in rates.items()}
     yield dg.AssetCheckResult(
         check_name="null_rate",
         asset_key="validated_transactions",
         passed=all(v.passed for v in verdicts.values()),
+        description=_failures(verdicts) or None,
         metadata={"failures": dg.MetadataValue.json({k: v.detail for k, v in verdicts.items() if not v.passed}),
                   "null_rates": dg.MetadataValue.json(rates)},
     )
     ids = {k: f[s.TRANSACTION_ID] for k, f in raw_transactions.items()}
     first = dt.date.fromisoformat(min(keys))
-    for back in range(1, QUALITY_LOOKBACK_DAYS + 1):
+    for back in range(1, quality.lookback_days + 1):
         day = (first - dt.timedelta(days=back)).isoformat()
         if storage.exists(table_key("raw_transactions", day)):
             ids[day] = storage.read_table(table_key("raw_transactions", day), columns=[s.TRANSACTION_ID]).to_pandas()[s.TRANSACTION_ID]
     ordered = sorted(ids)
     counts = {k: len(ids[k]) for k in ordered}
-    volume = {k: volume_verdict(counts[k], [counts[p] for p in ordered[max(0, i - QUALITY_LOOKBACK_DAYS) : i]]) for i, k in enumerate(ordered) if k in keys}
+    volume = {
+        k: volume_verdict(counts[k], [counts[p] for p in ordered[max(0, i - quality.lookback_days) : i]], quality.volume_low, quality.volume_high,
+                          exempt=k in quality.volume_exempt_days)
+        for i, k in enumerate(ordered) if k in keys
+    }  # fmt: skip
+    failed = _failures(volume)
     yield dg.AssetCheckResult(
         check_name="volume",
         asset_key="validated_transactions",
-        passed=all(v.passed for v in volume.values()),
+        passed=not failed,
+        description=f"{failed}. A day you expect to be quiet or busy (a holiday, a known outage): add it to the quality "
+        "policy's volume_exempt_days (FRAUDSHIELD_VOLUME_EXEMPT_DAYS) and materialize it again" if failed else None,
         metadata={"verdicts": dg.MetadataValue.json({k: v.detail for k, v in volume.items()})},
     )
     replayed = {k: n for k, n in cross_partition_duplicates(ids).items() if k in keys}
@@ -149,6 +166,7 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
         check_name="unique_ids_across_partitions",
         asset_key="validated_transactions",
         passed=not any(replayed.values()),
+        description="; ".join(f"{k}: {n} transaction ids already seen in the {quality.lookback_days} days before" for k, n in replayed.items() if n) or None,
         metadata={"replayed_ids": dg.MetadataValue.json({k: n for k, n in replayed.items() if n}),
                   "days_compared": len(ordered)},
     )
