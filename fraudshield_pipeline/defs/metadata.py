@@ -1,6 +1,6 @@
 """Metadata helpers shared by the stage assets: how a partition range is shown in the UI."""
 
-
+import math
 from collections.abc import Mapping
 
 import dagster as dg
@@ -84,6 +84,18 @@ def rounded(value: object, digits: int = DIGITS) -> object:
     if isinstance(value, float) and value == value and abs(value) != float("inf"):
         return round(value, digits)
     return value
+
+
+def measured(value: object, digits: int = DIGITS) -> object:
+    """A metric as the UI shows it and the sensors read it: rounded, or None where the day has none
+    (NaN: no reported fraud, nothing scored). Dagster would show a NaN as a number."""
+    value = rounded(value, digits)
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def as_float(value: object) -> float:
+    """A metric read back from metadata (`measured`): NaN where none was measured."""
+    return float("nan") if value is None else float(value)
 
 
 def rounded_dict(values: Mapping[str, object], digits: int = DIGITS) -> dict[str, object]:

@@ -5,7 +5,7 @@ import math
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.defs.metadata import bar, frame_table, image_markdown, rounded
+from fraudshield_pipeline.defs.metadata import as_float, bar, frame_table, image_markdown, measured, rounded
 from fraudshield_pipeline.resources.registry import ModelRegistry
 
 
@@ -15,6 +15,12 @@ def test_floats_are_rounded_and_other_values_kept():
     import numpy as np
 
     assert rounded(np.float32(0.123456789)) == 0.1235 and isinstance(rounded(np.int64(4)), int)
+
+
+def test_a_metric_that_was_not_measured_is_null_not_a_number():
+    assert measured(float("nan")) is None and measured(float("inf")) is None and measured(None) is None
+    assert measured(0.123456789) == rounded(0.123456789) and measured(3) == 3
+    assert math.isnan(as_float(None)) and as_float(0.5) == 0.5
 
 
 def test_frame_table_is_typed_has_no_index_and_keeps_missing_text():

@@ -291,3 +291,17 @@ def test_approval_mode_alerts_once_instead_of_retraining(instance):
     assert alert.asset_key == dg.AssetKey("trained_model") and alert.metadata["approval"].value == "required"
     again = drift_retrain_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=manual))
     assert isinstance(again, dg.SkipReason) and again.skip_message == "no new drift reports"
+
+
+def test_a_day_without_a_reported_fraud_is_null_and_says_nothing(instance):
+    """matured_performance publishes None, not NaN, where a day has no reported fraud; the sensor
+    skips such a day instead of reading it as a collapse."""
+    report(instance, "champion", {"champion_version": "2"})
+    for day, (ap, recall) in enumerate(FIRST_WEEK, start=1):
+        matured(instance, f"2026-10-{day:02d}", ap, recall)
+    matured(instance, "2026-10-08", None, None, n_fraud=0)
+    requests, cursor, reason = tick(performance_retrain_sensor, instance, None)
+    assert requests == [] and "no day judged yet" in reason, reason
+    matured(instance, "2026-10-09", 0.31, 0.61)
+    requests, _, reason = tick(performance_retrain_sensor, instance, cursor)
+    assert requests == [] and "over 2026-10-09..2026-10-09" in reason, reason

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.defs.metadata import bar, frame_table, rounded
+from fraudshield_pipeline.defs.metadata import bar, frame_table, measured, rounded
 from fraudshield_pipeline.defs.partitions import daily_partitions
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
@@ -68,7 +68,7 @@ def drift_report(
             "n_drifted": summary.n_drifted,
             "n_features": summary.n_features,
             "dataset_drift": summary.dataset_drift,
-            "prediction_drift_score": rounded(_prediction_score(summary)),
+            "prediction_drift_score": measured(_prediction_score(summary)),
             "prediction_drifted": bool(summary.prediction and summary.prediction.drifted),
             "drifted_columns": dg.MetadataValue.json(summary.drifted_columns),
             "drift_by_feature": drift_chart(summary),
@@ -163,7 +163,7 @@ def _calibrated(summary, calibration) -> dict[str, object]:
         return {"calibration": "none (reference spans too few days): the policy's fallback thresholds apply"}
     return {
         "calibrated_share_threshold": round(calibration.share_threshold, 4),
-        "calibrated_prediction_threshold": round(calibration.prediction_threshold or float("nan"), 4),
+        "calibrated_prediction_threshold": measured(calibration.prediction_threshold, 4),
         "beyond_calibration_columns": dg.MetadataValue.json(beyond_calibration(summary, calibration)),
         "calibration_false_alarm_rate": round(calibration.achieved_rate, 4),
         "calibration_days": f"{calibration.days[0]}..{calibration.days[-1]}",

@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from fraudshield_pipeline.defs.metadata import measured
 from fraudshield_pipeline.defs.partitions import daily_partitions, day_start
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import ModelRegistry
@@ -68,8 +69,8 @@ def matured_performance(
         metadata={
             "status": "matured",
             "champion_version": champion_version,
-            "average_precision": metrics["average_precision"],
-            "recall_at_budget": metrics["recall_at_budget"],
+            "average_precision": measured(metrics["average_precision"]),
+            "recall_at_budget": measured(metrics["recall_at_budget"]),
             "n_fraud": int(metrics["n_fraud"]),
             "rows": len(scored),
             "labels_as_of": as_of.isoformat(),
@@ -100,8 +101,8 @@ def _previous_champion(storage, registry, champion: str, day: str, scored: pd.Da
     metrics = _measure(scored, scored["transaction_id"].map(scores), budget)
     return {
         "previous_version": previous,
-        "previous_average_precision": metrics["average_precision"],
-        "previous_recall_at_budget": metrics["recall_at_budget"],
+        "previous_average_precision": measured(metrics["average_precision"]),
+        "previous_recall_at_budget": measured(metrics["recall_at_budget"]),
     }
 
 

@@ -12,6 +12,7 @@ import json
 import dagster as dg
 
 from fraudshield_pipeline.defs.governance.assets import CHAMPION_ASSET, champion_metadata, current_champion
+from fraudshield_pipeline.defs.metadata import as_float
 from fraudshield_pipeline.domain.triggers import ShadowComparison, cusum_limit, rollback_trigger
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
@@ -71,8 +72,8 @@ def rollback_sensor(context: dg.SensorEvaluationContext, policy: RetrainPolicy):
         previous = str(meta["previous_version"])
         partition = record.asset_materialization.partition
         days[partition] = ShadowComparison(
-            partition, float(meta["average_precision"]), float(meta["previous_average_precision"]),
-            float(meta["recall_at_budget"]), float(meta["previous_recall_at_budget"]),
+            partition, as_float(meta["average_precision"]), as_float(meta["previous_average_precision"]),
+            as_float(meta["recall_at_budget"]), as_float(meta["previous_recall_at_budget"]),
         )
     shadow = [days[p] for p in sorted(days)][: policy.shadow_days]
     if previous is None or not shadow:

@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from fraudshield_pipeline.defs.metadata import measured
 from fraudshield_pipeline.defs.partitions import daily_partitions
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION, ModelRegistry
 
@@ -46,5 +47,5 @@ def batch_scores(
             "shadow_alert_rate": float(shadow_alert.mean()),
             "shadow_alert_agreement": float((shadow_alert == scores["champion_alert"]).mean()),
         }
-    metadata["mean_champion_score"] = float(scores["champion_score"].mean()) if len(scores) else float("nan")
+    metadata["mean_champion_score"] = measured(scores["champion_score"].mean()) if len(scores) else None
     return dg.Output(scores, metadata=metadata)

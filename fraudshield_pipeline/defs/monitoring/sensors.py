@@ -13,6 +13,7 @@ import dagster as dg
 
 from fraudshield_pipeline.defs.governance.assets import current_champion
 from fraudshield_pipeline.defs.jobs import retrain_job
+from fraudshield_pipeline.defs.metadata import as_float
 from fraudshield_pipeline.domain.triggers import (
     DriftObservation,
     PerformanceObservation,
@@ -216,7 +217,7 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, policy: Retr
         partition = record.asset_materialization.partition
         n_fraud, age = _value(record, "n_fraud"), _value(record, "label_age_days")
         observations[partition] = [
-            float(_value(record, "average_precision")), float(_value(record, "recall_at_budget")),
+            as_float(_value(record, "average_precision")), as_float(_value(record, "recall_at_budget")),
             None if n_fraud is None else int(n_fraud), None if age is None else float(age),
         ]
     newest = sorted(observations)[-HISTORY:]
