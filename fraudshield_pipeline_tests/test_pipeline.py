@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+import re
 
 import dagster as dg
 import pandas as pd
@@ -101,6 +102,9 @@ def test_first_model_is_registered_evaluated_and_promoted(pipeline):
     assert math.isclose(run.data.metrics["test_average_precision"], report["test_average_precision"], abs_tol=5e-5)  # metadata is rounded
     assert {"training_set_version", "code_version", "lockfile_sha256"} <= set(run.data.tags)
     assert pipeline["resources"]["storage"].exists(report_key("evaluation", f"v{challenger.version}.md"))
+    # The protocol set's share of the test rows, shown beside its rows in the model card.
+    share = report["protocol_set_share"]
+    assert 0.25 < share < 1 and re.search(r"\(\d+\.\d% of the test rows; \d+ frauds\)", report["model_card"])
 
 
 def _history(store, table, last_day, days):

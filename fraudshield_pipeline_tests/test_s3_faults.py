@@ -53,7 +53,7 @@ def ingest_and_validate(env: dict[str, str]) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [raw_feeds, validated_snapshots],
         partition_key=DAY,
-        resources={k: resources[k] for k in ("storage", "io_manager", "source")},
+        resources={k: resources[k] for k in ("storage", "io_manager", "source", "quality")},
         raise_on_error=False,
     )
 

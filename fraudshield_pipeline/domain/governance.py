@@ -105,6 +105,7 @@ def model_card(
         "## Data",
         f"- training window: {card['data']['training_window']['start']} to {card['data']['training_window']['end']}",
         f"- test window: {test_window.get('test_start')} to {test_window.get('test_end')}",
+        *[f"- {name}: {value}" for name, value in test_window.items() if name.startswith("rows (")],
         f"- training set version: {card['data']['training_set_version']}",
         "",
         "## Provenance",

@@ -121,6 +121,45 @@ def build_training_set(
         con.close()
 
 
+@dataclass(frozen=True)
+class LabelMaturity:
+    """How complete the test window's fraud labels are at `as_of`, from the portfolio's own report delays."""
+
+    expected_reported_share: float | None  # None: no label history old enough to tell
+    suggested_maturity_days: int | None  # the age by which `min_share` of frauds are reported
+    delay_curve_frauds: int
+    min_share: float
+
+    @property
+    def mature(self) -> bool:
+        return self.expected_reported_share is None or self.expected_reported_share >= self.min_share
+
+    def describe(self, maturity_days: int) -> str:
+        if self.expected_reported_share is None:
+            return "no label history old enough to estimate the report delays yet"
+        share = f"about {self.expected_reported_share:.0%} of the test window's frauds are expected to be reported by as_of"
+        if self.mature:
+            return f"{share} (report delays of {self.delay_curve_frauds} frauds)"
+        return (
+            f"only {share} (report delays of {self.delay_curve_frauds} frauds): the unreported ones count as genuine, so "
+            f"the test metrics undercount fraud. Set training_set's maturity_days to {self.suggested_maturity_days} "
+            f"(now {maturity_days}), the age by which {self.min_share:.0%} are reported"
+        )
+
+
+def label_maturity(delays_days: list[float], window: TrainingWindow, min_share: float, max_age: int) -> LabelMaturity:
+    """The expected reported share of the test window's frauds: each test day's share at its age at
+    `as_of` on the empirical delay curve (`delays_days`: days from a fraud's day end to its report)."""
+    from fraudshield_pipeline.domain.triggers import judging_age, reported_share
+
+    if not delays_days:
+        return LabelMaturity(None, None, 0, min_share)
+    days = (window.test_end - window.test_start).days
+    ages = [(window.as_of - (window.test_start + dt.timedelta(days=i + 1))) / dt.timedelta(days=1) for i in range(days)]
+    share = sum(reported_share(delays_days, age) for age in ages) / len(ages)
+    return LabelMaturity(round(share, 4), judging_age(delays_days, min_share, max_age), len(delays_days), min_share)
+
+
 def split_summary(training_set: pd.DataFrame) -> pd.DataFrame:
     grouped = training_set.groupby(SPLIT, observed=True)[s.IS_FRAUD]
     return pd.DataFrame({"rows": grouped.size(), "fraud": grouped.sum(), "fraud_rate": grouped.mean()}).reindex(

@@ -42,7 +42,7 @@ def test_a_hostile_landing_day_is_accounted_for_in_the_snapshot(tmp_path):
     resources = build_resources(env)
     result = dg.materialize(
         [raw_feeds, validated_snapshots], partition_key=str(DAY), raise_on_error=False,
-        resources={k: resources[k] for k in ("storage", "io_manager", "source")},
+        resources={k: resources[k] for k in ("storage", "io_manager", "source", "quality")},
     )  # fmt: skip
     assert result.success
     (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "rows_accounted"]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
+from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, label_maturity, plan_window
 
 UTC = dt.timezone.utc
 
@@ -75,3 +75,16 @@ def test_future_transactions_and_late_labels_never_change_a_training_row():
     with_future = training_rows(tx, pd.concat([reports, late_labels], ignore_index=True))
     assert len(baseline) > 10_000 and baseline[s.IS_FRAUD].sum() > 20
     pd.testing.assert_frame_equal(baseline, with_future)
+
+
+def test_label_maturity_reads_the_test_window_off_the_portfolios_own_delay_curve():
+    window = plan_window(dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), maturity_days=7, test_days=7)
+    # test days end 7..13 days before as_of
+    quick = label_maturity([0.5, 1, 2, 3, 4, 5] * 10, window, 0.9, 30)  # every fraud reported within 5 days
+    assert quick.expected_reported_share == 1.0 and quick.mature and quick.suggested_maturity_days == 5
+    slow = label_maturity(list(np.linspace(1, 40, 400)), window, 0.9, 30)  # 1-40 days, evenly
+    assert 0.15 < slow.expected_reported_share < 0.3 and not slow.mature
+    assert slow.suggested_maturity_days == 30  # past the curve's horizon: the longest age it can vouch for
+    assert "maturity_days to 30 (now 7)" in slow.describe(7) and "undercount fraud" in slow.describe(7)
+    unknown = label_maturity([], window, 0.9, 30)
+    assert unknown.expected_reported_share is None and unknown.mature and "no label history" in unknown.describe(7)

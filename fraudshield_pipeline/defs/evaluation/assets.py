@@ -19,6 +19,10 @@ class EvaluationConfig(dg.Config):
     daily_alert_budget: int = Field(default=100, ge=1, description="Alerts analysts can review per day.")
     top_k_cards: int = Field(default=100, ge=1, description="k of card precision@k.")
     absolute_floor: float = Field(default=0.30, description="Minimum average precision to become champion.")
+    min_protocol_share: float = Field(
+        default=0.25, ge=0, le=1, description="Share of the test rows the protocol set (known-compromised cards removed) keeps, "
+        "below which the evaluation warns that the gate's figures rest on few rows (most cards already had a reported fraud).",
+    )  # fmt: skip
     max_regression: float = Field(default=0.01, description="Allowed drop in average precision against the champion (backtest mean).")
     slice_collapse_ratio: float = Field(default=0.5, description="A key slice collapses below this share of the champion's.")
     min_slice_frauds: int = Field(default=20, ge=1, description="A slice or fraud scenario enters the gate only with this many frauds.")
@@ -100,11 +104,19 @@ def evaluation_report(
     registry.log_run_metrics(challenger.run_id, {f"test_{k}": v for k, v in test_metrics.items()})
     table = metrics_table({name: m.scorecard.metrics for name, m in scored.items()}, k=config.top_k_cards)
     png = curves_png(holdout[s.IS_FRAUD].to_numpy(), {name: m.scores for name, m in scored.items()})
+    kept_rows, kept_frauds = int(cards[0].metrics["n_transactions"]), int(cards[0].metrics["n_fraud"])
+    protocol_share = kept_rows / max(len(holdout), 1)
     shown = {
         "test_start": window["test_start"], "test_end": window["test_end"], "labels_known_as_of": window.get("as_of", "?"),
-        "rows (all test transactions)": str(len(holdout)),
-        "rows (known-compromised cards removed)": str(int(cards[0].metrics["n_transactions"])),
+        "rows (all test transactions)": f"{len(holdout)} ({int(holdout[s.IS_FRAUD].sum())} frauds)",
+        "rows (known-compromised cards removed)": f"{kept_rows} ({protocol_share:.1%} of the test rows; {kept_frauds} frauds)",
     }
+    if protocol_share < config.min_protocol_share:
+        context.log.warning(
+            f"the protocol test set (known-compromised cards removed) keeps only {protocol_share:.1%} of the test rows and "
+            f"{kept_frauds} frauds: most test cards already had a reported fraud. The gate's figures rest on few rows; read "
+            "them beside the all-transactions figures"
+        )
     policy_record = gate_policy_record(gate, context.run.tags)
     record = {
         "decided_at": pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%S%fZ"),
@@ -153,6 +165,7 @@ def evaluation_report(
             "challenger_version": challenger.version,
             "champion_version": record["champion_version_after"] or "none",
             "promoted": decision.promote,
+            "protocol_set_share": rounded(protocol_share),
             "decision": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
             "policy": dg.MetadataValue.json(policy_record),
             "metrics": frame_table(table, descriptions=METRIC_UNITS),

@@ -121,7 +121,8 @@ def label_delays(storage: ArtifactStore, label_days: list[str], as_of: dt.dateti
     complete = [d for d in label_days if day_start(d) + dt.timedelta(days=1 + COMPLETE_AFTER_DAYS) <= as_of]
     delays: list[float] = []
     for old in complete[-CURVE_DAYS:]:
-        reported = storage.read_table(table_key("validated_labels", old)).to_pandas()[s.REPORTED_AT]
+        labels = storage.read_table(table_key("validated_labels", old), columns=[s.IS_FRAUD, s.REPORTED_AT]).to_pandas()
+        reported = labels.loc[labels[s.IS_FRAUD] == 1, s.REPORTED_AT]  # a feed may confirm genuine ones too
         delays += list((reported - (day_start(old) + dt.timedelta(days=1))) / dt.timedelta(days=1))
     return delays
 

@@ -27,13 +27,33 @@ class TrainingWindowConfig(dg.Config):
     maturity_days: int = Field(default=7, ge=0, description="Test labels must be this old to count.")
     validation_fraction: float = Field(default=0.2, gt=0, lt=1, description="Last part of the train window where rounds and threshold are chosen; the model is then refitted on the whole window.")
     as_of: str | None = Field(default=None, description="ISO date the window ends; default: end of the newest feature partition.")
+    min_test_reported_share: float = Field(
+        default=0.9, gt=0, le=1,
+        description="Share of the test window's frauds expected reported by as_of (the portfolio's own report delays) "
+        "below which the test_labels_mature check warns that the test metrics undercount fraud.",
+    )
+    min_validation_frauds: int = Field(
+        default=20, ge=1, description="Reported frauds in the validation part below which enough_fraud warns: the alert "
+        "threshold and the number of rounds are chosen on them.",
+    )  # fmt: skip
 
 
-@dg.asset(group_name="training", kinds={"duckdb", "parquet"}, deps=["transaction_features", "validated_labels"])
-def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig, storage: ArtifactStore) -> dg.Output[pd.DataFrame]:
+@dg.asset(
+    group_name="training",
+    kinds={"duckdb", "parquet"},
+    deps=["transaction_features", "validated_labels"],
+    check_specs=[
+        dg.AssetCheckSpec("test_labels_mature", asset="training_set", description="Most of the test window's frauds are "
+                          "reported by as_of, by the portfolio's own report delays (else the test metrics undercount fraud)."),
+        dg.AssetCheckSpec("enough_fraud", asset="training_set", description="Enough reported frauds in the validation part "
+                          "to choose the alert threshold and the rounds on."),
+    ],
+)
+def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig, storage: ArtifactStore):
     """Feature rows of the train and test windows, labelled with what was known at the window's end."""
+    from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
     from fraudshield_pipeline.domain.features import lookback_days
-    from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window, split_summary
+    from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, label_maturity, plan_window, split_summary
     from fraudshield_pipeline.domain.versioning import combine_hashes, content_hash
 
     materialized = storage.partitions("transaction_features")
@@ -57,7 +77,22 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
     context.log.info(f"training set as of {as_of:%Y-%m-%d}:\n{summary}")
     if frame[SPLIT].eq("test").sum() == 0 or frame[SPLIT].eq("train").sum() == 0:
         raise dg.Failure(f"the window {window.to_metadata()} has no train or no test rows: materialize more days")
-    return dg.Output(
+    train_days = [d for d in labels_days if d < window.train_end.date().isoformat()]
+    late = _frauds_reported_after(storage, train_days, as_of)
+    _refuse_without_fraud(summary, late, window, config)
+    maturity = label_maturity(label_delays(storage, storage.partitions("validated_labels"), as_of), window,
+                              config.min_test_reported_share, COMPLETE_AFTER_DAYS)  # fmt: skip
+    maturity_note = maturity.describe(config.maturity_days)
+    if not maturity.mature:
+        context.log.warning(f"test_labels_mature: {maturity_note}")
+    validation_frauds = int(summary.fillna(0).loc["validation", "fraud"])
+    enough = validation_frauds >= config.min_validation_frauds
+    fraud_note = (f"{validation_frauds} reported frauds in the validation part (at least {config.min_validation_frauds} wanted): "
+                  + ("enough" if enough else "the alert threshold and the rounds rest on too few; widen train_days or raise "
+                     "validation_fraction"))  # fmt: skip
+    if not enough:
+        context.log.warning(f"enough_fraud: {fraud_note}")
+    yield dg.Output(
         frame,
         data_version=dg.DataVersion(combine_hashes([content_hash(frame)])),
         metadata={
@@ -65,10 +100,46 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
             "splits": frame_table(summary),
             "feature_partitions": dg.MetadataValue.json([days[0], days[-1]]),
             "feature_history_complete": history_complete,
+            "test_labels_expected_reported_share": maturity.expected_reported_share,
+            "train_frauds_reported_after_as_of": late,
             "content_hash": content_hash(frame),
             "dagster/column_schema": table_schema(frame),
         },
     )
+    yield dg.AssetCheckResult(
+        check_name="test_labels_mature", passed=maturity.mature, severity=dg.AssetCheckSeverity.WARN, description=maturity_note,
+        metadata={"expected_reported_share": maturity.expected_reported_share, "suggested_maturity_days": maturity.suggested_maturity_days,
+                  "delay_curve_frauds": maturity.delay_curve_frauds},
+    )  # fmt: skip
+    yield dg.AssetCheckResult(
+        check_name="enough_fraud", passed=enough, severity=dg.AssetCheckSeverity.WARN, description=fraud_note,
+        metadata={"validation_frauds": validation_frauds, "min_validation_frauds": config.min_validation_frauds},
+    )
+
+
+def _frauds_reported_after(storage: ArtifactStore, days: list[str], as_of: dt.datetime) -> int:
+    """Frauds of these days that the label feed reports only after `as_of`: in the data, not yet known."""
+    from fraudshield_pipeline.domain import schema as s
+
+    if not days:
+        return 0
+    labels = storage.read_tables([table_key("validated_labels", d) for d in days]).to_pandas()
+    return int(((labels[s.IS_FRAUD] == 1) & (labels[s.REPORTED_AT] >= as_of)).sum())
+
+
+def _refuse_without_fraud(summary: pd.DataFrame, late: int, window, config: TrainingWindowConfig) -> None:
+    """No reported fraud to learn from: say which of two causes it is, and what to change."""
+    for part in ("train", "validation"):
+        if summary.fillna(0).loc[part, "fraud"] > 0:
+            continue
+        span = f"{window.train_start:%Y-%m-%d}..{window.train_end:%Y-%m-%d}, as_of {window.as_of:%Y-%m-%d}"
+        if late:
+            cause = (f"the label feed does hold {late} frauds of the train window, but reports them only after as_of: move the "
+                     f"window back (training_set's gap_days, now {config.gap_days}, or as_of) or wait for the labels")
+        else:
+            cause = ("the label feed holds no fraud for the train window's days at all: check that labels are delivered "
+                     f"(the labels mapping, is_fraud values) or widen train_days (now {config.train_days})")
+        raise dg.Failure(f"cannot train: the train window's {part} part ({span}) holds no reported fraud; {cause}")
 
 
 class TrainedModelConfig(dg.Config):
