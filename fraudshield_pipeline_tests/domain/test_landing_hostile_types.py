@@ -93,6 +93,8 @@ CASES = {
     "amount_past_float_range": Case(tx_zone(lambda: text(with_field(2, 4, "1e309"))), rules={"amount:finite": 1}),
     "label_reported_in_2200": Case(zone(lb=lb_bytes().replace(b"2026-09-0", b"2200-09-0", 1)), rules={"reported_at:within_730_days": 1}),
     "value_map_onto_a_number": Case(zone(), MAPPING_WITH_NUMBER, error="mapping"),
+    "a_second_part_in_upper_case": Case(zone(**{f"transactions/{DAY}-b.CSV": text(tx_lines()[:1] + [tx_lines()[1].replace("T2026", "U2026")])}),
+                                        mapping_with(transactions__path="transactions/{date}*.csv"), error="file_name_case"),
 }
 
 

@@ -26,6 +26,7 @@ from fraudshield_pipeline.domain.landing.accounting import RawTable, read_csv, r
 from fraudshield_pipeline.domain.landing.errors import (
     RULE_MALFORMED,
     RULE_MISSING_COLUMN,
+    RULE_NAME_CASE,
     RULE_NO_FILE,
     RULE_UNREADABLE,
     LandingError,
@@ -110,9 +111,20 @@ def _match(files: FileReader, feed: FeedMapping, day: dt.date, what: str) -> lis
     prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
     regex = glob_regex(pattern)
     try:
-        names = sorted(n for n in files.list_files(prefix) if regex.match(n))
+        listed = sorted(files.list_files(prefix))
     except OSError as error:  # permissions, a network error: named, never bare
         raise LandingError(pattern, RULE_UNREADABLE, f"could not list the landing zone ({type(error).__name__})") from error
+    names = [n for n in listed if regex.match(n)]
+    # A file of the day whose name differs only in case after the path's fixed prefix (2026-09-01-b.CSV
+    # beside 2026-09-01.csv) would be skipped in silence, its records lost: refused, naming it.
+    folded = re.compile(regex.pattern, re.IGNORECASE)
+    near = [n for n in listed if n not in names and folded.match(n)]
+    if near:
+        raise LandingError(
+            near[0], RULE_NAME_CASE,
+            f"looks like a {what} file for {day.isoformat()} but matches '{pattern}' only when case is ignored: rename it, "
+            "or write the path with its case (or with a class such as [cC][sS][vV])",
+        )  # fmt: skip
     if not names and feed.required:
         folder = prefix.rpartition("/")[0]
         nearby = sorted(files.list_files(f"{folder}/" if folder else ""))[:5]

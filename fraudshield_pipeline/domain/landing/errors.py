@@ -19,6 +19,7 @@ RULE_MALFORMED = "malformed_record"  # also a quarantine rule: one record the st
 RULE_REPEATED_HEADER = "repeated_header"  # a quarantine rule only: a copy of the header inside the file (concatenated exports)
 RULE_TOO_LARGE = "too_large"
 RULE_OUTSIDE_ROOT = "outside_root"
+RULE_NAME_CASE = "file_name_case"  # a day's file whose name matches the path only when case is ignored (.CSV)
 RULES = (
     RULE_NO_FILE,
     RULE_MISSING_COLUMN,
@@ -30,6 +31,7 @@ RULES = (
     RULE_MALFORMED,
     RULE_TOO_LARGE,
     RULE_OUTSIDE_ROOT,
+    RULE_NAME_CASE,
 )
 
 
