@@ -208,6 +208,20 @@ def test_each_monitored_day_is_scored_by_the_champion(pipeline):
     assert scores["champion_score"].between(0, 1).all() and scores["champion_alert"].dtype == bool
     metadata = pipeline["results"]["monitoring"].metadata[f"batch_scores[{last_day}]"]
     assert metadata["status"] == "scored" and 0 < metadata["alert_rate"] < 0.2
+    (run,) = [r for r in pipeline["results"]["monitoring"].run_ids if _ran(pipeline["instance"], r, "batch_scores", last_day)]
+    (volume,) = [c for c in _checks(pipeline["instance"], run) if c.check_name == "alert_volume"]
+    assert volume.metadata["alerts"].value == int(scores["champion_alert"].sum())
+    assert volume.passed is (int(scores["champion_alert"].sum()) <= 300) and volume.severity == dg.AssetCheckSeverity.WARN
+
+
+def _ran(instance, run_id: str, asset: str, partition: str) -> bool:
+    run = instance.get_run_by_id(run_id)
+    return run.tags.get("dagster/partition") == partition and dg.AssetKey(asset) in (run.asset_selection or set())
+
+
+def _checks(instance, run_id: str) -> list:
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    return [r.event_log_entry.dagster_event.event_specific_data for r in records]
 
 
 def test_each_partition_of_a_range_run_carries_its_own_row_count(pipeline):

@@ -2,12 +2,21 @@
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from fraudshield_pipeline.defs.metadata import measured
 from fraudshield_pipeline.defs.partitions import daily_partitions
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION, ModelRegistry
 
 SCORE_COLUMNS = ["transaction_id", "customer_id", "merchant_id", "event_timestamp"]
+
+
+class AlertCapacityConfig(dg.Config):
+    daily_alert_budget: int = Field(default=100, ge=1, description="Alerts analysts review per day.")
+    max_budget_multiple: float = Field(
+        default=3.0, gt=0, description="Alerts a day beyond this multiple of the budget fail the (warning) alert_volume check: "
+        "a threshold chosen on few frauds, or a shifted score distribution, floods the analysts.",
+    )  # fmt: skip
 
 
 @dg.asset(
@@ -17,10 +26,12 @@ SCORE_COLUMNS = ["transaction_id", "customer_id", "merchant_id", "event_timestam
     kinds={"xgboost", "parquet"},
     ins={"transaction_features": dg.AssetIn()},
     deps=["evaluation_report"],
+    check_specs=[dg.AssetCheckSpec("alert_volume", asset="batch_scores", description="The champion's alerts of the day "
+                                   "within the analysts' capacity (a multiple of the daily alert budget).")],
 )
 def batch_scores(
-    context: dg.AssetExecutionContext, transaction_features: pd.DataFrame, registry: ModelRegistry
-) -> dg.Output[pd.DataFrame]:
+    context: dg.AssetExecutionContext, config: AlertCapacityConfig, transaction_features: pd.DataFrame, registry: ModelRegistry
+):
     """Fraud scores and alerts from the champion, with reason codes per alert; the challenger scores in shadow."""
     from fraudshield_pipeline.domain.reasons import alert_reasons
     from fraudshield_pipeline.domain.train import model_contract, predict
@@ -29,7 +40,9 @@ def batch_scores(
     scores = transaction_features[SCORE_COLUMNS].copy()
     if champion is None:
         context.log.warning("no champion yet: nothing to score with")
-        return dg.Output(scores.iloc[0:0], metadata={"status": "no_champion"})
+        yield dg.Output(scores.iloc[0:0], metadata={"status": "no_champion"})
+        yield dg.AssetCheckResult(check_name="alert_volume", passed=True, description="no champion: no alerts")
+        return
     booster = registry.load_booster(champion.version)
     scores["champion_version"] = champion.version
     scores["champion_score"] = predict(booster, transaction_features)
@@ -48,4 +61,11 @@ def batch_scores(
             "shadow_alert_agreement": float((shadow_alert == scores["champion_alert"]).mean()),
         }
     metadata["mean_champion_score"] = measured(scores["champion_score"].mean()) if len(scores) else None
-    return dg.Output(scores, metadata=metadata)
+    yield dg.Output(scores, metadata=metadata)
+    alerts, capacity = int(scores["champion_alert"].sum()), config.daily_alert_budget * config.max_budget_multiple
+    yield dg.AssetCheckResult(
+        check_name="alert_volume", passed=alerts <= capacity, severity=dg.AssetCheckSeverity.WARN,
+        description=f"{alerts} alerts against a budget of {config.daily_alert_budget} a day (at most {capacity:.0f} before this warns)"
+        + ("" if alerts <= capacity else ": the champion's threshold floods the analysts; review the threshold or the budget"),
+        metadata={"alerts": alerts, "daily_alert_budget": config.daily_alert_budget},
+    )  # fmt: skip
