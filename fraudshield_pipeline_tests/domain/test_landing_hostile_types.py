@@ -225,3 +225,23 @@ def test_a_file_name_that_is_not_utf8_is_a_landing_error(tmp_path):
         handle.write(b"id,card,term,ts,amt,fraud\n")
     with pytest.raises(LandingError, match=r"\[unreadable_file\] refused: the file name is not UTF-8 text"):
         read_day(LocalDirReader(tmp_path), load_mapping(MINIMAL % "csv"), DAY)
+
+
+def test_a_mapping_with_nested_aliases_is_refused_at_once():
+    """A "billion laughs": nine lines whose aliases stand for 10^9 values (10 GB and 80 s to validate)."""
+    laughs = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    laughs += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    text = "\n".join(laughs) + "\n" + (MINIMAL % "csv").replace("transactions:\n", "transactions:\n  ignore: *a8\n", 1)
+    with pytest.raises(MappingError, match=r"aliases \(\*name\) are not allowed"):
+        load_mapping(text)
+
+
+def test_a_huge_mapping_file_is_refused_without_being_read_whole(tmp_path):
+    from fraudshield_pipeline.domain.landing import read_mapping
+
+    (tmp_path / "mapping.yaml").write_text("# padding\n" * 300_000)
+    with pytest.raises(MappingError, match=r"mapping.yaml: larger than 1,048,576 bytes"):
+        read_mapping(LocalDirReader(tmp_path))
+    os.mkfifo(tmp_path / "fifo.yaml")
+    with pytest.raises(MappingError, match=r"fifo.yaml: refused: not a regular file"):
+        read_mapping(LocalDirReader(tmp_path), "fifo.yaml")

@@ -180,7 +180,7 @@ def test_readers_refuse_names_outside_the_root_and_never_echo_content(tmp_path):
         with pytest.raises(LandingError) as failure:
             reader.read_bytes(name)
         assert failure.value.rule == "outside_root" and "hunter2" not in str(failure.value)
-    with pytest.raises(MappingError, match="inside the landing root"):
+    with pytest.raises(MappingError, match="relative to the landing root and stay inside it"):
         read_mapping(reader, "../secret.txt")
     with pytest.raises(LandingError, match="outside_root"):
         S3PrefixReader("bucket", "landing/../other", region="us-east-1")

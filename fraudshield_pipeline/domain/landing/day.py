@@ -33,7 +33,7 @@ from fraudshield_pipeline.domain.landing.errors import (
     MappingError,
     suggest,
 )
-from fraudshield_pipeline.domain.landing.mapping import MAPPING_FILE, FeedMapping, LabelsFromTransactions, LandingMapping, load_mapping
+from fraudshield_pipeline.domain.landing.mapping import MAPPING_FILE, MAX_MAPPING_BYTES, FeedMapping, LabelsFromTransactions, LandingMapping, load_mapping
 from fraudshield_pipeline.domain.landing.readers import FileReader, HashingReader, confined, glob_regex
 
 
@@ -48,12 +48,14 @@ class LandingDay(NamedTuple):
 
 def read_mapping(files: FileReader, name: str = MAPPING_FILE) -> LandingMapping:
     """`load_mapping` of the mapping file at the landing root."""
-    try:
-        data = files.read_bytes(confined(name))
+    try:  # at most the cap + 1 byte: a larger file is refused by load_mapping
+        data = HashingReader(files).read_bytes(confined(name), MAX_MAPPING_BYTES)
     except LandingError as error:
-        raise MappingError(f"{name}: the mapping file must be inside the landing root") from error
+        raise MappingError(f"{name}: {error.detail}") from error
     except (FileNotFoundError, KeyError) as error:
         raise MappingError(f"{name}: no mapping file in the landing zone") from error
+    if len(data) > MAX_MAPPING_BYTES:
+        raise MappingError(f"{name}: larger than {MAX_MAPPING_BYTES:,} bytes: a mapping file is a page of YAML")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

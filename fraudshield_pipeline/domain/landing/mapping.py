@@ -142,8 +142,18 @@ def _csv(model: CsvModel) -> CsvOptions:
     return CsvOptions(**model.model_dump())
 
 
+MAX_MAPPING_BYTES = 1 << 20  # a mapping is a page of YAML; a megabyte is damage or an attack
+
+
 class _Loader(yaml.SafeLoader):
-    """YAML where only true/false are booleans: `yes`, `no`, `on`, `off` stay strings (common user values)."""
+    """YAML where only true/false are booleans: `yes`, `no`, `on`, `off` stay strings (common user values),
+    and without aliases: nested `*refs` let a few lines stand for a billion values (a "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a mapping file: write the value out", mark)
+        return super().compose_node(parent, index)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -156,6 +166,8 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 def load_mapping(text: str, source: str = MAPPING_FILE) -> LandingMapping:
     """Parses and validates a mapping.yaml (see `MappingFile`, and data/examples/landing/ for a
     commented example); errors are `MappingError` naming the key."""
+    if len(text) > MAX_MAPPING_BYTES:
+        raise MappingError(f"{source}: {len(text):,} characters: a mapping file is at most {MAX_MAPPING_BYTES:,}")
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
