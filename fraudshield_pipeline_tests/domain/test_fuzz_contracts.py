@@ -240,7 +240,7 @@ PARQUET_MAPPING_TEXT = yaml.safe_dump(
      "transactions": {**yaml.safe_load(example.MAPPING)["transactions"], "path": "transactions/{date}*.parquet", "format": "parquet"}},
     sort_keys=False,
 )
-MULTILINE_MAPPING = load_mapping(example.MAPPING.replace('delimiter: ";"', 'delimiter: ";"\n    multiline: true'))
+MULTILINE_MAPPING = load_mapping(example.MAPPING.replace("multiline: false", "multiline: true"))
 USER_DAY = example.user_frames(DAY)
 USER_TX, USER_LB = USER_DAY[0].head(30).reset_index(drop=True), USER_DAY[1]
 EMPTY_LABELS = USER_LB.head(0).to_csv(index=False).encode()

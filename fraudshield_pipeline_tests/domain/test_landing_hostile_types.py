@@ -6,6 +6,7 @@ or every record accounted for), plus what each case must specifically keep or re
 import datetime as dt
 import io
 import os
+import re
 import threading
 
 import numpy as np
@@ -245,3 +246,57 @@ def test_a_huge_mapping_file_is_refused_without_being_read_whole(tmp_path):
     os.mkfifo(tmp_path / "fifo.yaml")
     with pytest.raises(MappingError, match=r"fifo.yaml: refused: not a regular file"):
         read_mapping(LocalDirReader(tmp_path), "fifo.yaml")
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ('path: "tx/{date}*a*a*a*a*a*ab.%s"', "more than 4 '*'"),  # a backtracking bomb against a name of 40 a's
+        ('path: "tx/**/**/{date}*.%s"', "more than one '**'"),
+        ('path: "tx/{date:%%z}*.%s"', "names the same files every day"),
+        ('path: "tx/{date:%%Y/..}/{date}.%s"', "leaves the landing root"),
+    ],
+)
+def test_paths_that_cannot_be_matched_safely_are_refused_at_load(change, refusal):
+    text = MINIMAL.replace('path: "tx/{date}*.%s"', change) % "csv"
+    with pytest.raises(MappingError, match=re.escape(refusal)):
+        load_mapping(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("version: " + "[" * 10_000 + "]" * 10_000, "nested too deeply"),
+        ((MINIMAL % "csv").replace("max_decompressed_mb: 1", "max_decompressed_mb: .inf"), "finite number"),
+        ((MINIMAL % "csv").replace("max_decompressed_mb: 1", "max_decompressed_mb: 1000000"), "less than or equal to 16384"),
+        ((MINIMAL % "csv").replace("amount: amt}", "amount: amt, amount: id}"), "the key 'amount' appears twice"),
+        ("version: " + "[" + ",".join(["1"] * 100_000) + "]", "characters)"),  # a long bad value is not quoted whole
+    ],
+)
+def test_hostile_mapping_files_are_mapping_errors(text, refusal):
+    with pytest.raises(MappingError, match=re.escape(refusal)) as caught:
+        load_mapping(text)
+    assert len(str(caught.value)) < 2000
+
+
+def test_an_s3_bucket_name_cannot_walk_out_of_its_bucket():
+    from fraudshield_pipeline.domain.landing import S3PrefixReader
+
+    for bucket in ("..", ".", "a..b", ""):
+        with pytest.raises(LandingError, match=r"\[outside_root\] refused: not an S3 bucket name"):
+            S3PrefixReader(bucket, "landing")
+
+
+def test_a_mapping_file_that_cannot_be_read_is_a_mapping_error(tmp_path):
+    from fraudshield_pipeline.domain.landing import read_mapping
+
+    os.symlink(tmp_path / "mapping.yaml", tmp_path / "mapping.yaml")  # a link to itself
+    with pytest.raises(MappingError, match=r"mapping.yaml: could not be read \(OSError\)"):
+        read_mapping(LocalDirReader(tmp_path))
+
+
+def test_a_missing_column_error_stays_short_whatever_the_header():
+    header = ";".join("h" * 100_000 + str(i) for i in range(30))
+    with pytest.raises(LandingError, match=r"\[missing_column\]") as caught:
+        run(Case(tx_zone(lambda: (header + "\n" + ";".join(["x"] * 30) + "\n").encode())))
+    assert len(str(caught.value)) < 2000

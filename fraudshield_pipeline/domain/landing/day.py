@@ -54,6 +54,8 @@ def read_mapping(files: FileReader, name: str = MAPPING_FILE) -> LandingMapping:
         raise MappingError(f"{name}: {error.detail}") from error
     except (FileNotFoundError, KeyError) as error:
         raise MappingError(f"{name}: no mapping file in the landing zone") from error
+    except (OSError, ValueError) as error:  # a link loop, an unreachable store, an invalid location
+        raise MappingError(f"{name}: could not be read ({type(error).__name__})") from error
     if len(data) > MAX_MAPPING_BYTES:
         raise MappingError(f"{name}: larger than {MAX_MAPPING_BYTES:,} bytes: a mapping file is a page of YAML")
     try:
@@ -158,7 +160,7 @@ def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMap
     present = list(table.frame.columns)
     for canonical, user in wanted.items():
         if user not in table.frame.columns:
-            shown = present if len(present) <= 30 else [*present[:30], f"... {len(present) - 30} more"]
+            shown = [c if len(c) <= 40 else f"{c[:37]}..." for c in present[:30]] + ([f"... {len(present) - 30} more"] if len(present) > 30 else [])
             detail = f"'{user}' is not in the file; columns present: {shown}{suggest(user, present)}"
             raise LandingError(name, RULE_MISSING_COLUMN, detail, column=user, canonical=canonical)
     known = set(wanted.values()) | set(feed.ignore)

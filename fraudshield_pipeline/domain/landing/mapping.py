@@ -143,6 +143,7 @@ def _csv(model: CsvModel) -> CsvOptions:
 
 
 MAX_MAPPING_BYTES = 1 << 20  # a mapping is a page of YAML; a megabyte is damage or an attack
+MAX_SHOWN = 300  # characters of a bad value or YAML error quoted back: an error never grows with the input
 
 
 class _Loader(yaml.SafeLoader):
@@ -154,6 +155,15 @@ class _Loader(yaml.SafeLoader):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a mapping file: write the value out", mark)
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:  # a second `amount:` would silently win over the first
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"the key '{key}' appears twice in one section", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -171,13 +181,16 @@ def load_mapping(text: str, source: str = MAPPING_FILE) -> LandingMapping:
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise MappingError(f"{source}: invalid YAML: {error}") from error
+        raise MappingError(f"{source}: invalid YAML: {str(error)[:MAX_SHOWN]}") from error
+    except RecursionError as error:  # a few kilobytes of [[[[...]]]]
+        raise MappingError(f"{source}: invalid YAML: nested too deeply") from error
     if data is not None and not isinstance(data, dict):
         raise MappingError(f"{source}: must be a mapping, got {type(data).__name__}")
     try:
         model = MappingFile.model_validate({str(k): v for k, v in (data or {}).items()})
     except ValidationError as errors:
         key, message = _message(errors.errors()[0])
+        message = message if len(message) <= MAX_SHOWN else f"{message[:MAX_SHOWN]}... ({len(message):,} characters)"
         raise MappingError(f"{source}: {key} {message}") from None
     tx, lb = model.transactions, model.labels
     transactions = FeedMapping(

@@ -96,6 +96,9 @@ Share = Annotated[float, BeforeValidator(_share)]
 TimeZone = Annotated[str | None, BeforeValidator(lambda v: v if v is None else _timezone(v))]
 
 
+MAX_WILDCARDS = 4  # '*' per path: each is a regex group that can backtrack against a hostile name
+
+
 def check_path(path: str) -> str:
     """The path template, normalised; refused unless it stays inside the landing root."""
     if "\\" in path or path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", path) or "://" in path:
@@ -116,10 +119,15 @@ def check_path(path: str) -> str:
             raise ValueError(f"'{path}' has {{date:{spec}}}: a date format takes strftime codes only, e.g. {{date:%Y%m%d}}")
     if not fields:
         raise ValueError(f"'{path}' must contain {{date}} (the partition day), or every day reads the same files")
+    if path.count("*") - 2 * path.count("**") > MAX_WILDCARDS or path.count("**") > 1:
+        raise ValueError(f"'{path}' has more than {MAX_WILDCARDS} '*' or more than one '**': such a pattern takes "
+                         "exponential time to match; write the folders out")  # fmt: skip
     normal = posixpath.normpath(path)
-    expanded = posixpath.normpath(normal.format(date=_SAMPLE_DAY))
-    if normal == ".." or normal.startswith("../") or expanded == ".." or expanded.startswith("../") or expanded.startswith("/"):
+    expanded = normal.format(date=_SAMPLE_DAY)
+    if ".." in expanded.split("/") or expanded.startswith("/"):  # {date:%Y/..} expands into a '..' of its own
         raise ValueError(f"'{path}' leaves the landing root: paths are relative to it and stay inside it")
+    if expanded == normal.format(date=_SAMPLE_DAY + dt.timedelta(days=1)):
+        raise ValueError(f"'{path}' names the same files every day: {{date}} needs the day in it (e.g. %d or %j)")
     return normal
 
 
@@ -308,7 +316,10 @@ class MappingFile(_Model):
     labels: LabelsModel
     max_unparseable_share: Share = Field(DEFAULT_MAX_UNPARSEABLE_SHARE, description="Per column, before the file is 'retyped'.")
     max_malformed_share: Share = Field(DEFAULT_MAX_MALFORMED_SHARE, description="Records quarantined as malformed before the file fails.")
-    max_decompressed_mb: float = Field(DEFAULT_MAX_DECOMPRESSED_MB, gt=0, description="Cap on a decompressed (gzip) file.")
+    max_decompressed_mb: float = Field(
+        DEFAULT_MAX_DECOMPRESSED_MB, gt=0, le=16_384, allow_inf_nan=False,
+        description="Cap on a file's size, decompressed (gzip) or decoded (Parquet), in MiB (at most 16 GiB: one day's file).",
+    )  # fmt: skip
 
     @field_validator("version", mode="before")
     @classmethod

@@ -108,7 +108,19 @@ class FsReader:
             if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO blocks forever, a device never ends
                 raise LandingError(name, RULE_UNREADABLE, "refused: not a regular file (a pipe, socket or device)")
         with self.fs.open_input_stream(name, compression=None) as stream:  # .gz is decompressed later, with a cap
-            return stream.read() if limit is None else stream.read(limit + 1)
+            return stream.read() if limit is None else _read_at_most(stream, limit + 1)
+
+
+def _read_at_most(stream, size: int, chunk: int = 8 << 20) -> bytes:
+    """Up to `size` bytes, a chunk at a time: `read(size)` would allocate all of `size` up front."""
+    parts, total = [], 0
+    while total < size:
+        part = stream.read(min(chunk, size - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)
 
 
 class LocalDirReader(FsReader):
@@ -116,6 +128,9 @@ class LocalDirReader(FsReader):
 
     def __init__(self, root: str | os.PathLike[str]):
         super().__init__(pafs.LocalFileSystem(), os.path.abspath(os.fspath(root)))
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 class S3PrefixReader(FsReader):
@@ -133,6 +148,8 @@ class S3PrefixReader(FsReader):
         session_token: str | None = None,
     ):
         prefix = prefix.strip("/")
+        if not _BUCKET.fullmatch(bucket) or ".." in bucket:  # s3://../victim would be normalised into another bucket
+            raise LandingError(f"s3://{bucket}", RULE_OUTSIDE_ROOT, "refused: not an S3 bucket name (3-63 lowercase letters, digits, '.' or '-')")
         if prefix:
             confined(prefix)
         options: dict = {"region": region} if region else {}
