@@ -42,6 +42,10 @@ def test_clean_simulated_day_passes_entirely(clean):
         (lambda f: f.assign(customer_id=f[s.CUSTOMER_ID].where(f.index != 3, None)), "customer_id:not_nullable"),
         (lambda f: f.assign(event_timestamp=f[s.EVENT_TIMESTAMP].where(f.index != 3, f[s.EVENT_TIMESTAMP] + pd.Timedelta(days=2))), "event_timestamp:inside_partition_day"),
         (lambda f: f.assign(transaction_id=f[s.TRANSACTION_ID].where(f.index != 3, f[s.TRANSACTION_ID].iloc[2])), "transaction_id:unique"),
+        # ids as a source other than the landing parser may hand them
+        (lambda f: f.assign(transaction_id=f[s.TRANSACTION_ID].where(f.index != 3, "T" * 10_000)), "transaction_id:well_formed_id"),
+        (lambda f: f.assign(customer_id=f[s.CUSTOMER_ID].where(f.index != 3, "C\x001")), "customer_id:well_formed_id"),
+        (lambda f: f.assign(merchant_id=f[s.MERCHANT_ID].where(f.index != 3, "M\ud800")), "merchant_id:well_formed_id"),
     ],
 )
 def test_bad_rows_are_quarantined_with_their_rule(clean, mutate, rule):
@@ -133,3 +137,16 @@ def test_blank_ids_are_exactly_those_python_strips_to_nothing():
     assert got == [v is None or v.strip() != "" for v in values]
     odd = pd.Series(["\ud800", "  ", "ok"], dtype=object)
     assert _not_blank(odd).tolist() == [True, False, True]
+
+
+def test_validated_rows_can_always_be_written_as_parquet(clean, tmp_path):
+    """A lone surrogate in an id would make the snapshot's Parquet write fail with a bare error."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bad = clean.transactions.assign(merchant_id=clean.transactions[s.MERCHANT_ID].where(clean.transactions.index != 3, "M\ud800"))
+    outcome = validate_transactions(bad, START, END, "sim")
+    pq.write_table(pa.Table.from_pandas(outcome.valid), tmp_path / "valid.parquet")
+    pq.write_table(pa.Table.from_pandas(outcome.quarantine), tmp_path / "quarantine.parquet")  # the evidence, escaped
+    assert outcome.rule_counts == {"merchant_id:well_formed_id(at_most_256)": 1}
+    assert outcome.quarantine[s.MERCHANT_ID].tolist() == ["M\\ud800"]
