@@ -121,3 +121,16 @@ def test_chunked_parquet_build_equals_the_in_memory_build(tmp_path):
     )
     assert len(written) == 7 and sum(written.values()) == len(whole) > 7000
     pd.testing.assert_frame_equal(chunked, whole.reset_index(drop=True), check_exact=False, rtol=1e-9, check_dtype=False)
+
+
+def test_distinct_merchants_match_a_brute_force_count_on_a_busy_card():
+    """One card with many transactions a day (a placeholder id in a real export): the windowed
+    DISTINCT count equals the definition, merchants seen in [t - 24h, t)."""
+    rng = np.random.default_rng(3)
+    times = T0 + pd.to_timedelta(np.sort(rng.uniform(0, 3 * 24 * 3600, 2_000)), unit="s")
+    rows = [(f"t{i}", "C0" if i % 4 else f"C{i}", f"M{rng.integers(0, 40)}", when, 5.0) for i, when in enumerate(times)]
+    frame = features(tx(rows))
+    busy = [r for r in rows if r[1] == "C0"]
+    for _, (tid, _, _, when, _) in zip(range(60), busy[::25]):
+        expected = len({m for (_, _, m, t, _) in busy if when - pd.Timedelta(hours=24) <= t < when})
+        assert frame.loc[tid, "customer_distinct_merchants_24h"] == expected, tid
