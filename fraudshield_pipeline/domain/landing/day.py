@@ -48,7 +48,7 @@ class LandingDay(NamedTuple):
 
 def read_mapping(files: FileReader, name: str = MAPPING_FILE) -> LandingMapping:
     """`load_mapping` of the mapping file at the landing root."""
-    try:  # at most the cap + 1 byte: a larger file is refused by load_mapping
+    try:  # at most the cap + 1 byte: a larger file is refused just below, before decoding
         data = HashingReader(files).read_bytes(confined(name), MAX_MAPPING_BYTES)
     except LandingError as error:
         raise MappingError(f"{name}: {error.detail}") from error
