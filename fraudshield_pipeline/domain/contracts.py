@@ -357,6 +357,11 @@ def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.Data
         happened = frame[s.TRANSACTION_ID].map(
             known_transactions.drop_duplicates(s.TRANSACTION_ID).set_index(s.TRANSACTION_ID)[s.EVENT_TIMESTAMP]
         )
+        if pd.api.types.is_datetime64_any_dtype(happened.dtype) and getattr(happened.dtype, "tz", None) is None:
+            raise SchemaContractError(
+                f"{source}: the known transactions' {s.EVENT_TIMESTAMP} has no time zone ({happened.dtype}); "
+                "pass the validated snapshot, whose times are UTC"
+            )
         if pd.api.types.is_datetime64_any_dtype(happened.dtype) and pd.api.types.is_datetime64_any_dtype(frame[s.REPORTED_AT].dtype):
             before = (frame[s.REPORTED_AT] < happened).fillna(False).to_numpy(dtype=bool)
             too_late = (frame[s.REPORTED_AT] > happened + pd.Timedelta(days=MAX_REPORT_DELAY_DAYS)).fillna(False).to_numpy(dtype=bool)

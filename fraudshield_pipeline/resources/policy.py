@@ -26,6 +26,10 @@ class RetrainPolicy(dg.ConfigurableResource):
         description="auto: retrain/roll back on evidence; manual: record an alert and wait for a human.",
     )
     cooldown_hours: int = Field(default=24, ge=0, description="Hours after a retrain before another may be requested.")
+    daily_alert_budget: int = Field(
+        default=100, ge=1, description="Alerts the analysts review per day. The evaluation, the champion's expectation, "
+        "every matured day and the alert-volume check measure at this one budget, so they compare like with like.",
+    )  # fmt: skip
     # Drift
     drift_false_alarm_rate: float = Field(
         default=0.05,
@@ -120,6 +124,7 @@ class RetrainPolicy(dg.ConfigurableResource):
 ENV_VARS: dict[str, str] = {
     "approval": "FRAUDSHIELD_RETRAIN_APPROVAL",
     "cooldown_hours": "FRAUDSHIELD_RETRAIN_COOLDOWN_HOURS",
+    "daily_alert_budget": "FRAUDSHIELD_DAILY_ALERT_BUDGET",
     "drift_false_alarm_rate": "FRAUDSHIELD_DRIFT_FALSE_ALARM_RATE",
     "drift_calibration_days": "FRAUDSHIELD_DRIFT_CALIBRATION_DAYS",
     "drift_consecutive": "FRAUDSHIELD_DRIFT_CONSECUTIVE",

@@ -150,3 +150,11 @@ def test_validated_rows_can_always_be_written_as_parquet(clean, tmp_path):
     pq.write_table(pa.Table.from_pandas(outcome.quarantine), tmp_path / "quarantine.parquet")  # the evidence, escaped
     assert outcome.rule_counts == {"merchant_id:well_formed_id(at_most_256)": 1}
     assert outcome.quarantine[s.MERCHANT_ID].tolist() == ["M\\ud800"]
+
+
+def test_known_transactions_without_a_time_zone_are_refused_by_name(clean):
+    """Validated times are UTC; naive ones handed in directly would have compared as a bare TypeError."""
+    tx = validate_transactions(clean.transactions, START, END, "sim").valid
+    naive = tx.assign(event_timestamp=tx[s.EVENT_TIMESTAMP].dt.tz_localize(None))
+    with pytest.raises(SchemaContractError, match="labels.csv: the known transactions' event_timestamp has no time zone"):
+        validate_labels(clean.labels, naive, "labels.csv")

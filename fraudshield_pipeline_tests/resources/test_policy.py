@@ -49,3 +49,16 @@ def test_the_code_location_binds_the_policy():
 def test_a_false_alarm_rate_must_be_a_probability(field):
     with pytest.raises(Exception, match=field):
         RetrainPolicy(**{field: 1.5})
+
+
+def test_one_alert_budget_serves_the_evaluation_the_scores_and_the_matured_days():
+    """An expectation measured at one budget and monitored days at another would compare unlike figures."""
+    from fraudshield_pipeline.defs.evaluation.assets import EvaluationConfig, evaluation_report
+    from fraudshield_pipeline.defs.monitoring.performance import MaturityConfig, matured_performance
+    from fraudshield_pipeline.defs.monitoring.scoring import AlertCapacityConfig, batch_scores
+
+    assert build_policy({"FRAUDSHIELD_DAILY_ALERT_BUDGET": "250"}).daily_alert_budget == 250
+    for config in (EvaluationConfig, AlertCapacityConfig, MaturityConfig):
+        assert "daily_alert_budget" not in config.model_fields, config
+    for asset in (evaluation_report, batch_scores, matured_performance):
+        assert "policy" in asset.required_resource_keys, asset.key

@@ -16,7 +16,6 @@ from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, rep
 
 
 class EvaluationConfig(dg.Config):
-    daily_alert_budget: int = Field(default=100, ge=1, description="Alerts analysts can review per day.")
     top_k_cards: int = Field(default=100, ge=1, description="k of card precision@k.")
     absolute_floor: float = Field(default=0.30, description="Minimum average precision to become champion.")
     min_protocol_share: float = Field(
@@ -78,7 +77,7 @@ def evaluation_report(
     if first_reports is None:
         context.log.warning("no labels/transactions partitions in storage: known-compromised cards cannot be removed by report date")
     holdout = prepare_holdout(training_set[training_set[SPLIT] == "test"])
-    scoring = dict(daily_budget=config.daily_alert_budget, k=config.top_k_cards, first_reports=first_reports,
+    scoring = dict(daily_budget=policy.daily_alert_budget, k=config.top_k_cards, first_reports=first_reports,
                    min_slice_frauds=config.min_slice_frauds, min_slice_genuine=config.min_slice_genuine)
     challenger_booster = registry.load_booster(challenger.version)
     boosters = {"challenger": challenger_booster}
@@ -88,8 +87,8 @@ def evaluation_report(
         scored[f"champion v{champion.version}"] = score_model(champion.version, boosters["champion"], holdout, **scoring)
     cards = [m.scorecard for m in scored.values()]
     versions = {"challenger": challenger, **({"champion": champion} if champion else {})}
-    backtest = rolling_backtest(context, config, window, versions, boosters, storage, compute, first_reports, training_set)
-    expected = expected_performance(backtest, storage, window, policy, config.daily_alert_budget)
+    backtest = rolling_backtest(context, config, window, versions, boosters, storage, compute, first_reports, training_set, policy.daily_alert_budget)
+    expected = expected_performance(backtest, storage, window, policy, policy.daily_alert_budget)
     gate = PromotionPolicy(
         absolute_floor=config.absolute_floor, max_regression=config.max_regression, slice_collapse_ratio=config.slice_collapse_ratio,
         min_slice_support=config.min_slice_frauds, min_slice_genuine=config.min_slice_genuine,

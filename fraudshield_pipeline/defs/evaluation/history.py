@@ -110,8 +110,8 @@ def parse_window(window: dict[str, str]) -> dict[str, dt.datetime]:
     return {k: pd.Timestamp(v).to_pydatetime() for k, v in window.items() if k in ("train_start", "train_end", "test_start", "test_end", "as_of")}
 
 
-def rolling_backtest(context, config, window, versions, boosters, storage: ArtifactStore, compute, first_reports, training_set):
-    """Refits each model's recipe on ``config.backtest_weeks`` consecutive weeks (see `domain.backtest`)."""
+def rolling_backtest(context, config, window, versions, boosters, storage: ArtifactStore, compute, first_reports, training_set, daily_budget: int):
+    """Refits each model's recipe on ``config.backtest_weeks`` consecutive weeks (see `domain.backtest`), measured at ``daily_budget``."""
     import time
 
     from fraudshield_pipeline.domain.backtest import CHALLENGER, fit_recipe, run_backtest
@@ -152,7 +152,7 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
     started = time.perf_counter()
     # Every fold also scored on the weeks after its own (aged_weeks=0): the champion's expectation by age.
     result = run_backtest(
-        recipes, week_window, load, fit, config.backtest_weeks, first_reports=first_reports, daily_budget=config.daily_alert_budget, aged_weeks=0,
+        recipes, week_window, load, fit, config.backtest_weeks, first_reports=first_reports, daily_budget=daily_budget, aged_weeks=0,
         k=config.top_k_cards, known_models={(0, CHALLENGER): boosters[CHALLENGER]}, unit=config.bootstrap_unit, n_boot=config.bootstrap_draws,
         extra_metrics=("roc_auc", f"card_precision_at_{config.top_k_cards}", "fraud_value_caught_share"),
     )

@@ -20,7 +20,6 @@ CURVE_DAYS = 28
 
 class MaturityConfig(dg.Config):
     maturity_days: int = Field(default=7, ge=0, description="Days after a day ends before its labels count.")
-    daily_alert_budget: int = Field(default=100, ge=1, description="Alerts analysts review per day.")
 
 
 @dg.asset(
@@ -61,10 +60,10 @@ def matured_performance(
     scored = batch_scores.assign(
         score=batch_scores["champion_score"], **{s.IS_FRAUD: batch_scores[s.TRANSACTION_ID].isin(known).astype(int)}
     )
-    metrics = _measure(scored, scored["score"], config.daily_alert_budget)
+    metrics = _measure(scored, scored["score"], policy.daily_alert_budget)
     reporting = _reporting(storage, label_days, day, as_of, policy.min_reported_share)
     champion_version = str(batch_scores["champion_version"].iloc[0])
-    shadow = _previous_champion(storage, registry, champion_version, day, scored, config.daily_alert_budget)
+    shadow = _previous_champion(storage, registry, champion_version, day, scored, policy.daily_alert_budget)
     return dg.MaterializeResult(
         metadata={
             "status": "matured",

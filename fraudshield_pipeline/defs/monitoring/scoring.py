@@ -6,13 +6,13 @@ from pydantic import Field
 
 from fraudshield_pipeline.defs.metadata import measured
 from fraudshield_pipeline.defs.partitions import daily_partitions
+from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION, ModelRegistry
 
 SCORE_COLUMNS = ["transaction_id", "customer_id", "merchant_id", "event_timestamp"]
 
 
 class AlertCapacityConfig(dg.Config):
-    daily_alert_budget: int = Field(default=100, ge=1, description="Alerts analysts review per day.")
     max_budget_multiple: float = Field(
         default=3.0, gt=0, description="Alerts a day beyond this multiple of the budget fail the (warning) alert_volume check: "
         "a threshold chosen on few frauds, or a shifted score distribution, floods the analysts.",
@@ -30,7 +30,11 @@ class AlertCapacityConfig(dg.Config):
                                    "within the analysts' capacity (a multiple of the daily alert budget).")],
 )
 def batch_scores(
-    context: dg.AssetExecutionContext, config: AlertCapacityConfig, transaction_features: pd.DataFrame, registry: ModelRegistry
+    context: dg.AssetExecutionContext,
+    config: AlertCapacityConfig,
+    transaction_features: pd.DataFrame,
+    registry: ModelRegistry,
+    policy: RetrainPolicy,
 ):
     """Fraud scores and alerts from the champion, with reason codes per alert; the challenger scores in shadow."""
     from fraudshield_pipeline.domain.reasons import alert_reasons
@@ -62,10 +66,11 @@ def batch_scores(
         }
     metadata["mean_champion_score"] = measured(scores["champion_score"].mean()) if len(scores) else None
     yield dg.Output(scores, metadata=metadata)
-    alerts, capacity = int(scores["champion_alert"].sum()), config.daily_alert_budget * config.max_budget_multiple
+    budget = policy.daily_alert_budget
+    alerts, capacity = int(scores["champion_alert"].sum()), budget * config.max_budget_multiple
     yield dg.AssetCheckResult(
         check_name="alert_volume", passed=alerts <= capacity, severity=dg.AssetCheckSeverity.WARN,
-        description=f"{alerts} alerts against a budget of {config.daily_alert_budget} a day (at most {capacity:.0f} before this warns)"
+        description=f"{alerts} alerts against a budget of {budget} a day (at most {capacity:.0f} before this warns)"
         + ("" if alerts <= capacity else ": the champion's threshold floods the analysts; review the threshold or the budget"),
-        metadata={"alerts": alerts, "daily_alert_budget": config.daily_alert_budget},
+        metadata={"alerts": alerts, "daily_alert_budget": budget},
     )  # fmt: skip
