@@ -197,7 +197,7 @@ merchant AS (
 ),
 targets AS (
   SELECT h.rid, t.*
-  FROM history h JOIN transactions t USING ({s.TRANSACTION_ID})
+  FROM history h JOIN transactions t ON t.{s.TRANSACTION_ID} = h.{s.TRANSACTION_ID} AND t.{ts} = h.{ts}
   WHERE h.{ts} >= $start AND h.{ts} < $end
 ),
 known_fraud AS (

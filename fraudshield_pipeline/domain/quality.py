@@ -45,10 +45,23 @@ def volume_verdict(
 
 
 def cross_partition_duplicates(ids_by_partition: Mapping[str, pd.Series]) -> dict[str, int]:
-    """For each partition, how many of its distinct ids already appeared in an earlier partition.
+    """For each partition, how many of its distinct ids already appeared in an earlier partition."""
+    return {p: replay.count for p, replay in replayed_ids(ids_by_partition).items()}
+
+
+@dataclass(frozen=True)
+class Replay:
+    count: int  # distinct ids of the partition already seen in an earlier one
+    first_seen: str | None  # the oldest earlier partition one of them appeared in
+
+
+def replayed_ids(ids_by_partition: Mapping[str, pd.Series]) -> dict[str, Replay]:
+    """For each partition, its ids already seen in an earlier partition, and the oldest such partition.
 
     One hash pass over every id (linear in the ids, whatever the number of partitions): each id's
-    first partition, then the distinct (partition, id) pairs that come after it.
+    first partition, then the distinct (partition, id) pairs that come after it. The oldest first
+    sighting tells a replayed feed (yesterday's file again) from recycled ids (a counter that
+    starts over weeks later), which the error should name.
     """
     order = sorted(ids_by_partition)
     if not order:
@@ -59,6 +72,10 @@ def cross_partition_duplicates(ids_by_partition: Mapping[str, pd.Series]) -> dic
     first = np.full(len(uniques), len(order))
     np.minimum.at(first, codes, partition)
     later = partition > first[codes]
-    pairs = np.unique(partition[later].astype(np.int64) * max(len(uniques), 1) + codes[later])
-    counts = np.bincount(pairs // max(len(uniques), 1), minlength=len(order))
-    return {p: int(counts[i]) for i, p in enumerate(order)}
+    width = max(len(uniques), 1)
+    pairs = np.unique(partition[later].astype(np.int64) * width + codes[later])
+    pair_partition, pair_code = pairs // width, pairs % width
+    counts = np.bincount(pair_partition, minlength=len(order))
+    oldest = np.full(len(order), len(order))
+    np.minimum.at(oldest, pair_partition, first[pair_code])
+    return {p: Replay(int(counts[i]), order[oldest[i]] if counts[i] else None) for i, p in enumerate(order)}

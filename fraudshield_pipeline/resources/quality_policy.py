@@ -25,11 +25,26 @@ class DataQualityPolicy(dg.ConfigurableResource):
         description="Days (YYYY-MM-DD) expected outside the volume band (a holiday, a known outage): their volume is "
         "reported, and they do not block.",
     )
-    lookback_days: int = Field(default=7, ge=1, description="Earlier days a day is compared with: volume baseline and replayed ids.")
+    lookback_days: int = Field(default=7, ge=1, description="Earlier days a day's volume is compared with.")
+    id_horizon_days: int = Field(
+        default=90,
+        description="Earlier days within which a transaction id may not appear again. Ids are the join key of labels "
+        "and features, so an id a feed recycles within the features' lookback or a training window would attach one "
+        "transaction's label or history to another; at least the features' lookback (37 days).",
+    )  # fmt: skip
     null_rate_limits: dict[str, float] = Field(
         default={"country": 0.2},
         description="Null share allowed per contract column of the raw feed; every column not named must never be null.",
     )
+
+    @field_validator("id_horizon_days")
+    @classmethod
+    def _covers_the_features(cls, days: int) -> int:
+        from fraudshield_pipeline.domain.features import lookback_days
+
+        if days < lookback_days():
+            raise ValueError(f"id_horizon_days must cover the features' lookback of {lookback_days()} days, got {days}")
+        return days
 
     @field_validator("volume_exempt_days")
     @classmethod
@@ -44,6 +59,7 @@ ENV_VARS = {
     "volume_low": "FRAUDSHIELD_VOLUME_LOW",
     "volume_high": "FRAUDSHIELD_VOLUME_HIGH",
     "volume_exempt_days": "FRAUDSHIELD_VOLUME_EXEMPT_DAYS",  # comma-separated dates
+    "id_horizon_days": "FRAUDSHIELD_ID_HORIZON_DAYS",
 }
 
 
@@ -53,5 +69,8 @@ def build_quality_policy(env: Mapping[str, str]) -> DataQualityPolicy:
     for field, name in ENV_VARS.items():
         if env.get(name):
             raw = env[name]
-            values[field] = [d.strip() for d in raw.split(",") if d.strip()] if field == "volume_exempt_days" else float(raw)
+            if field == "volume_exempt_days":
+                values[field] = [d.strip() for d in raw.split(",") if d.strip()]
+            else:
+                values[field] = int(raw) if DataQualityPolicy.model_fields[field].annotation is int else float(raw)
     return DataQualityPolicy(**values)

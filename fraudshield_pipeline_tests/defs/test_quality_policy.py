@@ -60,3 +60,9 @@ def test_the_policy_comes_from_the_environment():
     assert build_quality_policy({}).max_quarantine_rate == 0.05
     with pytest.raises(Exception, match="2026-13-01"):
         build_quality_policy({"FRAUDSHIELD_VOLUME_EXEMPT_DAYS": "2026-13-01"})
+
+
+def test_the_id_horizon_covers_the_features_lookback():
+    assert build_quality_policy({"FRAUDSHIELD_ID_HORIZON_DAYS": "120"}).id_horizon_days == 120
+    with pytest.raises(Exception, match="features' lookback of 37 days"):
+        build_quality_policy({"FRAUDSHIELD_ID_HORIZON_DAYS": "30"})

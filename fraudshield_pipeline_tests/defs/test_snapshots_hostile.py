@@ -55,3 +55,34 @@ def test_a_hostile_landing_day_is_accounted_for_in_the_snapshot(tmp_path):
         HOSTILE_ROWS[0]: "malformed_record", HOSTILE_ROWS[1]: "repeated_header", "1e308": "amount:at_most_max_amount",    }  # fmt: skip
     valid = storage.read_table(table_key("validated_transactions", str(DAY))).to_pandas()
     assert "X3" in set(valid["transaction_id"])  # the bound is the mapping's, not a second default
+
+
+def test_a_feed_that_recycles_its_ids_weeks_later_is_stopped_naming_the_first_sighting(tmp_path):
+    """Ids join labels and features: the same ids 12 days later (a counter that started over) would
+    attach the first day's chargebacks to other transactions. The replay check looks back over the
+    quality policy's id_horizon_days, not only the volume's 7 days, and names the first sighting."""
+    import re
+
+    later = DAY + dt.timedelta(days=12)
+    zone = tmp_path / "zone"
+    (zone / "transactions").mkdir(parents=True)
+    (zone / "labels").mkdir()
+    shutil.copy(EXAMPLE / "mapping.yaml", zone / "mapping.yaml")
+    for name in (TX, LB):
+        shutil.copy(EXAMPLE / name, zone / name)
+    (zone / f"transactions/{later}.csv").write_text((EXAMPLE / TX).read_text().replace("01/09/2026", "13/09/2026"))
+
+    def shifted(match: re.Match) -> str:
+        return (dt.date.fromisoformat(match.group(0)) + dt.timedelta(days=12)).isoformat()
+
+    (zone / f"labels/{later}.csv").write_text(re.sub(r"\d{4}-\d{2}-\d{2}", shifted, (EXAMPLE / LB).read_text()))
+    env = {"FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"), "FRAUDSHIELD_SOURCE": "landing", "FRAUDSHIELD_LANDING_URI": str(zone)}
+    resources = build_resources(env)
+    bound = {k: resources[k] for k in ("storage", "io_manager", "source", "quality")}
+    first = dg.materialize([raw_feeds, validated_snapshots], partition_key=str(DAY), resources=bound)
+    assert first.success
+    second = dg.materialize([raw_feeds, validated_snapshots], partition_key=str(later), resources=bound, raise_on_error=False)
+    (check,) = [c for c in second.get_asset_check_evaluations() if c.check_name == "unique_ids_across_partitions"]
+    assert not check.passed
+    assert check.description.startswith(f"{later}: ") and f"the oldest on {DAY} (12 days before)" in check.description
+    assert "id_horizon_days" in check.description and check.metadata["first_seen"].data == {str(later): str(DAY)}

@@ -50,3 +50,14 @@ def test_immature_test_labels_warn_with_the_maturity_that_would_do(late_labels):
     enough = checks["enough_fraud"]
     assert enough.metadata["validation_frauds"].value == splits["validation"]["fraud"] > 0
     assert enough.passed is (splits["validation"]["fraud"] >= 20) and enough.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_a_window_longer_than_the_id_horizon_is_refused(late_labels):
+    """Labels join transactions by id, which the snapshots check unique only within id_horizon_days."""
+    from fraudshield_pipeline.resources.quality_policy import DataQualityPolicy
+
+    resources, instance = late_labels
+    result = dg.materialize(load_assets(), instance=instance, resources={**resources, "quality": DataQualityPolicy(id_horizon_days=37)},
+                            selection=["training_set"], raise_on_error=False, run_config={"ops": {"training_set": {"config": {"train_days": 28}}}})  # fmt: skip
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "the window spans 49 days" in failure and "id_horizon_days (37)" in failure

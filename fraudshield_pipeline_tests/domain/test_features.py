@@ -134,3 +134,16 @@ def test_distinct_merchants_match_a_brute_force_count_on_a_busy_card():
     for _, (tid, _, _, when, _) in zip(range(60), busy[::25]):
         expected = len({m for (_, _, m, t, _) in busy if when - pd.Timedelta(hours=24) <= t < when})
         assert frame.loc[tid, "customer_distinct_merchants_24h"] == expected, tid
+
+
+def test_an_id_seen_again_on_another_day_stays_two_transactions():
+    """A recycled id (refused by the snapshots' replay check, but features must not multiply rows):
+    each transaction keeps its own customer, time and history; it was four rows, two of them crossed."""
+    frame = build_features(
+        tx([("T1", "C1", "M1", T0, 10.0), ("T1", "C2", "M2", T0 + pd.Timedelta(days=12), 20.0), ("T2", "C1", "M1", T0 + pd.Timedelta(hours=1), 5.0)]),
+        labels([]), (T0 - pd.Timedelta(days=1)).to_pydatetime(), (T0 + pd.Timedelta(days=20)).to_pydatetime(),
+    )  # fmt: skip
+    assert len(frame) == 3
+    recycled = frame[frame[s.TRANSACTION_ID] == "T1"].set_index(s.CUSTOMER_ID)
+    assert recycled.loc["C1", s.AMOUNT] == 10.0 and recycled.loc["C2", s.AMOUNT] == 20.0
+    assert recycled.loc["C2", "customer_tx_count_30d"] == 0 and recycled.loc["C1", "customer_tx_count_30d"] == 0

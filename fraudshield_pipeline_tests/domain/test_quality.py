@@ -39,3 +39,12 @@ def test_cross_partition_duplicates_matches_a_set_per_partition_on_random_ids():
         expected[day] = len(distinct & seen)
         seen |= distinct
     assert cross_partition_duplicates(ids) == expected and sum(expected.values()) > 0
+
+
+def test_replayed_ids_name_their_oldest_first_sighting():
+    from fraudshield_pipeline.domain.quality import Replay, replayed_ids
+
+    ids = {"2026-09-01": pd.Series(["a", "b"]), "2026-09-05": pd.Series(["c"]), "2026-09-13": pd.Series(["c", "a", "z"])}
+    assert replayed_ids(ids) == {
+        "2026-09-01": Replay(0, None), "2026-09-05": Replay(0, None), "2026-09-13": Replay(2, "2026-09-01"),
+    }  # fmt: skip

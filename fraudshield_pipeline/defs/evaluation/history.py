@@ -44,19 +44,30 @@ def evaluation_window(context: dg.AssetExecutionContext, training_set: pd.DataFr
 
 
 def card_first_reports(storage: ArtifactStore) -> pd.DataFrame | None:
-    """Each card's first fraud report, over every label and transaction partition in storage."""
+    """Each card's first fraud report, over every label and transaction partition in storage.
+
+    A day's labels are matched with that day's transactions only (a label partition holds the
+    labels of its day's transactions): over the whole history, a feed that recycles its ids after
+    the quality policy's horizon would otherwise mark a second, innocent card compromised.
+    """
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.metrics import first_fraud_reports
 
     label_days, feature_days = storage.partitions(LABELS), storage.partitions(FEATURES)
     if not label_days or not feature_days:
         return None
-    labels = storage.read_tables([table_key(LABELS, d) for d in label_days]).to_pandas()
-    cards = pd.concat(
-        [storage.read_table(table_key(FEATURES, d), columns=[s.TRANSACTION_ID, s.CUSTOMER_ID]).to_pandas() for d in feature_days],
-        ignore_index=True,
-    )
-    return first_fraud_reports(labels, cards)
+    days = sorted(set(label_days) & set(feature_days))
+    per_day = [
+        first_fraud_reports(
+            storage.read_table(table_key(LABELS, d), columns=[s.TRANSACTION_ID, s.IS_FRAUD, s.REPORTED_AT]).to_pandas(),
+            storage.read_table(table_key(FEATURES, d), columns=[s.TRANSACTION_ID, s.CUSTOMER_ID]).to_pandas(),
+        )
+        for d in days
+    ]
+    if not per_day:
+        return first_fraud_reports(pd.DataFrame(columns=[s.TRANSACTION_ID, s.IS_FRAUD, s.REPORTED_AT]),
+                                   pd.DataFrame(columns=[s.TRANSACTION_ID, s.CUSTOMER_ID]))  # fmt: skip
+    return pd.concat(per_day, ignore_index=True).groupby(s.CUSTOMER_ID, sort=True)[s.REPORTED_AT].min().reset_index()
 
 
 def window_loader(storage: ArtifactStore):

@@ -46,7 +46,7 @@ def _check(name: str, description: str) -> dg.AssetCheckSpec:
         _check("null_rate", "Null share per contract column of the raw feed within the quality policy's limit."),
         _check("volume", "A day's volume within the quality policy's band around the trailing average (0.5x-2x by default): "
                "no sudden drop or spike, except on the policy's volume_exempt_days."),
-        _check("unique_ids_across_partitions", "No transaction id replayed from the quality policy's lookback_days before."),
+        _check("unique_ids_across_partitions", "No transaction id seen again within the quality policy's id_horizon_days (90): ids join labels and features."),
     ],
 )
 def validated_snapshots(
@@ -120,12 +120,7 @@ def _contract_checks(outcomes, quality: DataQualityPolicy):
 
 
 def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: ArtifactStore, quality: DataQualityPolicy):
-    from fraudshield_pipeline.domain.quality import (
-        cross_partition_duplicates,
-        null_rate_verdict,
-        null_rates,
-        volume_verdict,
-    )
+    from fraudshield_pipeline.domain.quality import null_rate_verdict, null_rates, replayed_ids, volume_verdict
 
     from fraudshield_pipeline.domain.contracts import data_rows
 
@@ -141,16 +136,18 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
     )
     ids = {k: f[s.TRANSACTION_ID] for k, f in raw_transactions.items()}
     first = dt.date.fromisoformat(min(keys))
-    for back in range(1, quality.lookback_days + 1):
+    stored = set(storage.partitions("raw_transactions"))
+    for back in range(1, quality.id_horizon_days + 1):
         day = (first - dt.timedelta(days=back)).isoformat()
-        if storage.exists(table_key("raw_transactions", day)):
+        if day in stored:
             ids[day] = storage.read_table(table_key("raw_transactions", day), columns=[s.TRANSACTION_ID]).to_pandas()[s.TRANSACTION_ID]
     ordered = sorted(ids)
     counts = {k: len(ids[k]) for k in ordered}
+    volume_days = [k for k in ordered if k in keys or k >= (first - dt.timedelta(days=quality.lookback_days)).isoformat()]
     volume = {
-        k: volume_verdict(counts[k], [counts[p] for p in ordered[max(0, i - quality.lookback_days) : i]], quality.volume_low, quality.volume_high,
-                          exempt=k in quality.volume_exempt_days)
-        for i, k in enumerate(ordered) if k in keys
+        k: volume_verdict(counts[k], [counts[p] for p in volume_days[max(0, i - quality.lookback_days) : i]], quality.volume_low,
+                          quality.volume_high, exempt=k in quality.volume_exempt_days)
+        for i, k in enumerate(volume_days) if k in keys
     }  # fmt: skip
     failed = _failures(volume)
     yield dg.AssetCheckResult(
@@ -161,12 +158,24 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
         "policy's volume_exempt_days (FRAUDSHIELD_VOLUME_EXEMPT_DAYS) and materialize it again" if failed else None,
         metadata={"verdicts": dg.MetadataValue.json({k: v.detail for k, v in volume.items()})},
     )
-    replayed = {k: n for k, n in cross_partition_duplicates(ids).items() if k in keys}
+    replayed = {k: r for k, r in replayed_ids(ids).items() if k in keys and r.count}
+    described = "; ".join(
+        f"{k}: {r.count} transaction ids already seen, the oldest on {r.first_seen} ({_days_between(r.first_seen, k)} days before)"
+        for k, r in replayed.items()
+    )
     yield dg.AssetCheckResult(
         check_name="unique_ids_across_partitions",
         asset_key="validated_transactions",
-        passed=not any(replayed.values()),
-        description="; ".join(f"{k}: {n} transaction ids already seen in the {quality.lookback_days} days before" for k, n in replayed.items() if n) or None,
-        metadata={"replayed_ids": dg.MetadataValue.json({k: n for k, n in replayed.items() if n}),
-                  "days_compared": len(ordered)},
-    )
+        passed=not replayed,
+        description=f"{described}. Ids are the join key of labels and features: a replayed file, or a feed that recycles "
+        f"its ids within {quality.id_horizon_days} days (the quality policy's id_horizon_days), would attach one "
+        "transaction's label or history to another; make the ids unique (e.g. prefix the day) and materialize again"
+        if replayed else None,
+        metadata={"replayed_ids": dg.MetadataValue.json({k: r.count for k, r in replayed.items()}),
+                  "first_seen": dg.MetadataValue.json({k: r.first_seen for k, r in replayed.items()}),
+                  "days_compared": len(ordered), "id_horizon_days": quality.id_horizon_days},
+    )  # fmt: skip
+
+
+def _days_between(earlier: str, later: str) -> int:
+    return (dt.date.fromisoformat(later) - dt.date.fromisoformat(earlier)).days

@@ -12,6 +12,7 @@ from pydantic import Field
 from fraudshield_pipeline.defs.metadata import frame_table, rounded, table_schema, top_features_table
 from fraudshield_pipeline.defs.partitions import day_start
 from fraudshield_pipeline.resources.compute import TrainingCompute, training_op_tags
+from fraudshield_pipeline.resources.quality_policy import DataQualityPolicy
 from fraudshield_pipeline.resources.registry import CHALLENGER, ModelRegistry
 from fraudshield_pipeline.resources.storage import ArtifactStore, model_key, table_key
 
@@ -49,7 +50,7 @@ class TrainingWindowConfig(dg.Config):
                           "to choose the alert threshold and the rounds on."),
     ],
 )
-def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig, storage: ArtifactStore):
+def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig, storage: ArtifactStore, quality: DataQualityPolicy):
     """Feature rows of the train and test windows, labelled with what was known at the window's end."""
     from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
     from fraudshield_pipeline.domain.features import lookback_days
@@ -62,6 +63,13 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
     as_of = day_start(config.as_of) if config.as_of else day_start(materialized[-1]) + dt.timedelta(days=1)
     window = plan_window(as_of, config.train_days, config.gap_days, config.test_days, config.maturity_days, config.validation_fraction)
     days = [d.isoformat() for d in window.days()]
+    if (as_of - window.train_start).days > quality.id_horizon_days:
+        raise dg.Failure(
+            f"the window spans {(as_of - window.train_start).days} days (train {window.train_start:%Y-%m-%d} to as_of "
+            f"{as_of:%Y-%m-%d}), more than the quality policy's id_horizon_days ({quality.id_horizon_days}) within which "
+            "transaction ids are checked unique: labels join transactions by id, so raise id_horizon_days "
+            "(FRAUDSHIELD_ID_HORIZON_DAYS) to cover the window, or shorten train_days"
+        )
     # Features of a day are complete only once the lookback before it has been ingested.
     history_complete = dt.date.fromisoformat(materialized[0]) + dt.timedelta(days=lookback_days()) <= window.train_start.date()
     if not history_complete:
