@@ -42,7 +42,7 @@ def test_every_asset_job_schedule_and_sensor_resolves(definitions: dg.Definition
         assert definitions.resolve_job_def(job).name == job
     assert {s.name for s in repository.schedule_defs} == {"daily_ingestion_job_schedule", "drift_monitoring_job_schedule", "matured_performance_schedule", "weekly_retrain_schedule"}
     assert {s.name for s in repository.sensor_defs} == {
-        "drift_retrain_sensor", "volume_retrain_sensor", "performance_retrain_sensor", "rollback_sensor",
+        "drift_retrain_sensor", "volume_retrain_sensor", "performance_retrain_sensor", "rollback_sensor", "late_files_sensor",
     }
     assert set(repository.get_top_level_resources()) >= {"storage", "io_manager", "registry", "feature_store", "compute", "source", "policy"}
 

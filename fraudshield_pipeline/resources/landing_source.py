@@ -13,6 +13,10 @@ class LandingZoneSource(TransactionSource):
 
     uri: str = Field(description="Landing root: a directory, or s3://bucket/prefix.")
     mapping_file: str = Field(default="mapping.yaml", description="Mapping file, relative to the root.")
+    late_file_days: int = Field(
+        default=120, ge=0, description="Days back the late_files_sensor watches for files added or changed after their "
+        "day was ingested (chargebacks arrive for weeks; card schemes allow up to 540 days). 0 turns it off.",
+    )  # fmt: skip
     s3: S3Resource | None = None
 
     def _reader(self):
@@ -39,6 +43,18 @@ class LandingZoneSource(TransactionSource):
         landed = read_day(reader, read_mapping(reader, self.mapping_file), day)
         source = f"{self.uri.rstrip('/')}/{{{','.join(landed.files)}}}"
         return RawDay(landed.transactions, landed.labels, source, landed.file_hashes, landed.unknown_columns)
+
+    def late_days(self, ingested_at: dict[dt.date, dt.datetime]) -> dict[dt.date, dt.datetime]:
+        """Days of the last `late_file_days` with a file added or rewritten after their ingestion."""
+        from fraudshield_pipeline.domain.landing import read_mapping
+        from fraudshield_pipeline.domain.landing.arrivals import changed_since, day_files
+
+        if not ingested_at or not self.late_file_days:
+            return {}
+        newest = max(ingested_at)
+        watched = {d: t for d, t in ingested_at.items() if (newest - d).days < self.late_file_days}
+        reader = self._reader()
+        return changed_since(reader, day_files(reader, read_mapping(reader, self.mapping_file), watched), watched)
 
     def max_amount(self) -> float:
         """`transactions.max_amount` of the zone's mapping.yaml (the feed's currency)."""

@@ -129,6 +129,7 @@ def build_source(env: Mapping[str, str]) -> TransactionSource:
         return LandingZoneSource(
             uri=uri,
             mapping_file=env.get("FRAUDSHIELD_LANDING_MAPPING", "mapping.yaml"),
+            late_file_days=int(env.get("FRAUDSHIELD_LATE_FILE_DAYS", "120")),
             s3=build_s3(env) if uri.startswith("s3://") else None,
         )
     return SimulatorSource(

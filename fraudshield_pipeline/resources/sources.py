@@ -30,6 +30,11 @@ class TransactionSource(dg.ConfigurableResource, ABC):
 
         return DEFAULT_MAX_AMOUNT
 
+    def late_days(self, ingested_at: dict[dt.date, dt.datetime]) -> dict[dt.date, dt.datetime]:
+        """Ingested days whose source changed since (a late chargeback file): day -> newest change.
+        A source that never changes after its day (the simulator) has none."""
+        return {}
+
 
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None

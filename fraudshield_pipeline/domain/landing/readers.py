@@ -15,6 +15,7 @@ a linked folder (a link to ``/`` or a loop would otherwise list the whole disk).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import inspect
 import os
@@ -53,11 +54,16 @@ def confined(name: str) -> str:
 class DictFileReader:
     """An in-memory landing zone: name -> bytes (tests, examples)."""
 
-    def __init__(self, files: Mapping[str, bytes | str]):
+    def __init__(self, files: Mapping[str, bytes | str], times: Mapping[str, dt.datetime] | None = None):
         self.files = {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in files.items()}
+        self.times = dict(times or {})
 
     def list_files(self, prefix: str) -> list[str]:
         return sorted(name for name in self.files if name.startswith(prefix))
+
+    def modified(self, name: str) -> dt.datetime | None:
+        """When the file last changed: `times` (tests), else unknown."""
+        return self.times.get(confined(name))
 
     def read_bytes(self, name: str, limit: int | None = None) -> bytes:
         data = self.files[confined(name)]
@@ -85,6 +91,13 @@ class FsReader:
             return []
         names = (info.path.lstrip("/") for info in infos if info.type == pafs.FileType.File)
         return sorted(n for n in names if n.startswith(prefix))
+
+    def modified(self, name: str) -> dt.datetime | None:
+        """When the file last changed (UTC): the local file's mtime, an object's LastModified."""
+        info = self.fs.get_file_info(confined(name))
+        if info.type != pafs.FileType.File or info.mtime is None:
+            return None
+        return info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=dt.timezone.utc)
 
     def _walk(self, folder: str) -> list[str]:
         top = os.path.join(self.root, folder) if folder else self.root
