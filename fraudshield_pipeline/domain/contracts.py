@@ -347,6 +347,10 @@ def validate_transactions(
 def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.DataFrame, source: str) -> ValidationOutcome:
     """Contract for a label feed: every label must reference a known, validated transaction.
 
+    A transaction may have several reports (a chargeback, then the merchant's won representment):
+    each that changes its label is kept (`label_history`); one that repeats the standing label is
+    a duplicate, and two at the same instant that disagree are both quarantined.
+
     `known_transactions`: the validated ids, or the validated frame (ids and event times), which
     also quarantines a label reported before its transaction happened, or more than
     `MAX_REPORT_DELAY_DAYS` after it."""
@@ -371,12 +375,11 @@ def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.Data
         known_ids, before = known_transactions, np.zeros(len(frame), dtype=bool)
         too_late = before
     unknown_tx = (~frame[s.TRANSACTION_ID].isin(known_ids)).to_numpy()
-    duplicated = frame[s.TRANSACTION_ID].duplicated(keep="first").to_numpy()
-    conflicting = np.zeros(len(frame), dtype=bool)
-    if duplicated.any():  # two labels of one transaction that disagree: neither is kept, both are evidence
-        flags = frame.loc[frame[s.TRANSACTION_ID].duplicated(keep=False), [s.TRANSACTION_ID, s.IS_FRAUD]]
-        disputed = flags.groupby(s.TRANSACTION_ID)[s.IS_FRAUD].nunique()
-        conflicting = frame[s.TRANSACTION_ID].isin(disputed.index[disputed > 1]).to_numpy()
+    duplicated = conflicting = np.zeros(len(frame), dtype=bool)
+    if frame[s.TRANSACTION_ID].duplicated().any():  # a label history: keep each report that changes the label
+        from fraudshield_pipeline.domain.label_history import report_roles
+
+        duplicated, conflicting = report_roles(frame)
     valid, quarantines = _split_by_contract(
         frame,
         LabelContract,

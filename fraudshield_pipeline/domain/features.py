@@ -200,11 +200,16 @@ targets AS (
   FROM history h JOIN transactions t ON t.{s.TRANSACTION_ID} = h.{s.TRANSACTION_ID} AND t.{ts} = h.{ts}
   WHERE h.{ts} >= $start AND h.{ts} < $end
 ),
+reports AS (
+  SELECT {s.TRANSACTION_ID}, {s.IS_FRAUD}, {s.REPORTED_AT},
+    lead({s.REPORTED_AT}) OVER (PARTITION BY {s.TRANSACTION_ID} ORDER BY {s.REPORTED_AT}) AS superseded_at
+  FROM labels
+),
 known_fraud AS (
-  SELECT h.{s.MERCHANT_ID}, h.{ts} AS fraud_ts, min(l.{s.REPORTED_AT}) AS reported_at
-  FROM history h JOIN labels l USING ({s.TRANSACTION_ID})
+  -- each span of time a transaction stood reported as fraud (label_history: a won representment ends it)
+  SELECT h.{s.MERCHANT_ID}, h.{ts} AS fraud_ts, l.{s.REPORTED_AT} AS reported_at, l.superseded_at
+  FROM history h JOIN reports l USING ({s.TRANSACTION_ID})
   WHERE l.{s.IS_FRAUD} = 1
-  GROUP BY ALL
 ),
 risk AS (
   SELECT w.rid,
@@ -214,6 +219,7 @@ risk AS (
    AND f.fraud_ts >= w.{ts} - INTERVAL {max(MERCHANT_WINDOWS.values()) + label_delay_days} DAYS
    AND f.fraud_ts < w.{ts} - INTERVAL {label_delay_days} DAYS
    AND f.reported_at < date_trunc('day', w.{ts})
+   AND (f.superseded_at IS NULL OR f.superseded_at >= date_trunc('day', w.{ts}))
   GROUP BY w.rid
 ),
 assembled AS (

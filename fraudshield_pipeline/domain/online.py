@@ -230,10 +230,14 @@ def entity_states(
               SELECT {s.TRANSACTION_ID}, {s.MERCHANT_ID}, {ts} FROM transactions
               WHERE {ts} >= $merchant_from AND {ts} < $as_of
             ),
+            standing AS (  -- each transaction's label as known at as_of: its latest report (label_history)
+              SELECT {s.TRANSACTION_ID}, arg_max({s.IS_FRAUD}, {s.REPORTED_AT}) AS {s.IS_FRAUD}
+              FROM labels WHERE {s.REPORTED_AT} < $as_of GROUP BY 1
+            ),
             frauds AS (
-              SELECT DISTINCT r.{s.TRANSACTION_ID}, r.{s.MERCHANT_ID}, r.{ts}
-              FROM recent r JOIN labels l USING ({s.TRANSACTION_ID})
-              WHERE l.{s.IS_FRAUD} = 1 AND l.{s.REPORTED_AT} < $as_of
+              SELECT r.{s.TRANSACTION_ID}, r.{s.MERCHANT_ID}, r.{ts}
+              FROM recent r JOIN standing l USING ({s.TRANSACTION_ID})
+              WHERE l.{s.IS_FRAUD} = 1
             )
             SELECT r.{s.MERCHANT_ID}, CAST($as_of AS TIMESTAMPTZ) AS {ts},
                    list(epoch_us(r.{ts}) ORDER BY r.{ts}) AS {EVENT_US},

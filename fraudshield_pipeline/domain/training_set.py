@@ -99,12 +99,14 @@ def build_training_set(
         )
         con.execute(f"CREATE TEMP VIEW joined AS {point_in_time_sql(list(KEY_COLUMNS) + context, feature_columns)}")
         label_names = labels.column_names if isinstance(labels, pa.Table) else list(labels.columns)
-        scenario = f"any_value(l.{s.FRAUD_SCENARIO}) FILTER (WHERE l.{s.IS_FRAUD} = 1)" if s.FRAUD_SCENARIO in label_names else "NULL"
+        # The label known at as_of: the latest report before it (a reversed chargeback is genuine).
+        latest = f"arg_max(l.{{}}, l.{s.REPORTED_AT})"
+        scenario = f"CASE WHEN {latest.format(s.IS_FRAUD)} = 1 THEN {latest.format(s.FRAUD_SCENARIO)} END" if s.FRAUD_SCENARIO in label_names else "NULL"
         return query_frame(
             con,
             f"""
             WITH known AS (
-              SELECT l.{s.TRANSACTION_ID}, max(l.{s.IS_FRAUD}) AS {s.IS_FRAUD}, {scenario} AS {s.FRAUD_SCENARIO}
+              SELECT l.{s.TRANSACTION_ID}, {latest.format(s.IS_FRAUD)} AS {s.IS_FRAUD}, {scenario} AS {s.FRAUD_SCENARIO}
               FROM labels l WHERE l.{s.REPORTED_AT} < {at['as_of']} GROUP BY 1
             )
             SELECT j.*,

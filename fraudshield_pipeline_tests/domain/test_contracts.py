@@ -158,3 +158,28 @@ def test_known_transactions_without_a_time_zone_are_refused_by_name(clean):
     naive = tx.assign(event_timestamp=tx[s.EVENT_TIMESTAMP].dt.tz_localize(None))
     with pytest.raises(SchemaContractError, match="labels.csv: the known transactions' event_timestamp has no time zone"):
         validate_labels(clean.labels, naive, "labels.csv")
+
+
+def test_a_label_history_keeps_each_report_that_changes_the_label(clean):
+    """A chargeback reversed when the merchant wins, and a genuine one later reported as fraud: each
+    report that changes the label is kept, a repeat is a duplicate; the label as of a moment is the
+    latest report before it."""
+    from fraudshield_pipeline.domain.label_history import frauds_as_of, labels_as_of
+
+    tx = validate_transactions(clean.transactions, START, END, "sim").valid
+    a, b = tx[s.TRANSACTION_ID].iloc[0], tx[s.TRANSACTION_ID].iloc[1]
+    day = pd.Timestamp(END)
+
+    def report(tid, flag, days):
+        return {s.TRANSACTION_ID: tid, s.IS_FRAUD: np.int8(flag), s.REPORTED_AT: day + pd.Timedelta(days=days), s.FRAUD_SCENARIO: None}
+
+    rows = [report(a, 1, 2), report(a, 1, 5), report(a, 0, 30), report(b, 0, 1), report(b, 1, 20)]
+    history = pd.DataFrame(rows).astype({s.REPORTED_AT: "datetime64[us, UTC]", s.FRAUD_SCENARIO: object})
+    history[s.TRANSACTION_ID] = history[s.TRANSACTION_ID].astype(object)
+    outcome = validate_labels(history, tx, "labels")
+    assert outcome.rule_counts == {"transaction_id:unique": 1}  # a's second fraud report repeats the first
+    kept = outcome.valid
+    assert len(kept) == 4
+    assert set(frauds_as_of(kept, day + pd.Timedelta(days=10))[s.TRANSACTION_ID]) == {a}
+    assert set(frauds_as_of(kept, day + pd.Timedelta(days=31))[s.TRANSACTION_ID]) == {b}  # a reversed, b reported
+    assert labels_as_of(kept, day).empty

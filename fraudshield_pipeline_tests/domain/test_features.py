@@ -147,3 +147,20 @@ def test_an_id_seen_again_on_another_day_stays_two_transactions():
     recycled = frame[frame[s.TRANSACTION_ID] == "T1"].set_index(s.CUSTOMER_ID)
     assert recycled.loc["C1", s.AMOUNT] == 10.0 and recycled.loc["C2", s.AMOUNT] == 20.0
     assert recycled.loc["C2", "customer_tx_count_30d"] == 0 and recycled.loc["C1", "customer_tx_count_30d"] == 0
+
+
+def test_a_reversed_chargeback_stops_counting_from_its_reversal():
+    """label_history: a fraud report counts for the merchant until a later report says genuine
+    (the merchant won the representment); before the reversal it counted, as it was known then."""
+    fraud_at = T0 - pd.Timedelta(days=11)
+    history = [("F", "C9", "M1", fraud_at, 50.0)] + [(f"B{i}", f"C{i}", "M1", fraud_at + pd.Timedelta(hours=i), 10.0) for i in range(1, 4)]
+    targets = [("Y", "C1", "M1", T0 - pd.Timedelta(days=3), 10.0), ("X", "C2", "M1", T0, 10.0)]
+    reports = labels([("F", T0 - pd.Timedelta(days=9)), ("F", T0 - pd.Timedelta(days=2))])
+    reports.loc[1, s.IS_FRAUD] = np.int8(0)  # the reversal
+    frame = build_features(tx(history + targets), reports, (T0 - pd.Timedelta(days=4)).to_pydatetime(),
+                           (T0 + pd.Timedelta(days=1)).to_pydatetime()).set_index(s.TRANSACTION_ID)  # fmt: skip
+    assert frame.loc["Y", "merchant_fraud_risk_30d"] > 0  # reported, not yet reversed at Y's day
+    assert frame.loc["X", "merchant_fraud_risk_30d"] == 0  # reversed before X's day
+    unreversed = build_features(tx(history + targets), reports.iloc[:1], (T0 - pd.Timedelta(days=4)).to_pydatetime(),
+                                (T0 + pd.Timedelta(days=1)).to_pydatetime()).set_index(s.TRANSACTION_ID)  # fmt: skip
+    assert unreversed.loc["X", "merchant_fraud_risk_30d"] > 0

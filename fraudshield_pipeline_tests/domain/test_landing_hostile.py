@@ -331,9 +331,13 @@ CASES: dict[str, Case] = {
     "customer_id_blank": Case(tx_zone(lambda: text(with_field(6, 1, " "))), rules={"customer_id:not_nullable": 1}),
     # labels
     "label_unknown_transaction": Case(zone(lb=_labels("NOPE,Y,2026-09-03T10:00:00+02:00,CT")), rules={"transaction_id:references_known_transaction": 1}),
-    "label_conflicting_duplicates": Case(
-        zone(lb=_labels("T20260901-0000001,Y,2026-09-03T10:00:00+02:00,CT", "T20260901-0000001,N,2026-09-04T10:00:00+02:00,")),
+    "label_contradicting_at_one_instant": Case(
+        zone(lb=_labels("T20260901-0000001,Y,2026-09-03T10:00:00+02:00,CT", "T20260901-0000001,N,2026-09-03T10:00:00+02:00,")),
         rules={"is_fraud:consistent_duplicates": 2},
+    ),
+    # a chargeback, then the merchant's won representment: a history, both kept (domain.label_history)
+    "label_reversed_later": Case(
+        zone(lb=_labels("T20260901-0000001,Y,2026-09-03T10:00:00+02:00,CT", "T20260901-0000001,N,2026-09-04T10:00:00+02:00,")),
     ),
     "label_same_duplicates": Case(
         zone(lb=_labels("T20260901-0000001,Y,2026-09-03T10:00:00+02:00,CT", "T20260901-0000001,Y,2026-09-04T10:00:00+02:00,CT")),
@@ -413,6 +417,7 @@ def assert_handled(name: str, case: Case) -> None:
         assert ids.notna().all() and (ids == ids.str.strip()).all() and ids.str.len().between(1, 256).all()
         assert not ids.str.contains(f"^[{INVISIBLE}]|[{INVISIBLE}]$", regex=True).any(), "an id with invisible characters at an end"
         assert not ids.str.contains("\x00").any()
-    assert valid[s.TRANSACTION_ID].is_unique and lb.valid[s.TRANSACTION_ID].is_unique
+    # one row per transaction; a label history holds one report per instant (domain.label_history)
+    assert valid[s.TRANSACTION_ID].is_unique and not lb.valid.duplicated([s.TRANSACTION_ID, s.REPORTED_AT]).any()
     assert lb.valid[s.IS_FRAUD].isin([0, 1]).all()
 

@@ -68,3 +68,19 @@ def test_a_day_old_state_is_refused_rather_than_scored(world):
     tx = world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(day_start)].iloc[0].to_dict()
     with pytest.raises(StaleOnlineState, match="materialize online_features"):
         features_at(tx, CustomerState.empty(), MerchantState.empty(labels_as_of))
+
+
+def test_reversed_chargebacks_agree_online_and_offline(world):
+    """A label history (frauds reversed before the served day) counts the same way in both paths."""
+    day_start = dt.datetime(SERVED.year, SERVED.month, SERVED.day, tzinfo=UTC)
+    frauds = world.labels[(world.labels[s.IS_FRAUD] == 1) & (world.labels[s.REPORTED_AT] < pd.Timestamp(day_start) - pd.Timedelta(days=3))]
+    reversals = frauds.iloc[::2].assign(**{s.IS_FRAUD: frauds[s.IS_FRAUD].iloc[::2] * 0, s.FRAUD_SCENARIO: None,
+                                            s.REPORTED_AT: frauds[s.REPORTED_AT].iloc[::2] + pd.Timedelta(days=1)})  # fmt: skip
+    labels = pd.concat([world.labels, reversals], ignore_index=True)
+    offline = build_features(world.transactions, labels, day_start, day_start + dt.timedelta(days=1)).set_index(s.TRANSACTION_ID)
+    before = build_features(world.transactions, world.labels, day_start, day_start + dt.timedelta(days=1)).set_index(s.TRANSACTION_ID)
+    assert len(reversals) > 5 and (offline["merchant_fraud_risk_30d"] < before["merchant_fraud_risk_30d"]).sum() > 10
+    history = world.transactions[world.transactions[s.EVENT_TIMESTAMP] < pd.Timestamp(day_start)]
+    customers, merchants = entity_states(history, labels[labels[s.REPORTED_AT] < pd.Timestamp(day_start)], day_start)
+    online = replay(world.transactions[world.transactions[s.EVENT_TIMESTAMP] >= pd.Timestamp(day_start)], customers, merchants)
+    assert_same_features(online, offline, model_feature_names(world.transactions.columns))

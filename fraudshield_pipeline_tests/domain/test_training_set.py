@@ -88,3 +88,27 @@ def test_label_maturity_reads_the_test_window_off_the_portfolios_own_delay_curve
     assert "maturity_days to 30 (now 7)" in slow.describe(7) and "undercount fraud" in slow.describe(7)
     unknown = label_maturity([], window, 0.9, 30)
     assert unknown.expected_reported_share is None and unknown.mature and "no label history" in unknown.describe(7)
+
+
+def test_each_row_takes_the_label_known_at_as_of_from_its_history():
+    """A chargeback reversed before as_of trains as genuine; one reversed after it still as fraud;
+    a genuine confirmation later reported as fraud trains as fraud (domain.label_history)."""
+    window = plan_window(dt.datetime(2026, 10, 13, tzinfo=UTC))
+    features = pd.DataFrame(
+        {
+            s.TRANSACTION_ID: list("abc"), s.CUSTOMER_ID: "C1", s.MERCHANT_ID: "M1",
+            s.EVENT_TIMESTAMP: pd.to_datetime(["2026-09-10", "2026-09-11", "2026-09-12"], utc=True).astype("datetime64[us, UTC]"),
+            "amount": np.arange(3.0),
+        }
+    )  # fmt: skip
+    reports = [("a", 1, "2026-09-12"), ("a", 0, "2026-10-01"), ("b", 1, "2026-09-13"), ("b", 0, "2026-10-20"), ("c", 0, "2026-09-13"), ("c", 1, "2026-09-30")]
+    labels = pd.DataFrame(
+        {
+            s.TRANSACTION_ID: [r[0] for r in reports], s.IS_FRAUD: np.array([r[1] for r in reports], dtype=np.int8),
+            s.REPORTED_AT: pd.to_datetime([r[2] for r in reports], utc=True).astype("datetime64[us, UTC]"),
+            s.FRAUD_SCENARIO: ["x" if r[1] else None for r in reports],
+        }
+    )  # fmt: skip
+    frame = build_training_set(features, labels, window).set_index(s.TRANSACTION_ID)
+    assert frame[s.IS_FRAUD].to_dict() == {"a": 0, "b": 1, "c": 1}
+    assert frame[s.FRAUD_SCENARIO].isna().to_dict() == {"a": True, "b": False, "c": False}

@@ -46,6 +46,7 @@ def matured_performance(
     compared with the champion's baseline days measured at the same age.
     """
     from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.label_history import frauds_as_of
 
     day = context.partition_key
     label_days = storage.partitions("validated_labels")
@@ -56,7 +57,7 @@ def matured_performance(
     if batch_scores.empty:
         return dg.MaterializeResult(metadata={"status": "no_scores"})
     labels = storage.read_table(table_key("validated_labels", day)).to_pandas()
-    known = labels[(labels[s.REPORTED_AT] < as_of) & (labels[s.IS_FRAUD] == 1)][s.TRANSACTION_ID]
+    known = frauds_as_of(labels, as_of)[s.TRANSACTION_ID]  # a chargeback reversed by then is genuine
     scored = batch_scores.assign(
         score=batch_scores["champion_score"], **{s.IS_FRAUD: batch_scores[s.TRANSACTION_ID].isin(known).astype(int)}
     )
