@@ -261,12 +261,18 @@ def test_parquet_integer_nanoseconds_keep_every_microsecond():
         ("epoch_micros", TICKS // 1000, "epoch_millis"),
         ("epoch_micros", TICKS * 1000, "epoch_nanos"),
         ("epoch_nanos", TICKS // 10**6, "epoch_seconds"),
-        ("epoch_seconds", TICKS // (3600 * 10**6), "epoch_hours"),
     ],
 )
 def test_epoch_unit_hints_name_the_unit_that_fits(declared, ticks, suggested):
     with pytest.raises(LandingError, match=rf"\[retyped\] column 'ts'.*set timestamp.format: {suggested}$"):
         land([(f"T{i}", "C", "M", t, "1.0") for i, t in enumerate(ticks)], mapping(timestamp=declared))
+
+
+def test_seconds_from_another_origin_are_not_taken_for_hours_since_1970():
+    """IEEE-CIS TransactionDT of its third day (~225,000 s) reads as 1995 in hours: the hint is the origin."""
+    with pytest.raises(LandingError, match=r"no epoch unit gives 1990-2099\): .* set timestamp.origin") as caught:
+        land([(f"T{i}", "C", "M", 225_744 + i, "1.0") for i in range(3)], mapping(timestamp="epoch_seconds"))
+    assert "epoch_hours" not in str(caught.value)
 
 
 def test_epoch_numbers_from_a_declared_origin():

@@ -145,7 +145,9 @@ def _check_unit(col: Column, fmt: str, median: float, origin: pd.Timestamp) -> N
         return
     since = "" if origin == _UNIX else f" since {origin.isoformat()}"
     gives = f"gives {declared:%Y-%m-%d}" if declared is not None else "is past the calendar"
-    fits = [f for f in EPOCH_UNITS if f != fmt and (t := instant(f)) is not None and lo <= t < hi]
+    # Hours since 1970 are no export format (epoch_hours is for a declared origin), and IEEE-CIS offsets in
+    # seconds (1-183 days) would read as 1990-2090 in hours: never suggested.
+    fits = [f for f in EPOCH_UNITS if f not in (fmt, "epoch_hours") and (t := instant(f)) is not None and lo <= t < hi]
     if fits:
         word = _WORDS[EPOCH_UNITS[fits[0]]]
         col.fail(RULE_RETYPED, f"values look like epoch {word} (median {median:.0f} {gives} as {fmt}{since}), not {fmt}: "
