@@ -72,7 +72,7 @@ transactions:
     channel: pos_entry               # optional; values mapped below
     country: merchant_country        # optional
   timestamp:
-    format: "%d/%m/%Y %H:%M:%S"      # iso | epoch_seconds | epoch_millis | a strftime pattern
+    format: "%d/%m/%Y %H:%M:%S"      # iso | epoch_seconds (_hours, _millis, _micros, _nanos) | strftime with the hour
   timezone: Europe/Amsterdam         # our times are naive local times; converted to UTC
   values:                            # our values -> canonical vocabulary (others pass through)
     channel:

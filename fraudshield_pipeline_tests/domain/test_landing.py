@@ -495,20 +495,22 @@ def test_iso_timestamps_aware_with_mixed_offsets_and_naive_in_the_feed_timezone(
     assert (landed.transactions[s.EVENT_TIMESTAMP] == expected).all()
 
 
-def test_iso_dates_without_time_are_naive_in_the_feed_timezone(user_day):
+def test_iso_dates_without_a_time_of_day_are_refused_not_read_as_midnight(user_day):
+    """A date alone would be midnight in the feed's time zone: a report time up to a day early."""
     tx, lb = user_day
-    landed = read(zone(tx, lb.assign(reported_on="2026-09-10")))
-    assert (landed.labels[s.REPORTED_AT] == pd.Timestamp("2026-09-09 22:00", tz="UTC")).all()
+    with pytest.raises(LandingError, match=r"\[retyped\] column 'reported_on' .*dates without a time of day: the features and the label-delay"):
+        read(zone(tx, lb.assign(reported_on="2026-09-10")))
 
 
-def test_naive_times_in_a_daylight_saving_fold_are_localized_not_dropped(user_day):
+def test_naive_times_in_a_daylight_saving_fold_are_quarantined_not_guessed(user_day):
     tx, lb = user_day
     times = ["25/10/2026 02:10:00", "25/10/2026 02:40:00", "25/10/2026 02:20:00", "29/03/2026 02:30:00"]
     landed = read(zone(tx.iloc[:4].assign(tx_time=times), lb.iloc[:0]))
     stamps = landed.transactions[s.EVENT_TIMESTAMP]
-    assert stamps.notna().all() and len(stamps) == 4
-    assert stamps.iloc[0] == pd.Timestamp("2026-10-25 00:10", tz="UTC")  # the first (summer time) 02:10
-    assert stamps.iloc[3] == pd.Timestamp("2026-03-29 01:30", tz="UTC")  # a skipped wall time, an hour forward
+    assert len(stamps) == 4 and stamps.iloc[:3].isna().all()  # 02:10 happened twice that night: neither is guessed
+    assert landed.transactions["landing_rule"].iloc[:3].eq("event_timestamp:ambiguous_local_time").all()
+    assert landed.transactions["raw_value"].iloc[:3].tolist() == times[:3]
+    assert stamps.iloc[3] == pd.Timestamp("2026-03-29 01:30", tz="UTC")  # a skipped wall time: a clock not yet moved
 
 
 def test_parquet_feed_with_integer_ids_and_native_timestamps(user_day):

@@ -306,7 +306,10 @@ CASES: dict[str, Case] = {
         tx_zone(lambda: text([HEADER, *(f"E{i};C1;M1;{1788220800 + i};5.0;chip;NL;b" for i in range(200)), "E9;C1;M1;1e300;5.0;chip;NL;b"])),
         mapping_with(transactions__timestamp__format="epoch_seconds", labels__required=False), rules={"event_timestamp:unparseable": 1},
     ),
-    "dst_ambiguous": Case(_dst(dt.date(2026, 10, 25), ["25/10/2026 02:30:00", "25/10/2026 02:10:00", "25/10/2026 02:40:00"]), day=dt.date(2026, 10, 25)),
+    "dst_ambiguous": Case(
+        _dst(dt.date(2026, 10, 25), ["25/10/2026 02:30:00", "25/10/2026 02:10:00", "25/10/2026 02:40:00"]), day=dt.date(2026, 10, 25),
+        rules={"event_timestamp:ambiguous_local_time": 3},
+    ),
     "dst_nonexistent": Case(_dst(dt.date(2026, 3, 29), ["29/03/2026 02:30:00", "29/03/2026 03:30:00"]), day=dt.date(2026, 3, 29)),
     "mixed_offsets_iso": Case(
         _dst(DAY, ["2026-09-01T10:00:00+05:00", "2026-09-01T10:00:00Z", "2026-09-01T10:00:00-03:00", "2026-09-01 10:00:00", "2026-09-01T23:30:00-03:00"]),

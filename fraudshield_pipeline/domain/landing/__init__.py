@@ -7,7 +7,8 @@ user's columns is which canonical column. The package:
 * ``mapping``: the file as pydantic models (its JSON schema: data/examples/landing/mapping.schema.json);
 * ``readers``: the bytes, through ``pyarrow.fs`` (local, S3, fsspec), confined to the landing root;
 * ``accounting``: bytes to records, counted independently of the parser;
-* ``parsing``: one user column to one canonical column;
+* ``parsing``: one user column to one canonical column (ids, amounts, flags, categories);
+* ``times``: one column of times to UTC instants (ISO, epoch numbers from an origin, strftime);
 * ``day``: `read_day`, the orchestration.
 
     mapping = read_mapping(files)                   # or load_mapping(text)
@@ -37,9 +38,11 @@ What it guarantees (and what it leaves to ``contracts.py``):
 
 Timestamps: ``{date}`` in a ``path`` is the partition day (ISO, or ``{date:%Y%m%d}`` with strftime
 codes only); the files of a day hold the events of that *UTC* day. Naive timestamps are
-localized to the feed's ``timezone`` (ambiguous wall times at the end of summer time are inferred
-from the row order when possible, otherwise taken as the first, summer-time occurrence;
-non-existent ones at its start are moved an hour forward), aware ones are converted to UTC.
+localized to the feed's ``timezone``; one in the hour repeated when summer time ends is either
+of two instants an hour apart and is quarantined (``<column>:ambiguous_local_time``, its raw
+text kept), never inferred from row order; one skipped when summer time starts is read with the
+offset before the change (the clock not yet moved, its only reading). Aware ones are converted
+to UTC. A date without a time of day is refused (see ``times``).
 
 Pure: pandas, pyarrow, pydantic and PyYAML only (no Dagster).
 """

@@ -22,6 +22,7 @@ from fraudshield_pipeline.domain.contracts import (
     SOURCE_LINE,
 )
 from fraudshield_pipeline.domain.landing import parsing as p
+from fraudshield_pipeline.domain.landing.times import timestamps
 from fraudshield_pipeline.domain.landing.accounting import RawTable, read_csv, read_parquet
 from fraudshield_pipeline.domain.landing.errors import (
     RULE_MALFORMED,
@@ -206,7 +207,7 @@ def _canonical_transactions(raw: pd.DataFrame, name: str, feed: FeedMapping, sha
         if canonical in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID):
             out[canonical] = p.ids(col)
         elif canonical == s.EVENT_TIMESTAMP:
-            out[canonical] = p.timestamps(col, feed.timestamp)
+            out[canonical] = timestamps(col, feed.timestamp)
         elif canonical == s.AMOUNT:
             out[canonical] = p.amounts(col, feed.csv, feed.max_amount)
         else:
@@ -222,7 +223,7 @@ def _canonical_labels(raw: pd.DataFrame, name: str, feed: FeedMapping, share: fl
     out = {
         s.TRANSACTION_ID: p.ids(column(s.TRANSACTION_ID)),
         s.IS_FRAUD: is_fraud,
-        s.REPORTED_AT: p.timestamps(column(s.REPORTED_AT), feed.timestamp),
+        s.REPORTED_AT: timestamps(column(s.REPORTED_AT), feed.timestamp),
         s.FRAUD_SCENARIO: p.categories(column(s.FRAUD_SCENARIO), feed.values.get(s.FRAUD_SCENARIO))
         if s.FRAUD_SCENARIO in feed.columns
         else pd.Series([None] * len(raw), index=raw.index, dtype=object),
@@ -239,7 +240,7 @@ def _labels_from_transactions(table: RawTable, transactions: pd.DataFrame, name:
 
     is_fraud, empty = p.flags(column(s.IS_FRAUD), inline.values.get(s.IS_FRAUD))
     if s.REPORTED_AT in inline.columns:
-        reported = p.timestamps(column(s.REPORTED_AT), inline.timestamp)
+        reported = timestamps(column(s.REPORTED_AT), inline.timestamp)
     else:
         reported = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
     if inline.delay_days is not None:

@@ -25,6 +25,7 @@ from fraudshield_pipeline.domain.landing.models import (
     DEFAULT_MAX_UNPARSEABLE_SHARE,
     EPOCH_MS,
     EPOCH_S,
+    EPOCH_UNITS,
     ISO,
     CsvModel,
     MappingFile,
@@ -32,7 +33,7 @@ from fraudshield_pipeline.domain.landing.models import (
     mapping_json_schema,
 )
 
-__all__ = ["EPOCH_MS", "EPOCH_S", "ISO", "MAPPING_FILE", "MappingFile", "load_mapping", "mapping_json_schema"]
+__all__ = ["EPOCH_MS", "EPOCH_S", "EPOCH_UNITS", "ISO", "MAPPING_FILE", "MappingFile", "load_mapping", "mapping_json_schema"]
 
 MAPPING_FILE = "mapping.yaml"
 
@@ -74,10 +75,11 @@ def _message(error: dict[str, Any]) -> tuple[str, str]:
 # --- runtime form ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TimestampSpec:
-    """How a feed writes its timestamps: ``iso`` | ``epoch_seconds`` | ``epoch_millis`` | a strftime pattern."""
+    """How a feed writes its timestamps: ``iso`` | an epoch format (`EPOCH_UNITS`) | a strftime pattern."""
 
     format: str = ISO
     timezone: str = "UTC"  # for naive values; aware values are converted to UTC
+    origin: dt.datetime | None = None  # epoch formats: what the numbers count from (UTC); None = 1970-01-01
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,15 @@ def _mapped(model: BaseModel | None) -> dict[str, Any]:
 
 
 def _spec(feed: _Feed, default: TimestampSpec | None) -> TimestampSpec:
-    fmt = feed.timestamp.format if feed.timestamp is not None else (default.format if default else ISO)
-    return TimestampSpec(fmt, feed.timezone or (default.timezone if default else "UTC"))
+    """The feed's timestamp spec; a label feed without one inherits the transactions' format and origin."""
+    timezone = feed.timezone or (default.timezone if default else "UTC")
+    if feed.timestamp is None:
+        return TimestampSpec(default.format, timezone, default.origin) if default else TimestampSpec(ISO, timezone)
+    origin = None
+    if feed.timestamp.origin is not None:  # validated ISO; a naive origin is UTC, like the epoch itself
+        origin = dt.datetime.fromisoformat(feed.timestamp.origin)
+        origin = origin.replace(tzinfo=dt.timezone.utc) if origin.tzinfo is None else origin.astimezone(dt.timezone.utc)
+    return TimestampSpec(feed.timestamp.format, timezone, origin)
 
 
 def _csv(model: CsvModel) -> CsvOptions:

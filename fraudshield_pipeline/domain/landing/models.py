@@ -27,6 +27,10 @@ DEFAULT_MAX_UNPARSEABLE_SHARE = 0.01
 DEFAULT_MAX_MALFORMED_SHARE = 0.01
 DEFAULT_MAX_DECOMPRESSED_MB = 1024
 ISO, EPOCH_S, EPOCH_MS = "iso", "epoch_seconds", "epoch_millis"
+# Numbers counted from an origin (the Unix epoch unless timestamp.origin says otherwise) -> their unit:
+# hours (PaySim's `step`), seconds, milliseconds, microseconds and nanoseconds (Spark, BigQuery, Kafka).
+EPOCH_UNITS = {"epoch_hours": "h", EPOCH_S: "s", EPOCH_MS: "ms", "epoch_micros": "us", "epoch_nanos": "ns"}
+_HOUR_CODES = frozenset("HIXTRcs")  # strftime codes that carry the hour: %H %I, or a whole time (%X %T %R %c), or %s
 FORMATS = ("csv", "parquet")
 _STRFTIME_SPEC = re.compile(r"(?:%-?[aAwdbBmyYHIpMSfzZjUWcxXGuV%]|[^%{}\\])*")
 _SAMPLE_DAY = dt.date(2026, 9, 3)
@@ -171,15 +175,50 @@ class CsvModel(_Model):
         return self
 
 
+def _origin(value: Any) -> Any:
+    """An instant as ISO text (YAML reads `2017-12-01` as a date: taken as text too); naive means UTC."""
+    if value is None:
+        return None
+    text = value.isoformat() if isinstance(value, dt.date) else value
+    if not isinstance(text, str):
+        raise ValueError(f"must be an ISO date or date and time such as '2017-12-01', got {value!r}")
+    try:
+        dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text[:40]}' is not an ISO date or date and time such as '2017-12-01' or '2017-12-01T00:00:00Z'") from None
+    return text.strip()
+
+
 class TimestampModel(_Model):
-    format: str = Field(ISO, description="iso | epoch_seconds | epoch_millis | a strftime pattern such as '%d/%m/%Y %H:%M'.")
+    format: str = Field(
+        ISO,
+        description="iso | epoch_hours | epoch_seconds | epoch_millis | epoch_micros | epoch_nanos | a strftime pattern "
+        "with the time of day, such as '%d/%m/%Y %H:%M'.",
+    )
+    origin: Annotated[str | None, BeforeValidator(_origin, json_schema_input_type=str | None)] = Field(
+        None,
+        description="epoch_* formats only: the instant the numbers count from, ISO (naive = UTC); default 1970-01-01 "
+        "(e.g. 2017-12-01 for IEEE-CIS TransactionDT in seconds, the first hour for PaySim's step in hours).",
+    )
 
     @field_validator("format")
     @classmethod
     def _format(cls, value: str) -> str:
-        if value not in (ISO, EPOCH_S, EPOCH_MS) and "%" not in value:
-            raise ValueError(f"'{value}' is not iso, epoch_seconds, epoch_millis or a strftime pattern such as '%d/%m/%Y %H:%M'")
+        if value != ISO and value not in EPOCH_UNITS and "%" not in value:
+            raise ValueError(f"'{value}' is not iso, {', '.join(EPOCH_UNITS)} or a strftime pattern such as '%d/%m/%Y %H:%M'")
+        # A date alone would put every row at midnight: velocity features and the label-delay rules need the time of day.
+        if "%" in value and not _HOUR_CODES & set(re.findall(r"%-?(.)", value)):
+            raise ValueError(
+                f"'{value}' has no time of day (%H or %I): the features and the label-delay rules need it; "
+                "map a column holding the date and the time"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _origin_for_epochs(self) -> TimestampModel:
+        if self.origin is not None and self.format not in EPOCH_UNITS:
+            raise _at("origin", f"applies only to the epoch formats ({', '.join(EPOCH_UNITS)}), not '{self.format}'")
+        return self
 
 
 Timestamp = Annotated[
@@ -217,9 +256,9 @@ class InlineLabelColumns(_Model):
 class TransactionValues(_Model):
     """Per column: the user's value -> the canonical value (others pass through to the contract)."""
 
-    merchant_category: TextMap = {}
-    channel: TextMap = {}
-    country: TextMap = {}
+    merchant_category: TextMap = Field({}, description=f"Onto one of: {', '.join(s.MERCHANT_CATEGORIES)} (others are quarantined).")
+    channel: TextMap = Field({}, description=f"Onto one of: {', '.join(s.CHANNELS)} (others are quarantined).")
+    country: TextMap = Field({}, description="Onto a 2- or 3-letter country code (ISO 3166, e.g. NL).")
 
 
 class LabelValues(_Model):
