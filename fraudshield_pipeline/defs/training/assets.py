@@ -102,6 +102,7 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
             "feature_partitions": dg.MetadataValue.json([days[0], days[-1]]),
             "feature_history_complete": history_complete,
             "test_labels_expected_reported_share": maturity.expected_reported_share,
+            "suggested_maturity_days": maturity.suggested_maturity_days,  # the evaluation's advice names this portfolio's figure
             "train_frauds_reported_after_as_of": late,
             "content_hash": content_hash(frame),
             "dagster/column_schema": table_schema(frame),
