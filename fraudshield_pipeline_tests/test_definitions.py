@@ -96,4 +96,5 @@ def test_blocking_contract_checks_exist(definitions: dg.Definitions):
         ("validated_transactions", "null_rate", True),
         ("validated_transactions", "volume", True),
         ("validated_transactions", "unique_ids_across_partitions", True),
+        ("validated_labels", "label_quarantine_rate", True),
     }

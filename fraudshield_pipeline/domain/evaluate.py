@@ -23,17 +23,20 @@ class WindowWithoutFraudError(ValueError):
     """A train or test window holds no fraud: every metric would be NaN, so nothing can be judged."""
 
 
-def require_frauds(frame: pd.DataFrame, split_column: str, window: dict[str, str] | None = None) -> None:
+def require_frauds(
+    frame: pd.DataFrame, split_column: str, window: dict[str, str] | None = None, suggested_maturity_days: int | None = None
+) -> None:
     """Fails with what to change when the train or the test split has no fraud label.
 
     The usual cause is labels that are not yet reported: a label counts only when it was reported
     before ``as_of``, and chargebacks arrive days after the transaction. With ``maturity_days: 0``
-    the test window ends at ``as_of`` and its frauds have had no time to be reported.
+    the test window ends at ``as_of`` and its frauds have had no time to be reported. The advice
+    names the portfolio's own figure (`suggested_maturity_days`: the age by which most of its
+    frauds are reported, from its delay curve, as training_set computes it), never the demo's.
     """
     window = window or {}
     for split, starts, ends, advice in (
-        ("test", "test_start", "test_end", "raise maturity_days to at least the label delay (7 days on the demo feed) "
-         "or set as_of later, so the test window's chargebacks are in"),
+        ("test", "test_start", "test_end", _maturity_advice(window, suggested_maturity_days)),
         ("train", "train_start", "train_end", "widen train_days, move the window (as_of) to a period with reported fraud, "
          "or check that validated_labels holds the labels of those days"),
     ):
@@ -47,6 +50,23 @@ def require_frauds(frame: pd.DataFrame, split_column: str, window: dict[str, str
                 f"reported before as_of ({window.get('as_of', 'the window end')}), so its fraud labels are reported after "
                 f"as_of or missing; every metric would be NaN. To fix: {advice}."
             )
+
+
+def _maturity_advice(window: dict[str, str], suggested: int | None) -> str:
+    """What to set maturity_days to: the portfolio's own figure when its delay curve gives one."""
+    now = ""
+    if window.get("as_of") and window.get("test_end"):
+        days = (pd.Timestamp(window["as_of"]) - pd.Timestamp(window["test_end"])) / pd.Timedelta(days=1)
+        now = f" (now {days:g})"
+        if suggested is not None and suggested <= days:
+            return (f"this portfolio's frauds are mostly reported within {suggested} days, and maturity_days is already "
+                    f"{days:g}: check that validated_labels holds the test days' labels (label_quarantine_rate), or set as_of later")  # fmt: skip
+    if suggested is not None:
+        return (f"raise training_set's maturity_days to {suggested}{now}, the age by which this portfolio's frauds are "
+                "reported (its own report delays: training_set's test_labels_mature check), or set as_of later")  # fmt: skip
+    return (f"raise training_set's maturity_days{now} to at least this portfolio's report delay (training_set's "
+            "test_labels_mature check suggests one once labels old enough to be complete exist), or set as_of later, so the test "
+            "window's chargebacks are in")  # fmt: skip
 
 
 def prepare_holdout(test: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,16 @@ class DataQualityPolicy(dg.ConfigurableResource):
     """When a validated day blocks the assets downstream of it."""
 
     max_quarantine_rate: float = Field(default=0.05, ge=0, le=1, description="Share of a day's transactions that may be quarantined.")
+    max_label_quarantine_rate: float = Field(
+        default=0.05, ge=0, le=1,
+        description="Share of a day's labels that may be quarantined: a feed whose labels are all quarantined (written "
+        "per report day instead of per transaction day) would otherwise pass and starve training of fraud. A report "
+        "that repeats a transaction's standing label (a re-sent file) changes nothing and is not counted.",
+    )  # fmt: skip
+    label_quarantine_tolerated_rows: int = Field(
+        default=5, ge=0, description="Quarantined labels a day may hold whatever their share: a small feed's single "
+        "typo is kept as evidence without blocking the day.",
+    )  # fmt: skip
     volume_low: float = Field(default=0.5, gt=0, description="A day's rows may fall to this multiple of the trailing days' mean.")
     volume_high: float = Field(default=2.0, gt=1, description="A day's rows may rise to this multiple of the trailing days' mean.")
     volume_exempt_days: list[str] = Field(
@@ -56,6 +66,7 @@ class DataQualityPolicy(dg.ConfigurableResource):
 
 ENV_VARS = {
     "max_quarantine_rate": "FRAUDSHIELD_MAX_QUARANTINE_RATE",
+    "max_label_quarantine_rate": "FRAUDSHIELD_MAX_LABEL_QUARANTINE_RATE",
     "volume_low": "FRAUDSHIELD_VOLUME_LOW",
     "volume_high": "FRAUDSHIELD_VOLUME_HIGH",
     "volume_exempt_days": "FRAUDSHIELD_VOLUME_EXEMPT_DAYS",  # comma-separated dates

@@ -1,9 +1,16 @@
 """The data-quality policy decides when a validated day blocks: a quiet day a portfolio expects
 (a holiday) is exempted by configuration, and a failure names the day and the way out."""
 
-import dagster as dg
-import pytest
+import datetime as dt
+import shutil
+from pathlib import Path
 
+import dagster as dg
+import pandas as pd
+import pytest
+import yaml
+
+from fraudshield_pipeline.defs.training.assets import TrainingWindowConfig
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.quality_policy import DataQualityPolicy, build_quality_policy
 from fraudshield_pipeline.resources.storage import table_key
@@ -66,3 +73,83 @@ def test_the_id_horizon_covers_the_features_lookback():
     assert build_quality_policy({"FRAUDSHIELD_ID_HORIZON_DAYS": "120"}).id_horizon_days == 120
     with pytest.raises(Exception, match="features' lookback of 37 days"):
         build_quality_policy({"FRAUDSHIELD_ID_HORIZON_DAYS": "30"})
+
+
+# --- a landing zone whose quarantine dominates: the failure names the rule and the way out ----------------------
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "examples" / "landing"
+WEEK = [f"2026-09-0{d}" for d in range(1, 8)]
+
+
+def _zone(tmp_path, labels_by_report_day: bool = False, drop_channel_map: bool = False) -> dict[str, str]:
+    """The example zone, its labels re-keyed by the day they were reported (as banks deliver chargebacks), or its
+    channel values left unmapped (chip, contactless, ecom instead of card_present, online)."""
+    zone = tmp_path / "zone"
+    shutil.copytree(EXAMPLE, zone)
+    if labels_by_report_day:
+        labels = pd.concat([pd.read_csv(zone / "labels" / f"{d}.csv", dtype=str) for d in WEEK], ignore_index=True)
+        report_day = pd.to_datetime(labels["reported_on"], utc=True).dt.strftime("%Y-%m-%d")
+        for day in WEEK:
+            labels[report_day == day].to_csv(zone / "labels" / f"{day}.csv", index=False)
+    if drop_channel_map:
+        mapping = yaml.safe_load((zone / "mapping.yaml").read_text())
+        del mapping["transactions"]["values"]["channel"]
+        (zone / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    return {"FRAUDSHIELD_DATA_DIR": str(tmp_path / "data"), "FRAUDSHIELD_SOURCE": "landing", "FRAUDSHIELD_LANDING_URI": str(zone)}
+
+
+def _errors(instance, result) -> list[str]:
+    return [e.message for e in instance.all_logs(result.run_id) if e.level >= 40]  # ERROR
+
+
+def test_a_quarantine_failure_names_the_rule_its_values_and_the_mapping_fix(tmp_path):
+    resources = build_resources(_zone(tmp_path, drop_channel_map=True))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(load_assets(), instance=instance, resources=resources, selection=SNAPSHOTS,
+                                partition_key=WEEK[0], raise_on_error=False)  # fmt: skip
+        assert not result.success
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        description = checks["quarantine_rate"].description
+        assert description.startswith(f"{WEEK[0]}: ") and "channel:isin" in description and "contactless" in description
+        assert "card_present, online" in description and "values: (transactions.values.channel)" in description
+        assert len(description) < 2500
+        assert any("check quarantine_rate failed" in m and "transactions.values.channel" in m for m in _errors(instance, result))
+        # their labels follow their transactions into quarantine: the way out says to fix those first
+        labels = checks["label_quarantine_rate"]
+        assert not labels.passed and "fix the transactions first" in labels.description
+
+
+def test_labels_keyed_by_report_day_block_naming_the_rule_and_the_rekeying(tmp_path):
+    from fraudshield_pipeline.defs.training.assets import _quarantined_label_rules, _refuse_without_fraud
+    from fraudshield_pipeline.domain.training_set import plan_window
+
+    resources = build_resources(_zone(tmp_path, labels_by_report_day=True))
+    with dg.instance_for_test() as instance:
+        result = _materialize(resources, instance)
+        assert not result.success
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        assert checks["quarantine_rate"].passed and checks["rows_accounted"].passed
+        labels = checks["label_quarantine_rate"]
+        assert checks["rows_accounted"].metadata["in_kept_quarantined"].value[WEEK[0]]["labels"] == [0, 0, 0]
+        assert not labels.passed and labels.metadata["label_quarantine_rates"].value[WEEK[0]] == 0.0  # no label: no failure
+        assert not labels.description.startswith(WEEK[0])
+        assert "transaction_id:references_known_transaction" in labels.description
+        assert "by transaction day, not report day" in labels.description and "quarantined_labels" in labels.description
+        assert any("check label_quarantine_rate failed" in m for m in _errors(instance, result))
+    storage = resources["storage"]
+    assert not storage.exists(table_key("transaction_features", WEEK[-1]))  # blocked downstream
+    # training on those days later says the labels were quarantined, not that they were never delivered
+    window = plan_window(dt.datetime(2026, 9, 8, tzinfo=dt.timezone.utc), train_days=7, gap_days=0, test_days=1, maturity_days=0)
+    quarantined = _quarantined_label_rules(storage, window)
+    assert set(quarantined) == {"transaction_id:references_known_transaction"}
+    summary = pd.DataFrame({"fraud": [0, 0, 0]}, index=["train", "validation", "test"])
+    with pytest.raises(dg.Failure) as failure:
+        _refuse_without_fraud(summary, 0, window, TrainingWindowConfig(), quarantined)
+    message = failure.value.description
+    assert f"{sum(quarantined.values())} labels in quarantined_labels" in message and "references_known_transaction" in message
+    assert "by transaction day, not report day" in message and "check that labels are delivered" not in message
+
+
+def test_the_label_limit_comes_from_the_environment():
+    assert build_quality_policy({}).max_label_quarantine_rate == 0.05
+    assert build_quality_policy({"FRAUDSHIELD_MAX_LABEL_QUARANTINE_RATE": "0.2"}).max_label_quarantine_rate == 0.2

@@ -46,6 +46,8 @@ def test_immature_test_labels_warn_with_the_maturity_that_would_do(late_labels):
     assert not mature.passed and mature.severity == dg.AssetCheckSeverity.WARN
     assert mature.metadata["expected_reported_share"].value == 0.0 and mature.metadata["suggested_maturity_days"].value == 25
     assert "Set training_set's maturity_days to 25 (now 7)" in mature.description
+    # recorded beside the window, for the evaluation's advice to name this portfolio's figure
+    assert result.asset_materializations_for_node("training_set")[0].metadata["suggested_maturity_days"].value == 25
     splits = {r.data["split"]: r.data for r in result.asset_materializations_for_node("training_set")[0].metadata["splits"].value.records}
     enough = checks["enough_fraud"]
     assert enough.metadata["validation_frauds"].value == splits["validation"]["fraud"] > 0
@@ -61,3 +63,16 @@ def test_a_window_longer_than_the_id_horizon_is_refused(late_labels):
                             selection=["training_set"], raise_on_error=False, run_config={"ops": {"training_set": {"config": {"train_days": 28}}}})  # fmt: skip
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
     assert "the window spans 49 days" in failure and "id_horizon_days (37)" in failure
+
+
+def test_an_evaluation_without_test_frauds_names_the_portfolios_maturity(late_labels):
+    """The evaluation's advice is this feed's own figure (25 days), not the demo feed's label delay."""
+    resources, instance = late_labels
+    config = {"ops": {"training_set": {"config": {"gap_days": 14, "train_days": 7}}}}
+    result = dg.materialize(load_assets(), instance=instance, resources=resources, run_config=config, raise_on_error=False,
+                            selection=["training_set", "trained_model", "evaluation_report"])  # fmt: skip
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "evaluation_report"
+    message = failure.step_failure_data.error.message
+    assert "the test window" in message and "raise training_set's maturity_days to 25 (now 7)" in message
+    assert "demo feed" not in message

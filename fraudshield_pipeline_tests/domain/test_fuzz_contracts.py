@@ -227,7 +227,10 @@ def test_any_label_frame_is_validated_quarantined_or_refused_clearly(frame, know
         return
     same_rows(frame, outcome, s.TRANSACTION_ID)
     valid = outcome.valid
-    assert valid[s.TRANSACTION_ID].isin([k for k in known if k is not None]).all() and valid[s.TRANSACTION_ID].is_unique
+    assert valid[s.TRANSACTION_ID].isin([k for k in known if k is not None]).all()
+    assert not valid.duplicated([s.TRANSACTION_ID, s.REPORTED_AT]).any()  # a label history: one report per instant
+    history = valid.sort_values([s.TRANSACTION_ID, s.REPORTED_AT])
+    assert (history.groupby(s.TRANSACTION_ID)[s.IS_FRAUD].diff().dropna() != 0).all()  # each kept report changes the label
     assert valid[s.IS_FRAUD].isin([0, 1]).all() and valid[s.REPORTED_AT].notna().all()
     storable(valid)
     storable(outcome.quarantine)

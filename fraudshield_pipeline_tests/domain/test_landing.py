@@ -495,11 +495,20 @@ def test_iso_timestamps_aware_with_mixed_offsets_and_naive_in_the_feed_timezone(
     assert (landed.transactions[s.EVENT_TIMESTAMP] == expected).all()
 
 
-def test_iso_dates_without_a_time_of_day_are_refused_not_read_as_midnight(user_day):
-    """A date alone would be midnight in the feed's time zone: a report time up to a day early."""
+def test_a_report_date_alone_reads_as_the_end_of_that_day(user_day):
+    """Chargeback feeds often carry a report date only: midnight would make the label known up to a day
+    early, so it is read as the end of the day (the next midnight in the feed's time zone, Amsterdam)."""
     tx, lb = user_day
-    with pytest.raises(LandingError, match=r"\[retyped\] column 'reported_on' .*dates without a time of day: the features and the label-delay"):
-        read(zone(tx, lb.assign(reported_on="2026-09-10")))
+    landed = read(zone(tx, lb.assign(reported_on="2026-09-10")))
+    assert landed.labels[s.REPORTED_AT].eq(pd.Timestamp("2026-09-10 22:00", tz="UTC")).all() and len(landed.labels) == len(lb)
+
+
+def test_transaction_dates_without_a_time_of_day_are_refused_not_read_as_midnight(user_day):
+    tx, lb = user_day
+    iso = example.MAPPING.replace('format: "%d/%m/%Y %H:%M:%S"', "format: iso")
+    assert iso != example.MAPPING
+    with pytest.raises(LandingError, match=r"\[retyped\] column 'tx_time' .*dates without a time of day: the features and the label-delay"):
+        read(zone(tx.assign(tx_time="2026-09-01"), lb), iso)
 
 
 def test_naive_times_in_a_daylight_saving_fold_are_quarantined_not_guessed(user_day):

@@ -174,6 +174,23 @@ def test_immature_test_labels_fail_naming_the_window_and_the_fix():
     assert "reported after as_of" in message and "maturity_days" in message
 
 
+def test_the_maturity_advice_names_the_portfolios_own_delay_never_the_demos():
+    """A feed whose frauds are reported after 14 days is told 14, not the demo feed's 7."""
+    frame = two_days().assign(split=["train", "train", "validation", "test", "test", "test"])
+    frame.loc[frame["split"] == "test", s.IS_FRAUD] = 0
+    window = {"test_start": "2026-09-27T00:00:00+00:00", "test_end": "2026-10-04T00:00:00+00:00", "as_of": "2026-10-11T00:00:00+00:00"}
+    with pytest.raises(WindowWithoutFraudError) as slow_feed:
+        require_frauds(frame, "split", window, suggested_maturity_days=14)
+    assert "raise training_set's maturity_days to 14 (now 7)" in str(slow_feed.value)
+    with pytest.raises(WindowWithoutFraudError) as unknown_delay:
+        require_frauds(frame, "split", window)
+    with pytest.raises(WindowWithoutFraudError) as already_enough:
+        require_frauds(frame, "split", window, suggested_maturity_days=3)
+    assert "maturity_days is already 7" in str(already_enough.value) and "validated_labels" in str(already_enough.value)
+    for error in (slow_feed, unknown_delay, already_enough):
+        assert "demo feed" not in str(error.value) and "7 days" not in str(error.value)
+
+
 def test_train_window_without_fraud_fails_too():
     frame = two_days().assign(split=["train", "train", "train", "test", "test", "test"])
     frame.loc[frame["split"] == "train", s.IS_FRAUD] = 0

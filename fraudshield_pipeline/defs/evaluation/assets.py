@@ -7,7 +7,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from fraudshield_pipeline.defs.evaluation.history import card_first_reports, evaluation_window, expected_performance, rolling_backtest
+from fraudshield_pipeline.defs.evaluation.history import (
+    card_first_reports,
+    evaluation_window,
+    expected_performance,
+    recorded_suggested_maturity,
+    rolling_backtest,
+)
 from fraudshield_pipeline.defs.metadata import frame_table, image_markdown, rounded
 from fraudshield_pipeline.resources.compute import TrainingCompute
 from fraudshield_pipeline.resources.policy import RetrainPolicy
@@ -64,7 +70,7 @@ def evaluation_report(
 
     window = evaluation_window(context, training_set, storage)
     try:
-        require_frauds(training_set, SPLIT, window)
+        require_frauds(training_set, SPLIT, window, recorded_suggested_maturity(context))
     except WindowWithoutFraudError as error:
         raise dg.Failure(str(error)) from error
     challenger = registry.version_for_alias(CHALLENGER)

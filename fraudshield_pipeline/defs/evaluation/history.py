@@ -43,6 +43,13 @@ def evaluation_window(context: dg.AssetExecutionContext, training_set: pd.DataFr
     return {**{k: v.isoformat() for k, v in window.items()}, "as_of": as_of.isoformat()}
 
 
+def recorded_suggested_maturity(context: dg.AssetExecutionContext) -> int | None:
+    """The maturity the portfolio's own report delays suggest, as training_set recorded it (None: too little history)."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("training_set"))
+    recorded = event.asset_materialization.metadata.get("suggested_maturity_days") if event and event.asset_materialization else None
+    return int(recorded.value) if recorded is not None and isinstance(recorded.value, int | float) else None
+
+
 def card_first_reports(storage: ArtifactStore) -> pd.DataFrame | None:
     """Each card's first fraud report, over every label and transaction partition in storage.
 

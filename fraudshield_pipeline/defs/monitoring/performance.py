@@ -49,6 +49,10 @@ def matured_performance(
     from fraudshield_pipeline.domain.label_history import frauds_as_of
 
     day = context.partition_key
+    if batch_scores.empty and "champion_score" in batch_scores.columns:  # scored by a champion, but no transaction that day
+        return dg.MaterializeResult(metadata={
+            "status": "no_transactions", "rows": 0, "n_fraud": 0, "average_precision": None, "recall_at_budget": None,
+        })  # fmt: skip
     label_days = storage.partitions("validated_labels")
     as_of = day_start(label_days[-1]) + dt.timedelta(days=1) if label_days else None
     ready = day_start(day) + dt.timedelta(days=1 + config.maturity_days)

@@ -52,7 +52,9 @@ def batch_scores(
     scores["champion_score"] = predict(booster, transaction_features)
     scores["champion_alert"] = scores["champion_score"] >= model_contract(booster)[2]
     scores["champion_reasons"] = alert_reasons(booster, transaction_features, scores["champion_alert"].to_numpy())
-    metadata = {"status": "scored", "champion_version": champion.version, "alert_rate": float(scores["champion_alert"].mean())}
+    # A day without a transaction is scored (an empty table with the columns) and says so: its rates are null, never NaN.
+    status = "scored" if len(scores) else "no_transactions"
+    metadata = {"status": status, "champion_version": champion.version, "rows": len(scores), "alert_rate": measured(scores["champion_alert"].mean())}
     challenger = registry.version_for_alias(CHALLENGER)
     if challenger is not None and challenger.version != champion.version:
         shadow = registry.load_booster(challenger.version)
@@ -61,8 +63,8 @@ def batch_scores(
         shadow_alert = scores["challenger_score"] >= model_contract(shadow)[2]
         metadata |= {
             "challenger_version": challenger.version,
-            "shadow_alert_rate": float(shadow_alert.mean()),
-            "shadow_alert_agreement": float((shadow_alert == scores["champion_alert"]).mean()),
+            "shadow_alert_rate": measured(shadow_alert.mean()),
+            "shadow_alert_agreement": measured((shadow_alert == scores["champion_alert"]).mean()),
         }
     metadata["mean_champion_score"] = measured(scores["champion_score"].mean()) if len(scores) else None
     yield dg.Output(scores, metadata=metadata)

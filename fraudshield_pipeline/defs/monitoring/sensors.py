@@ -29,6 +29,7 @@ from fraudshield_pipeline.domain.triggers import (
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 
 HISTORY = 120
+NO_TRANSACTIONS = "no_transactions"  # the status a monitoring asset records for a day without a transaction
 
 
 def _new_records(context: dg.SensorEvaluationContext, asset: str, after: int | None):
@@ -119,7 +120,8 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, policy: RetrainPol
         return dg.SkipReason("no new drift reports")
     observations: dict[str, list] = cursor["observations"]
     for record in records:
-        if _value(record, "status") != "measured":
+        if _value(record, "status") != "measured":  # no champion, no transactions: no evidence, and none kept from before
+            observations.pop(record.asset_materialization.partition, None)
             continue
         observations[record.asset_materialization.partition] = _drift_evidence(record, policy)
     newest = sorted(observations)[-HISTORY:]
@@ -209,6 +211,9 @@ def performance_retrain_sensor(context: dg.SensorEvaluationContext, policy: Retr
     # Only the current champion's days count: a new champion starts with a clean slate.
     observations: dict[str, list] = cursor["observations"] if cursor.get("champion") == champion else {}
     for record in records:
+        if _value(record, "status") == NO_TRANSACTIONS:  # a day without a transaction says nothing, whatever it said before
+            observations.pop(record.asset_materialization.partition, None)
+            continue
         if _value(record, "status") != "matured" or str(_value(record, "champion_version")) != str(champion):
             continue
         reported = _value(record, "expected_reported_share")

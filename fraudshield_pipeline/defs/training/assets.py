@@ -87,7 +87,8 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
         raise dg.Failure(f"the window {window.to_metadata()} has no train or no test rows: materialize more days")
     train_days = [d for d in labels_days if d < window.train_end.date().isoformat()]
     late = _frauds_reported_after(storage, train_days, as_of)
-    _refuse_without_fraud(summary, late, window, config)
+    unlabelled = bool((summary.fillna(0).loc[["train", "validation"], "fraud"] == 0).any())  # only then is the quarantine read
+    _refuse_without_fraud(summary, late, window, config, _quarantined_label_rules(storage, window) if unlabelled else {})
     maturity = label_maturity(label_delays(storage, storage.partitions("validated_labels"), as_of), window,
                               config.min_test_reported_share, COMPLETE_AFTER_DAYS)  # fmt: skip
     maturity_note = maturity.describe(config.maturity_days)
@@ -109,6 +110,7 @@ def training_set(context: dg.AssetExecutionContext, config: TrainingWindowConfig
             "feature_partitions": dg.MetadataValue.json([days[0], days[-1]]),
             "feature_history_complete": history_complete,
             "test_labels_expected_reported_share": maturity.expected_reported_share,
+            "suggested_maturity_days": maturity.suggested_maturity_days,  # the evaluation's advice names this portfolio's figure
             "train_frauds_reported_after_as_of": late,
             "content_hash": content_hash(frame),
             "dagster/column_schema": table_schema(frame),
@@ -135,8 +137,29 @@ def _frauds_reported_after(storage: ArtifactStore, days: list[str], as_of: dt.da
     return int(((labels[s.IS_FRAUD] == 1) & (labels[s.REPORTED_AT] >= as_of)).sum())
 
 
-def _refuse_without_fraud(summary: pd.DataFrame, late: int, window, config: TrainingWindowConfig) -> None:
-    """No reported fraud to learn from: say which of two causes it is, and what to change."""
+def _quarantined_label_rules(storage: ArtifactStore, window) -> dict[str, int]:
+    """Rule counts of the labels quarantined on the train window's days (quarantined_labels)."""
+    start, end = f"{window.train_start:%Y-%m-%d}", f"{window.train_end:%Y-%m-%d}"
+    days = [d for d in storage.partitions("quarantined_labels") if start <= d < end]
+    if not days:
+        return {}
+    counts: dict[str, int] = {}
+    for day in days:  # one column per day: empty days' quarantines may type their other columns differently
+        rules = storage.read_table(table_key("quarantined_labels", day), columns=["failed_rule"]).column("failed_rule").to_pylist()
+        for rule in rules:
+            counts[str(rule)] = counts.get(str(rule), 0) + 1
+    return counts
+
+
+def _refuse_without_fraud(summary: pd.DataFrame, late: int, window, config: TrainingWindowConfig,
+                          quarantined: dict[str, int] | None = None) -> None:
+    """No reported fraud to learn from: say which of three causes it is, and what to change.
+
+    Labels that were delivered but quarantined (`quarantined`: rule counts of the train window's
+    days) are named first: "labels not delivered" would send the operator to the wrong place.
+    """  # fmt: skip
+    from fraudshield_pipeline.domain.quarantine import short_rule, top_rules, way_out
+
     for part in ("train", "validation"):
         if summary.fillna(0).loc[part, "fraud"] > 0:
             continue
@@ -144,6 +167,10 @@ def _refuse_without_fraud(summary: pd.DataFrame, late: int, window, config: Trai
         if late:
             cause = (f"the label feed does hold {late} frauds of the train window, but reports them only after as_of: move the "
                      f"window back (training_set's gap_days, now {config.gap_days}, or as_of) or wait for the labels")
+        elif quarantined:
+            (rule, count), total = top_rules(quarantined, 1)[0], sum(quarantined.values())
+            cause = (f"the labels of the train window's days were delivered but quarantined: {total} labels in quarantined_labels, "
+                     f"{count} of them as {short_rule(rule)}; {way_out(rule, 'labels')}; then materialize those days again")
         else:
             cause = ("the label feed holds no fraud for the train window's days at all: check that labels are delivered "
                      f"(the labels mapping, is_fraud values) or widen train_days (now {config.train_days})")

@@ -31,6 +31,10 @@ ISO, EPOCH_S, EPOCH_MS = "iso", "epoch_seconds", "epoch_millis"
 # hours (PaySim's `step`), seconds, milliseconds, microseconds and nanoseconds (Spark, BigQuery, Kafka).
 EPOCH_UNITS = {"epoch_hours": "h", EPOCH_S: "s", EPOCH_MS: "ms", "epoch_micros": "us", "epoch_nanos": "ns"}
 _HOUR_CODES = frozenset("HIXTRcs")  # strftime codes that carry the hour: %H %I, or a whole time (%X %T %R %c), or %s
+
+
+def has_time_of_day(fmt: str) -> bool:
+    return bool(_HOUR_CODES & set(re.findall(r"%-?(.)", fmt)))
 FORMATS = ("csv", "parquet")
 _STRFTIME_SPEC = re.compile(r"(?:%-?[aAwdbBmyYHIpMSfzZjUWcxXGuV%]|[^%{}\\])*")
 _SAMPLE_DAY = dt.date(2026, 9, 3)
@@ -206,12 +210,6 @@ class TimestampModel(_Model):
     def _format(cls, value: str) -> str:
         if value != ISO and value not in EPOCH_UNITS and "%" not in value:
             raise ValueError(f"'{value}' is not iso, {', '.join(EPOCH_UNITS)} or a strftime pattern such as '%d/%m/%Y %H:%M'")
-        # A date alone would put every row at midnight: velocity features and the label-delay rules need the time of day.
-        if "%" in value and not _HOUR_CODES & set(re.findall(r"%-?(.)", value)):
-            raise ValueError(
-                f"'{value}' has no time of day (%H or %I): the features and the label-delay rules need it; "
-                "map a column holding the date and the time"
-            )
         return value
 
     @model_validator(mode="after")
@@ -311,6 +309,16 @@ class TransactionsModel(_Feed):
         DEFAULT_MAX_AMOUNT, gt=0, le=MAX_AMOUNT_CEILING, allow_inf_nan=False,
         description="Larger amounts are quarantined (in the feed's currency); the snapshot contract applies this same bound.",
     )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _time_of_day(self) -> TransactionsModel:
+        # A date alone would put every transaction at midnight: velocity features and the label-delay rules need the
+        # time of day. (A report date alone is fine: a label feed's date means known by the end of that day.)
+        fmt = self.timestamp.format if self.timestamp is not None else ISO
+        if "%" in fmt and not has_time_of_day(fmt):
+            raise _at("timestamp.format", f"'{fmt}' has no time of day (%H or %I): the features and the label-delay rules "
+                                          "need it; map a column holding the date and the time")  # fmt: skip
+        return self
 
 
 class LabelsModel(_Feed):

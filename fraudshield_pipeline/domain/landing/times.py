@@ -2,10 +2,12 @@
 
 What is refused or quarantined rather than guessed:
 
-* a date without a time of day (ISO ``2026-09-01``, a Parquet date32 column): every row would sit
-  at midnight, and the velocity features and the label-delay rules need the time of day. A few
-  such values are ``<column>:unparseable`` with their raw text; a column of them fails as
-  ``retyped`` (a strftime pattern without an hour is refused when the mapping is loaded);
+* a transaction date without a time of day (ISO ``2026-09-01``, a Parquet date32 column): every
+  row would sit at midnight, and the velocity features and the label-delay rules need the time of
+  day. A few such values are ``<column>:unparseable`` with their raw text; a column of them fails
+  as ``retyped`` (a strftime pattern without an hour is refused when the mapping is loaded). A
+  report date alone (``reported_at``) is no guess: reported during that day, it is read as the end
+  of the day (the next local midnight), so a label is never known earlier than it was;
 * a naive wall time in the hour repeated when summer time ends (02:00-03:00 twice in Europe): it
   is either of two instants an hour apart and nothing in the row says which (row order is no
   evidence: an export sorted by card is not sorted by time), so the row is quarantined with
@@ -23,8 +25,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.landing.errors import RULE_RETYPED
 from fraudshield_pipeline.domain.landing.mapping import EPOCH_UNITS, ISO, TimestampSpec
+from fraudshield_pipeline.domain.landing.models import has_time_of_day
 from fraudshield_pipeline.domain.landing.parsing import Column, blank, strings
 
 AMBIGUOUS = "ambiguous_local_time"
@@ -41,10 +45,16 @@ _UNIX = pd.Timestamp("1970-01-01", tz="UTC")
 
 def timestamps(col: Column, spec: TimestampSpec) -> pd.Series:
     series = col.series
+    # A report date alone (chargeback feeds often carry no time) means "reported during that day": read as the
+    # end of it, the next local midnight, so a label is never known earlier than it was.
+    end_of_day = col.canonical == s.REPORTED_AT
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         return series.dt.tz_convert("UTC").dt.as_unit("us")
     if pd.api.types.is_datetime64_dtype(series.dtype):
         return _localize(col, series, spec.timezone, strings(series))[0].dt.as_unit("us")
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "date" and end_of_day:
+        nights = pd.to_datetime(series, errors="coerce") + pd.Timedelta(days=1)
+        return _localize(col, nights, spec.timezone, strings(series))[0].dt.as_unit("us")
     if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "date":
         example = series.dropna().iloc[0]
         col.fail(RULE_RETYPED, f"holds dates without a time of day (e.g. {example.isoformat()}; a Parquet date32/date64 column): "
@@ -70,6 +80,8 @@ def timestamps(col: Column, spec: TimestampSpec) -> pd.Series:
         parsed = pd.to_datetime(text.where(~aware, None), format="ISO8601", errors="coerce")
         if len(text):  # a date alone parses as midnight: not a time of this feed (with an hour, ISO takes 13+ characters)
             date_only = (parsed.notna() & text.str.len().le(_DATE_ALONE)).to_numpy(dtype=bool)
+        if end_of_day:
+            parsed, date_only = parsed.where(~date_only, parsed + pd.Timedelta(days=1)), np.zeros(len(text), dtype=bool)
         naive, ambiguous = _localize(col, parsed.where(~date_only), spec.timezone, texts)
         if aware.any():
             zoned = pd.to_datetime(text.where(aware, None), format="ISO8601", utc=True, errors="coerce")
@@ -82,6 +94,8 @@ def timestamps(col: Column, spec: TimestampSpec) -> pd.Series:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=zoned)
         if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
             parsed = pd.to_datetime(parsed, errors="coerce", utc=zoned)
+        if end_of_day and not has_time_of_day(fmt):
+            parsed = parsed + pd.Timedelta(days=1)
         values, ambiguous = (parsed, np.zeros(len(parsed), bool)) if zoned else _localize(col, parsed, spec.timezone, texts)
         what = f"timestamps in the format '{fmt}'"
     failed = ~empty & values.isna().to_numpy() & ~ambiguous
