@@ -25,8 +25,8 @@ class DataQualityPolicy(dg.ConfigurableResource):
         "that repeats a transaction's standing label (a re-sent file) changes nothing and is not counted.",
     )  # fmt: skip
     label_quarantine_tolerated_rows: int = Field(
-        default=5, ge=0, description="Quarantined labels a day may hold whatever their share: a small feed's single "
-        "typo is kept as evidence without blocking the day.",
+        default=5, ge=0, description="Quarantined labels a day may hold whatever their share, unless they are half of "
+        "its labels or more: a small feed's single typo is kept as evidence without blocking the day.",
     )  # fmt: skip
     volume_low: float = Field(default=0.5, gt=0, description="A day's rows may fall to this multiple of the trailing days' mean.")
     volume_high: float = Field(default=2.0, gt=1, description="A day's rows may rise to this multiple of the trailing days' mean.")

@@ -153,3 +153,29 @@ def test_labels_keyed_by_report_day_block_naming_the_rule_and_the_rekeying(tmp_p
 def test_the_label_limit_comes_from_the_environment():
     assert build_quality_policy({}).max_label_quarantine_rate == 0.05
     assert build_quality_policy({"FRAUDSHIELD_MAX_LABEL_QUARANTINE_RATE": "0.2"}).max_label_quarantine_rate == 0.2
+
+
+def test_a_typo_or_a_resent_label_does_not_block_a_day_but_wholesale_loss_does():
+    """The label check tolerates a few quarantined labels (a small feed's typo) and never counts a
+    repeat of a standing label (a re-sent file); half a day's labels lost always blocks."""
+    import numpy as np
+
+    from fraudshield_pipeline.defs.snapshots.assets import _label_check
+    from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.contracts import validate_labels
+
+    ids = [f"T{i}" for i in range(10)]
+    reported = pd.Timestamp("2026-09-03", tz="UTC")
+
+    def day(label_ids):
+        frame = pd.DataFrame({s.TRANSACTION_ID: pd.Series(label_ids, dtype=object), s.IS_FRAUD: np.int8(1),
+                              s.REPORTED_AT: pd.Series([reported] * len(label_ids)).astype("datetime64[us, UTC]"),
+                              s.FRAUD_SCENARIO: pd.Series([None] * len(label_ids), dtype=object)})  # fmt: skip
+        transactions = validate_labels(frame.iloc[0:0], pd.Series(ids, dtype=object), "tx")  # no transaction quarantined
+        return (transactions, validate_labels(frame, pd.Series(ids, dtype=object), "labels"))
+
+    typo, resent, wholesale = day(ids[:9] + ["T9x"]), day(ids + ids), day(ids[:4] + ["X1", "X2", "X3", "X4"])
+    assert typo[1].rule_counts and resent[1].rule_counts == {"transaction_id:unique": 10}
+    result = _label_check({"typo": typo, "resent": resent, "wholesale": wholesale}, DataQualityPolicy())
+    assert not result.passed and result.description.startswith("wholesale: ") and "typo" not in result.description
+    assert "resent" not in result.description

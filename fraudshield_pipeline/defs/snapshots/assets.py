@@ -131,8 +131,9 @@ def _label_check(outcomes, quality: DataQualityPolicy) -> dg.AssetCheckResult:
     rates = {k: lost[k] / lb.rows_in if lb.rows_in else 0.0 for k, (_, lb) in outcomes.items()}
     failing = {
         k: (r, outcomes[k][1].rule_counts, outcomes[k][1].quarantine)
-        for k, r in rates.items() if r > quality.max_label_quarantine_rate and lost[k] > quality.label_quarantine_tolerated_rows
-    }  # fmt: skip
+        for k, r in rates.items()
+        if r > quality.max_label_quarantine_rate and (lost[k] > quality.label_quarantine_tolerated_rows or r >= 0.5)
+    }  # fmt: skip  (half a day's labels lost is never a typo: a small feed keyed by report day still blocks)
     advice = {}
     own = sum(labels_of_quarantined_transactions(outcomes[k][1].quarantine, outcomes[k][0].quarantine) for k in failing)
     unknown = sum(failing[k][1].get(UNKNOWN_TRANSACTION, 0) for k in failing)
