@@ -563,6 +563,21 @@ def test_labels_from_the_transaction_files_with_a_report_date(user_day):
     assert len(validate_labels(labels, valid[s.TRANSACTION_ID], TX).quarantine) == 0
 
 
+def test_genuine_rows_without_a_report_date_are_no_reports(user_day):
+    """Feeds date their chargebacks, not the transactions no one disputed: a genuine flag with a blank report
+    date is what an unreported transaction already is (it used to fill the quarantine, reported_at:not_nullable);
+    a fraud flag without a date still cannot be placed, and is quarantined."""
+    tx, _ = user_day
+    flags, reports = pd.Series("0", index=tx.index), pd.Series("", index=tx.index)
+    flags.iloc[[5, 9]] = "1"
+    reports.iloc[5] = "2026-09-10 08:00:00"
+    change = combine(FROM_TRANSACTIONS, set_key("labels.timestamp", {"format": "%Y-%m-%d %H:%M:%S"}))
+    landed = read(zone(tx.assign(fraud_flag=flags, report_date=reports), None), mapping(change))
+    assert landed.labels[s.TRANSACTION_ID].tolist() == tx["tx_ref"].iloc[[5, 9]].tolist()
+    valid = validate_transactions(landed.transactions, START, END, TX).valid
+    assert validate_labels(landed.labels, valid[s.TRANSACTION_ID], TX).rule_counts == {"reported_at:not_nullable": 1}
+
+
 def test_labels_from_the_transaction_files_with_delay_days(user_day):
     tx, _ = user_day
     flags = pd.Series("no", index=tx.index)

@@ -232,7 +232,11 @@ def _canonical_labels(raw: pd.DataFrame, name: str, feed: FeedMapping, share: fl
 
 
 def _labels_from_transactions(table: RawTable, transactions: pd.DataFrame, name: str, inline: LabelsFromTransactions, share: float) -> pd.DataFrame:
-    """One label per transaction row whose flag is not blank (a blank flag means: not labelled)."""
+    """One label per transaction row whose flag is not blank (a blank flag means: not labelled).
+
+    A genuine flag with a blank report time (feeds date their chargebacks, not the transactions no one
+    disputed) is no report either, unless `delay_days` dates it: genuine is what an unreported
+    transaction already is, and a label without a time would only fill the quarantine."""
     raw, problems = table.frame, p.Problems(len(table.frame))
 
     def column(canonical: str) -> p.Column:
@@ -253,7 +257,10 @@ def _labels_from_transactions(table: RawTable, transactions: pd.DataFrame, name:
     )
     out = {s.TRANSACTION_ID: transactions[s.TRANSACTION_ID], s.IS_FRAUD: is_fraud, s.REPORTED_AT: reported, s.FRAUD_SCENARIO: scenario}
     labels = _with_provenance(_frame(out, EXPECTED_LABEL_DTYPES), name, table.lines, problems)
-    return labels[~empty].reset_index(drop=True)
+    unreported = np.zeros(len(raw), dtype=bool)
+    if s.REPORTED_AT in inline.columns and inline.delay_days is None:
+        unreported = (is_fraud == 0).to_numpy(dtype=bool) & p.blank(p.strings(raw[inline.columns[s.REPORTED_AT]]))
+    return labels[~(empty | unreported)].reset_index(drop=True)
 
 
 def _frame(columns: dict[str, pd.Series], dtypes: Mapping[str, str]) -> pd.DataFrame:
