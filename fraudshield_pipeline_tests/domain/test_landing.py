@@ -674,3 +674,22 @@ def test_s3_prefix_reader(moto_s3, user_day):
     files = S3PrefixReader(bucket, "acme/landing/", endpoint_url=moto_s3.endpoint_url, region=moto_s3.region, access_key="testing", secret_key="testing")
     landed = read_day(files, read_mapping(files), DAY)
     assert landed.files == [TX, LB] and len(landed.transactions) == len(tx)
+
+
+def test_an_s3_objects_last_modified_time_tells_a_late_file(moto_s3, user_day):
+    """The late-files sensor's evidence on S3: each object's LastModified, against the day's ingestion."""
+    import datetime as dt
+
+    from fraudshield_pipeline.domain.landing.arrivals import changed_since, day_files
+
+    tx, lb = user_day
+    client, bucket = moto_s3.client(), moto_s3.create_bucket()
+    for key, body in (("mapping.yaml", example.MAPPING.encode()), (TX, to_csv(tx)), (LB, to_csv(lb, sep=","))):
+        client.put_object(Bucket=bucket, Key=f"acme/landing/{key}", Body=body)
+    files = S3PrefixReader(bucket, "acme/landing/", endpoint_url=moto_s3.endpoint_url, region=moto_s3.region, access_key="testing", secret_key="testing")
+    written = files.modified(LB)
+    assert written is not None and written.tzinfo is not None and abs(written - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
+    names = day_files(files, read_mapping(files), [DAY])
+    assert names == {DAY: [TX, LB]}
+    assert changed_since(files, names, {DAY: written + dt.timedelta(seconds=1)}) == {}
+    assert changed_since(files, names, {DAY: written - dt.timedelta(hours=1)}) == {DAY: max(files.modified(TX), written)}
