@@ -44,17 +44,21 @@ class LandingZoneSource(TransactionSource):
         source = f"{self.uri.rstrip('/')}/{{{','.join(landed.files)}}}"
         return RawDay(landed.transactions, landed.labels, source, landed.file_hashes, landed.unknown_columns)
 
-    def late_days(self, ingested_at: dict[dt.date, dt.datetime]) -> dict[dt.date, dt.datetime]:
-        """Days of the last `late_file_days` with a file added or rewritten after their ingestion."""
+    def late_days(
+        self, ingested: dict[dt.date, tuple[dt.datetime, dict[str, str] | None]], seen: dict[str, list[str]]
+    ) -> tuple[dict[dt.date, str], dict[str, list[str]]]:
+        """Days of the last `late_file_days` whose files differ from those their last ingestion read."""
         from fraudshield_pipeline.domain.landing import read_mapping
-        from fraudshield_pipeline.domain.landing.arrivals import changed_since, day_files
+        from fraudshield_pipeline.domain.landing.arrivals import Ingestion, arrivals, day_files
 
-        if not ingested_at or not self.late_file_days:
-            return {}
-        newest = max(ingested_at)
-        watched = {d: t for d, t in ingested_at.items() if (newest - d).days < self.late_file_days}
+        if not ingested or not self.late_file_days:
+            return {}, {}
+        newest = max(ingested)
+        watched = {d: Ingestion(at, hashes) for d, (at, hashes) in ingested.items() if (newest - d).days < self.late_file_days}
         reader = self._reader()
-        return changed_since(reader, day_files(reader, read_mapping(reader, self.mapping_file), watched), watched)
+        mapping = read_mapping(reader, self.mapping_file)
+        found = arrivals(reader, day_files(reader, mapping, watched), watched, seen, mapping.max_decompressed_bytes)
+        return found.changed, found.seen
 
     def max_amount(self) -> float:
         """`transactions.max_amount` of the zone's mapping.yaml (the feed's currency)."""

@@ -30,10 +30,13 @@ class TransactionSource(dg.ConfigurableResource, ABC):
 
         return DEFAULT_MAX_AMOUNT
 
-    def late_days(self, ingested_at: dict[dt.date, dt.datetime]) -> dict[dt.date, dt.datetime]:
-        """Ingested days whose source changed since (a late chargeback file): day -> newest change.
-        A source that never changes after its day (the simulator) has none."""
-        return {}
+    def late_days(
+        self, ingested: dict[dt.date, tuple[dt.datetime, dict[str, str] | None]], seen: dict[str, list[str]]
+    ) -> tuple[dict[dt.date, str], dict[str, list[str]]]:
+        """Ingested days whose files changed since (a late chargeback file): ({day: what changed}, the
+        next check's cache). `ingested`: day -> (when, the file hashes read then). A source that never
+        changes after its day (the simulator) has none."""
+        return {}, {}
 
 
 def _date(value: str | None) -> dt.date | None:

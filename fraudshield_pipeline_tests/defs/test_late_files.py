@@ -13,7 +13,7 @@ from fraudshield_pipeline.defs.ingest.assets import raw_feeds
 from fraudshield_pipeline.defs.ingest.sensors import INGESTED, late_files_sensor
 from fraudshield_pipeline.defs.snapshots.assets import validated_snapshots
 from fraudshield_pipeline.domain.landing import DictFileReader, read_mapping
-from fraudshield_pipeline.domain.landing.arrivals import changed_since, day_files
+from fraudshield_pipeline.domain.landing.arrivals import Ingestion, arrivals, day_files
 from fraudshield_pipeline.resources.profiles import build_resources
 from fraudshield_pipeline.resources.storage import table_key
 
@@ -27,17 +27,41 @@ def evaluate(instance, source):
         return late_files_sensor(context)
 
 
-def test_only_days_with_a_file_changed_after_their_ingestion_are_late():
-    files = {"mapping.yaml": (EXAMPLE / "mapping.yaml").read_text(), f"transactions/{DAY}.csv": "x", f"labels/{DAY}.csv": "x",
-             "transactions/2026-09-02.csv": "x", "labels/2026-09-02.csv": "x", "labels/2026-09-02-late.csv": "x"}  # fmt: skip
-    ingested = dt.datetime(2026, 9, 3, 2, tzinfo=UTC)
-    times = {name: ingested - dt.timedelta(hours=1) for name in files} | {"labels/2026-09-02-late.csv": ingested + dt.timedelta(days=9)}
+def test_a_day_is_late_when_its_files_differ_from_those_its_ingestion_read():
+    """Added, removed or rewritten files make a day late; a file only touched (a sync re-uploading it) does
+    not, and its hash is read once per modification time; without recorded hashes, the time alone decides."""
+    from fraudshield_pipeline.domain.landing.readers import file_hash
+
+    d1, d2, d3, d4 = (DAY + dt.timedelta(days=i) for i in range(4))
+    files = {"mapping.yaml": (EXAMPLE / "mapping.yaml").read_text()}
+    for d in (d1, d2, d3, d4):
+        files |= {f"transactions/{d}.csv": f"tx {d}", f"labels/{d}.csv": f"labels {d}"}
+    then = dt.datetime(2026, 9, 6, 2, tzinfo=UTC)
+    recorded = {d: {n: file_hash(files[n].encode()) for n in (f"transactions/{d}.csv", f"labels/{d}.csv")} for d in (d1, d2, d3, d4)}
+    files |= {f"labels/{d2}-late.csv": "a chargeback", f"labels/{d3}.csv": "labels rewritten"}  # d2: added; d3: rewritten
+    later = then + dt.timedelta(days=9)
+    times = {n: then - dt.timedelta(hours=1) for n in files} | {f"labels/{d2}-late.csv": later, f"labels/{d3}.csv": later,
+                                                                 f"labels/{d4}.csv": later}  # d4: touched, same bytes  # fmt: skip
     reader = DictFileReader(files, times)
-    names = day_files(reader, read_mapping(reader), [DAY, DAY + dt.timedelta(days=1)])
-    assert names[DAY + dt.timedelta(days=1)] == ["transactions/2026-09-02.csv", "labels/2026-09-02-late.csv", "labels/2026-09-02.csv"]
-    late = changed_since(reader, names, {DAY: ingested, DAY + dt.timedelta(days=1): ingested})
-    assert late == {DAY + dt.timedelta(days=1): ingested + dt.timedelta(days=9)}
-    assert changed_since(DictFileReader(files), names, {DAY: ingested}) == {}  # no times known: never triggers
+    names = day_files(reader, read_mapping(reader), [d1, d2, d3, d4])
+    assert names[d2] == [f"transactions/{d2}.csv", f"labels/{d2}-late.csv", f"labels/{d2}.csv"]
+    ingested = {d: Ingestion(then, recorded[d]) for d in (d1, d2, d3, d4)}
+    found = arrivals(reader, names, ingested)
+    assert set(found.changed) == {d2, d3}
+    assert found.changed[d2] == f"added labels/{d2}-late.csv" and found.changed[d3].startswith(f"labels/{d3}.csv rewritten at")
+    assert found.seen[f"labels/{d4}.csv"] == [later.isoformat(), recorded[d4][f"labels/{d4}.csv"]]
+
+    class Counting(DictFileReader):
+        reads = 0
+
+        def read_bytes(self, name, limit=None):
+            Counting.reads += 1
+            return super().read_bytes(name, limit)
+
+    again = arrivals(Counting(files, times), {d4: names[d4]}, {d4: ingested[d4]}, found.seen)
+    assert again.changed == {} and Counting.reads == 0  # the touched file's hash came from the cache
+    assert set(arrivals(reader, names, {d: Ingestion(then) for d in (d1, d4)}).changed) == {d4}  # no hashes: the time decides
+    assert set(arrivals(DictFileReader(files), names, ingested).changed) == {d2}  # no times known: only the listing tells
 
 
 def test_a_late_chargeback_file_is_ingested_by_the_sensor(tmp_path):
@@ -54,7 +78,9 @@ def test_a_late_chargeback_file_is_ingested_by_the_sensor(tmp_path):
     with dg.instance_for_test() as instance:
         assert dg.materialize([raw_feeds, validated_snapshots], partition_key=str(DAY), resources=bound, instance=instance).success
         quiet = evaluate(instance, resources["source"])
-        assert isinstance(quiet, dg.SkipReason) and "no file added or changed" in quiet.skip_message
+        assert isinstance(quiet, dg.SkipReason) and "no file added, removed or rewritten" in quiet.skip_message
+        os.utime(zone / f"transactions/{DAY}.csv")  # touched now, the same bytes (a sync re-uploading it)
+        assert isinstance(evaluate(instance, resources["source"]), dg.SkipReason)
 
         known = resources["storage"].read_table(table_key("validated_labels", str(DAY))).to_pandas()["transaction_id"]
         transactions = (zone / f"transactions/{DAY}.csv").read_text().splitlines()[1:]

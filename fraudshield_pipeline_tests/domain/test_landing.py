@@ -680,7 +680,8 @@ def test_an_s3_objects_last_modified_time_tells_a_late_file(moto_s3, user_day):
     """The late-files sensor's evidence on S3: each object's LastModified, against the day's ingestion."""
     import datetime as dt
 
-    from fraudshield_pipeline.domain.landing.arrivals import changed_since, day_files
+    from fraudshield_pipeline.domain.landing.arrivals import Ingestion, arrivals, day_files
+    from fraudshield_pipeline.domain.landing.readers import file_hash
 
     tx, lb = user_day
     client, bucket = moto_s3.client(), moto_s3.create_bucket()
@@ -691,5 +692,9 @@ def test_an_s3_objects_last_modified_time_tells_a_late_file(moto_s3, user_day):
     assert written is not None and written.tzinfo is not None and abs(written - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=5)
     names = day_files(files, read_mapping(files), [DAY])
     assert names == {DAY: [TX, LB]}
-    assert changed_since(files, names, {DAY: written + dt.timedelta(seconds=1)}) == {}
-    assert changed_since(files, names, {DAY: written - dt.timedelta(hours=1)}) == {DAY: max(files.modified(TX), written)}
+    recorded = {TX: file_hash(to_csv(tx)), LB: file_hash(to_csv(lb, sep=","))}
+    assert arrivals(files, names, {DAY: Ingestion(written + dt.timedelta(seconds=1), recorded)}).changed == {}
+    assert arrivals(files, names, {DAY: Ingestion(written - dt.timedelta(hours=1), recorded)}).changed == {}  # newer, same bytes
+    client.put_object(Bucket=bucket, Key=f"acme/landing/{LB}", Body=to_csv(lb.iloc[:-1], sep=","))  # a label withdrawn
+    late = arrivals(files, names, {DAY: Ingestion(written - dt.timedelta(hours=1), recorded)}).changed
+    assert list(late) == [DAY] and late[DAY].startswith(f"{LB} rewritten at")

@@ -1,6 +1,8 @@
 """Late files: a day ingested again when its source changed after its ingestion (late chargebacks)."""
 
 import datetime as dt
+import hashlib
+import json
 
 import dagster as dg
 
@@ -15,42 +17,50 @@ INGESTED = ("raw_transactions", "raw_labels", "validated_transactions", "validat
 LATE_FILES_TAG = "late_files"
 
 
-def ingestion_times(instance: dg.DagsterInstance, days: list[str]) -> dict[dt.date, dt.datetime]:
-    """When each day's labels were last ingested, newest materialization first, a page at a time."""
+def ingestions(instance: dg.DagsterInstance, days: list[str]) -> dict[dt.date, tuple[dt.datetime, dict[str, str] | None]]:
+    """Each day's last ingestion: when, and the content hash of each file it read (raw_feeds' lineage)."""
     wanted, found, cursor = set(days), {}, None
     while wanted - found.keys():
         page = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_labels"), asset_partitions=sorted(wanted)), limit=1000, cursor=cursor
         )
         for record in page.records:
-            found.setdefault(record.partition_key, record.timestamp)
+            if record.partition_key not in found:
+                lineage = record.asset_materialization.metadata.get("source_file_hashes")
+                hashes = lineage.value.get(record.partition_key) if lineage is not None else None
+                found[record.partition_key] = (dt.datetime.fromtimestamp(record.timestamp, dt.timezone.utc), hashes)
         if not page.has_more:
             break
         cursor = page.cursor
-    return {dt.date.fromisoformat(k): dt.datetime.fromtimestamp(t, dt.timezone.utc) for k, t in found.items()}
+    return {dt.date.fromisoformat(k): v for k, v in found.items()}
 
 
 @dg.sensor(job=daily_ingestion_job, minimum_interval_seconds=600, default_status=dg.DefaultSensorStatus.RUNNING)
 def late_files_sensor(context: dg.SensorEvaluationContext, source: TransactionSource):
-    """Ingests a day again when a file of it was added or rewritten after its ingestion.
+    """Ingests a day again when its files differ from those its last ingestion read.
 
     Chargebacks arrive for weeks after their transaction's day: without this, a day would keep the
     labels it had the night it was ingested, and the matured performance and the next training set
     would count its later frauds as genuine. Watches the source's last `late_file_days` (a landing
-    zone's files, by modification time); the simulator's days never change.
+    zone's files: a file added, removed, or rewritten with other bytes; a file only touched, as a
+    sync re-uploading it, is read once and changes nothing); the simulator's days never change.
     """
     ingested = sorted(context.instance.get_materialized_partitions(dg.AssetKey("raw_labels")))
     if not ingested:
         return dg.SkipReason("no day ingested yet")
-    late = source.late_days(ingestion_times(context.instance, ingested[-400:]))
+    seen = json.loads(context.cursor) if context.cursor else {}
+    state = ingestions(context.instance, ingested[-400:])
+    late, seen = source.late_days(state, seen)
+    context.update_cursor(json.dumps(seen, sort_keys=True))
     if not late:
-        return dg.SkipReason(f"no file added or changed after its day's ingestion ({len(ingested)} day(s) ingested)")
+        return dg.SkipReason(f"no file added, removed or rewritten since its day's ingestion ({len(ingested)} day(s) ingested)")
     return [
         dg.RunRequest(
-            run_key=f"{LATE_FILES_TAG}:{day.isoformat()}:{changed.isoformat()}",
+            # one run per change of a day's files after each of its ingestions
+            run_key=f"{LATE_FILES_TAG}:{day.isoformat()}:{state[day][0].timestamp():.0f}:{hashlib.sha256(what.encode()).hexdigest()[:12]}",
             partition_key=day.isoformat(),
             asset_selection=[dg.AssetKey(a) for a in INGESTED],
-            tags={"fraudshield/trigger": LATE_FILES_TAG, "fraudshield/reason": f"a file of {day} changed at {changed:%Y-%m-%d %H:%M} UTC"},
+            tags={"fraudshield/trigger": LATE_FILES_TAG, "fraudshield/reason": f"{day}: {what}"[:200]},
         )
-        for day, changed in sorted(late.items())
+        for day, what in sorted(late.items())
     ]

@@ -3,18 +3,32 @@
 A label feed is never complete the night after its day: chargebacks and fraud reports arrive over
 weeks, and a feed with labels inside its transaction files rewrites them. A day ingested once
 would keep the labels it had that night, and the performance trigger and the next training set
-would count its later frauds as genuine. These functions tell which ingested days have a file
-added or changed since their ingestion, from listings and modification times alone (no file is
-read), so a sensor can ingest those days again.
+would count its later frauds as genuine. These functions tell which ingested days now hold other
+files than their last ingestion read: a file added, removed, or with other content. Modification
+times only choose what to read: a sync that re-uploads every file unchanged (new LastModified, same
+bytes) ingests nothing again, and a file's hash is kept with its time, so it is read once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from fraudshield_pipeline.domain.landing.mapping import FeedMapping, LandingMapping
-from fraudshield_pipeline.domain.landing.readers import FileReader, glob_regex
+from fraudshield_pipeline.domain.landing.readers import FileReader, file_hash, glob_regex
+
+
+@dataclass(frozen=True)
+class Ingestion:
+    at: dt.datetime  # when the day was last ingested
+    hashes: Mapping[str, str] | None = None  # file -> content hash it read then (lineage); None: not recorded
+
+
+@dataclass
+class Arrivals:
+    changed: dict[dt.date, str] = field(default_factory=dict)  # day -> what changed, in words
+    seen: dict[str, list[str]] = field(default_factory=dict)  # file -> [modification time, content hash]: the next check's cache
 
 
 def _listing_prefix(feed: FeedMapping) -> str:
@@ -39,21 +53,46 @@ def day_files(files: FileReader, mapping: LandingMapping, days: Iterable[dt.date
     return found
 
 
-def changed_since(
-    files: FileReader, names_by_day: Mapping[dt.date, list[str]], ingested_at: Mapping[dt.date, dt.datetime]
-) -> dict[dt.date, dt.datetime]:
-    """Days with a file modified after the day's ingestion, and the newest such modification.
+def arrivals(
+    files: FileReader,
+    names_by_day: Mapping[dt.date, list[str]],
+    ingested: Mapping[dt.date, Ingestion],
+    seen: Mapping[str, list[str]] | None = None,
+    limit: int | None = None,
+) -> Arrivals:
+    """Days whose files differ from those their last ingestion read.
 
-    A store that cannot say when a file changed (`modified` returns None) never triggers.
+    A file modified after the day's ingestion is read (at most `limit` bytes, as the reader reads it)
+    and its hash compared with the one recorded then, unless `seen` already holds its hash for that
+    modification time. A day whose ingestion recorded no hashes falls back to the modification time
+    alone. A store that cannot tell modification times (`modified` absent or None) changes nothing.
     """
     modified = getattr(files, "modified", None)
+    out = Arrivals()
     if modified is None:
-        return {}
-    late: dict[dt.date, dt.datetime] = {}
+        return out
+    seen = dict(seen or {})
     for day, names in names_by_day.items():
-        if day not in ingested_at:
+        if day not in ingested:
             continue
-        times = [t for t in (modified(name) for name in names) if t is not None and t > ingested_at[day]]
-        if times:
-            late[day] = max(times)
-    return late
+        then = ingested[day]
+        recorded = dict(then.hashes) if then.hashes is not None else None
+        if recorded is not None and set(names) != set(recorded):
+            added, gone = sorted(set(names) - set(recorded)), sorted(set(recorded) - set(names))
+            out.changed[day] = "; ".join(filter(None, [f"added {', '.join(added)}" if added else "", f"removed {', '.join(gone)}" if gone else ""]))
+            continue
+        for name in names:
+            changed_at = modified(name)
+            if changed_at is None or changed_at <= then.at:
+                continue
+            if recorded is None:
+                out.changed[day] = f"{name} modified at {changed_at:%Y-%m-%d %H:%M} UTC"
+                break
+            stamp = changed_at.isoformat()
+            cached = seen.get(name)
+            digest = cached[1] if cached and cached[0] == stamp else file_hash(files.read_bytes(name, limit))
+            out.seen[name] = [stamp, digest]
+            if digest != recorded[name]:
+                out.changed[day] = f"{name} rewritten at {changed_at:%Y-%m-%d %H:%M} UTC"
+                break
+    return out

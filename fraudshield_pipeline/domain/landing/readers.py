@@ -202,8 +202,13 @@ class HashingReader:
 
     def read_bytes(self, name: str, limit: int | None = None) -> bytes:
         data = self._files.read_bytes(confined(name), limit) if self._bounded else self._files.read_bytes(confined(name))
-        self.hashes[name] = hashlib.sha256(data).hexdigest()[:16]
+        self.hashes[name] = file_hash(data)
         return data
+
+
+def file_hash(data: bytes) -> str:
+    """A file's content hash as lineage records it (`source_file_hashes`), and the late-files check compares."""
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:
