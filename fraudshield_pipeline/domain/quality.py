@@ -5,7 +5,7 @@ Pure functions returning plain numbers and verdicts; asset checks report them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,14 +55,20 @@ class Replay:
     first_seen: str | None  # the oldest earlier partition one of them appeared in
 
 
-def replayed_ids(ids_by_partition: Mapping[str, pd.Series]) -> dict[str, Replay]:
+def replayed_ids(ids_by_partition: Mapping[str, pd.Series], earlier: Iterable[tuple[str, object]] = ()) -> dict[str, Replay]:
     """For each partition, its ids already seen in an earlier partition, and the oldest such partition.
 
-    One hash pass over every id (linear in the ids, whatever the number of partitions): each id's
-    first partition, then the distinct (partition, id) pairs that come after it. The oldest first
-    sighting tells a replayed feed (yesterday's file again) from recycled ids (a counter that
-    starts over weeks later), which the error should name.
+    One hash pass over the partitions' ids (linear, whatever their number): each id's first
+    partition, then the distinct (partition, id) pairs that come after it. `earlier`: (day, ids)
+    of stored days before all of them, oldest first, each an Arrow or pandas column read one at a
+    time (a 90-day horizon of a large portfolio never sits in memory at once), set-matched against
+    the partitions' distinct ids in Arrow. The oldest first sighting tells a replayed feed
+    (yesterday's file again) from recycled ids (a counter that starts over weeks later), which the
+    error should name.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     order = sorted(ids_by_partition)
     if not order:
         return {}
@@ -71,11 +77,27 @@ def replayed_ids(ids_by_partition: Mapping[str, pd.Series]) -> dict[str, Replay]
     codes, uniques = pd.factorize(np.concatenate(columns) if columns else np.array([], dtype=object))
     first = np.full(len(uniques), len(order))
     np.minimum.at(first, codes, partition)
-    later = partition > first[codes]
+    # Sightings before every partition: index into `before` (oldest first), len(before) when none.
+    before: list[str] = []
+    seen_before = np.full(len(uniques), np.iinfo(np.int64).max)
+    if len(uniques):
+        distinct = pa.array(uniques.astype(object), type=pa.string())
+        for day, ids in earlier:
+            stored = ids if isinstance(ids, pa.Array | pa.ChunkedArray) else pa.array(pd.Series(ids).dropna().astype(str), type=pa.string())
+            hit = pc.is_in(distinct, value_set=stored.cast(pa.string())).to_numpy(zero_copy_only=False)
+            fresh = hit & (seen_before == np.iinfo(np.int64).max)
+            if fresh.any():
+                seen_before[fresh] = len(before)
+            before.append(day)
+    earlier_hit = seen_before != np.iinfo(np.int64).max
+    later = (partition > first[codes]) | earlier_hit[codes]
     width = max(len(uniques), 1)
     pairs = np.unique(partition[later].astype(np.int64) * width + codes[later])
     pair_partition, pair_code = pairs // width, pairs % width
     counts = np.bincount(pair_partition, minlength=len(order))
-    oldest = np.full(len(order), len(order))
-    np.minimum.at(oldest, pair_partition, first[pair_code])
-    return {p: Replay(int(counts[i]), order[oldest[i]] if counts[i] else None) for i, p in enumerate(order)}
+    # Each replayed pair's first sighting on one calendar: the earlier days first, then the partitions.
+    sighting = np.where(earlier_hit[pair_code], seen_before[pair_code], len(before) + first[pair_code])
+    oldest = np.full(len(order), len(before) + len(order))
+    np.minimum.at(oldest, pair_partition, sighting)
+    calendar = before + order
+    return {p: Replay(int(counts[i]), calendar[oldest[i]] if counts[i] else None) for i, p in enumerate(order)}

@@ -48,3 +48,20 @@ def test_replayed_ids_name_their_oldest_first_sighting():
     assert replayed_ids(ids) == {
         "2026-09-01": Replay(0, None), "2026-09-05": Replay(0, None), "2026-09-13": Replay(2, "2026-09-01"),
     }  # fmt: skip
+
+
+def test_earlier_days_read_one_at_a_time_count_as_if_they_were_in_memory():
+    """The replay check streams the horizon's stored days (Arrow columns, oldest first): the same counts and
+    first sightings as with every day in memory, for the days of the run."""
+    import numpy as np
+    import pyarrow as pa
+
+    from fraudshield_pipeline.domain.quality import replayed_ids
+
+    rng = np.random.default_rng(5)
+    days = {f"2026-09-{d:02d}": pd.Series(rng.integers(0, 400, 150).astype(str)).where(rng.random(150) > 0.05) for d in range(1, 21)}
+    run = {d: days[d] for d in sorted(days)[-5:]}
+    earlier = [(d, pa.array(days[d].dropna().tolist(), type=pa.string())) for d in sorted(days)[:-5]]
+    whole = replayed_ids(days)
+    assert replayed_ids(run, iter(earlier)) == {d: whole[d] for d in run}
+    assert sum(r.count for r in replayed_ids(run, iter(earlier)).values()) > 0

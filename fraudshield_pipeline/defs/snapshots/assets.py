@@ -172,13 +172,15 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
     ids = {k: f[s.TRANSACTION_ID] for k, f in raw_transactions.items()}
     first = dt.date.fromisoformat(min(keys))
     stored = set(storage.partitions("raw_transactions"))
-    for back in range(1, quality.id_horizon_days + 1):
-        day = (first - dt.timedelta(days=back)).isoformat()
-        if day in stored:
-            ids[day] = storage.read_table(table_key("raw_transactions", day), columns=[s.TRANSACTION_ID]).to_pandas()[s.TRANSACTION_ID]
-    ordered = sorted(ids)
-    counts = {k: len(ids[k]) for k in ordered}
-    volume_days = [k for k in ordered if k in keys or k >= (first - dt.timedelta(days=quality.lookback_days)).isoformat()]
+    # The stored days before the run, oldest first: read one at a time by the replay check.
+    earlier = [d for d in ((first - dt.timedelta(days=b)).isoformat() for b in range(quality.id_horizon_days, 0, -1)) if d in stored]
+
+    def stored_ids(day: str):
+        return storage.read_table(table_key("raw_transactions", day), columns=[s.TRANSACTION_ID]).column(s.TRANSACTION_ID)
+
+    counts = {k: len(v) for k, v in ids.items()}
+    counts |= {d: len(stored_ids(d)) for d in earlier if d >= (first - dt.timedelta(days=quality.lookback_days)).isoformat()}
+    volume_days = sorted(counts)
     volume = {
         k: volume_verdict(counts[k], [counts[p] for p in volume_days[max(0, i - quality.lookback_days) : i]], quality.volume_low,
                           quality.volume_high, exempt=k in quality.volume_exempt_days)
@@ -193,7 +195,7 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
         "policy's volume_exempt_days (FRAUDSHIELD_VOLUME_EXEMPT_DAYS) and materialize it again" if failed else None,
         metadata={"verdicts": dg.MetadataValue.json({k: v.detail for k, v in volume.items()})},
     )
-    replayed = {k: r for k, r in replayed_ids(ids).items() if k in keys and r.count}
+    replayed = {k: r for k, r in replayed_ids(ids, ((d, stored_ids(d)) for d in earlier)).items() if k in keys and r.count}
     described = "; ".join(
         f"{k}: {r.count} transaction ids already seen, the oldest on {r.first_seen} ({_days_between(r.first_seen, k)} days before)"
         for k, r in replayed.items()
@@ -208,7 +210,7 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
         if replayed else None,
         metadata={"replayed_ids": dg.MetadataValue.json({k: r.count for k, r in replayed.items()}),
                   "first_seen": dg.MetadataValue.json({k: r.first_seen for k, r in replayed.items()}),
-                  "days_compared": len(ordered), "id_horizon_days": quality.id_horizon_days},
+                  "days_compared": len(ids) + len(earlier), "id_horizon_days": quality.id_horizon_days},
     )  # fmt: skip
 
 
