@@ -379,7 +379,8 @@ def validate_labels(frame: pd.DataFrame, known_transactions: pd.Series | pd.Data
     if frame[s.TRANSACTION_ID].duplicated().any():  # a label history: keep each report that changes the label
         from fraudshield_pipeline.domain.label_history import report_roles
 
-        duplicated, conflicting = report_roles(frame)
+        landed = frame[LANDING_RULE].isna().to_numpy() if LANDING_RULE in frame.columns else np.ones(len(frame), dtype=bool)
+        duplicated, conflicting = report_roles(frame, ~unknown_tx & ~before & ~too_late & landed)
     valid, quarantines = _split_by_contract(
         frame,
         LabelContract,

@@ -33,22 +33,25 @@ def model_age_days(day, test_start) -> float | None:
 def daily_observations(
     rows: pd.DataFrame, scores, frauds: pd.DataFrame, age_days: float, daily_budget: int
 ) -> list[PerformanceObservation]:
-    """One observation per UTC day of ``rows``: AP and recall at the budget on the frauds reported
-    within ``age_days`` after the day ended (``frauds``: transaction_id, reported_at).
+    """One observation per UTC day of ``rows``: AP and recall at the budget on the frauds known
+    ``age_days`` after the day ended. ``frauds``: fraud reports (transaction_id, reported_at), or a
+    label history with ``is_fraud`` (`label_history`: a chargeback reversed by then is genuine).
 
     Unreported frauds count as genuine, exactly as on a monitored day judged at that age. Rows with
     a ``model_test_start`` column (`backtest.aged_scores`) give each day its model's age.
     """
+    from fraudshield_pipeline.domain.label_history import frauds_as_of
     from fraudshield_pipeline.domain.metrics import evaluate_scores
 
     frame = rows[[s.TRANSACTION_ID, s.CUSTOMER_ID, s.EVENT_TIMESTAMP]].assign(score=list(scores))
     test_start = rows[MODEL_TEST_START].iloc[0] if MODEL_TEST_START in rows.columns and len(rows) else None
     days = pd.to_datetime(frame[s.EVENT_TIMESTAMP], utc=True).dt.floor("D")
-    reported = frauds.set_index(s.TRANSACTION_ID)[s.REPORTED_AT]
+    history = frauds if s.IS_FRAUD in frauds.columns else frauds.assign(**{s.IS_FRAUD: 1})
+    history = history[history[s.TRANSACTION_ID].isin(frame[s.TRANSACTION_ID])]
     observations = []
     for day, part in frame.groupby(days, sort=True):
         known_by = day + pd.Timedelta(days=1) + pd.Timedelta(days=age_days)
-        known = part[s.TRANSACTION_ID].map(reported) < known_by
+        known = part[s.TRANSACTION_ID].isin(frauds_as_of(history, known_by)[s.TRANSACTION_ID])
         metrics = evaluate_scores(part.assign(**{s.IS_FRAUD: known.astype(int)}), daily_budget=daily_budget)
         observations.append(
             PerformanceObservation(

@@ -21,19 +21,28 @@ import pandas as pd
 from fraudshield_pipeline.domain import schema as s
 
 
-def report_roles(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def report_roles(frame: pd.DataFrame, eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(repeats, contradictions) among a label feed's rows, as boolean masks in the frame's order.
 
     A contradiction: two reports of one transaction at the same instant that disagree (neither
     can be the later one). A repeat: a report that says what the transaction's standing label
     already says (a re-sent file, a second confirmation): it changes nothing, and is kept out of
     the history as a duplicate. Every other report changes the label and is kept.
+    Only `eligible` rows take part (by default those with an id, a time and a 0/1 flag): a report
+    another rule quarantines (dated before its transaction, a blank flag) is no standing label,
+    and a valid report must never be filed as its repeat or its contradiction.
     """
     ids, flags, times = frame[s.TRANSACTION_ID], frame[s.IS_FRAUD], frame[s.REPORTED_AT]
-    contradicted = frame.assign(_flag=flags).groupby([ids, times], dropna=False)["_flag"].transform("nunique") > 1
-    contradictions = contradicted.to_numpy(dtype=bool) & ids.notna().to_numpy()
-    ordered = frame.assign(_row=np.arange(len(frame)))[~contradictions].sort_values([s.TRANSACTION_ID, s.REPORTED_AT, "_row"], kind="stable")
-    standing = ordered.groupby(s.TRANSACTION_ID, dropna=True)[s.IS_FRAUD].shift()
+    usable = ids.notna().to_numpy() & times.notna().to_numpy() & flags.isin([0, 1]).to_numpy()
+    if eligible is not None:
+        usable &= eligible
+    rows = np.flatnonzero(usable)
+    part = frame.iloc[rows].assign(_row=rows)
+    contradicted = part.groupby([s.TRANSACTION_ID, s.REPORTED_AT])[s.IS_FRAUD].transform("nunique").to_numpy() > 1
+    contradictions = np.zeros(len(frame), dtype=bool)
+    contradictions[rows[contradicted]] = True
+    ordered = part[~contradicted].sort_values([s.TRANSACTION_ID, s.REPORTED_AT, "_row"], kind="stable")
+    standing = ordered.groupby(s.TRANSACTION_ID)[s.IS_FRAUD].shift()
     repeats = np.zeros(len(frame), dtype=bool)
     repeats[ordered["_row"].to_numpy()[(ordered[s.IS_FRAUD] == standing).to_numpy()]] = True
     return repeats, contradictions

@@ -100,7 +100,7 @@ def build_training_set(
         con.execute(f"CREATE TEMP VIEW joined AS {point_in_time_sql(list(KEY_COLUMNS) + context, feature_columns)}")
         label_names = labels.column_names if isinstance(labels, pa.Table) else list(labels.columns)
         # The label known at as_of: the latest report before it (a reversed chargeback is genuine).
-        latest = f"arg_max(l.{{}}, l.{s.REPORTED_AT})"
+        latest = f"arg_max_null(l.{{}}, l.{s.REPORTED_AT})"  # _null: a latest report without a scenario keeps none
         scenario = f"CASE WHEN {latest.format(s.IS_FRAUD)} = 1 THEN {latest.format(s.FRAUD_SCENARIO)} END" if s.FRAUD_SCENARIO in label_names else "NULL"
         return query_frame(
             con,

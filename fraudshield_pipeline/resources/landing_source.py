@@ -14,7 +14,7 @@ class LandingZoneSource(TransactionSource):
     uri: str = Field(description="Landing root: a directory, or s3://bucket/prefix.")
     mapping_file: str = Field(default="mapping.yaml", description="Mapping file, relative to the root.")
     late_file_days: int = Field(
-        default=120, ge=0, description="Days back the late_files_sensor watches for files added or changed after their "
+        default=120, ge=0, le=730, description="Days back the late_files_sensor watches for files added or changed after their "
         "day was ingested (chargebacks arrive for weeks; card schemes allow up to 540 days). 0 turns it off.",
     )  # fmt: skip
     s3: S3Resource | None = None
@@ -46,19 +46,19 @@ class LandingZoneSource(TransactionSource):
 
     def late_days(
         self, ingested: dict[dt.date, tuple[dt.datetime, dict[str, str] | None]], seen: dict[str, list[str]]
-    ) -> tuple[dict[dt.date, str], dict[str, list[str]]]:
+    ) -> tuple[dict[dt.date, str], dict[str, list[str]], dict[dt.date, str]]:
         """Days of the last `late_file_days` whose files differ from those their last ingestion read."""
         from fraudshield_pipeline.domain.landing import read_mapping
         from fraudshield_pipeline.domain.landing.arrivals import Ingestion, arrivals, day_files
 
         if not ingested or not self.late_file_days:
-            return {}, {}
+            return {}, {}, {}
         newest = max(ingested)
         watched = {d: Ingestion(at, hashes) for d, (at, hashes) in ingested.items() if (newest - d).days < self.late_file_days}
         reader = self._reader()
         mapping = read_mapping(reader, self.mapping_file)
         found = arrivals(reader, day_files(reader, mapping, watched), watched, seen, mapping.max_decompressed_bytes)
-        return found.changed, found.seen
+        return found.changed, found.seen, found.states
 
     def max_amount(self) -> float:
         """`transactions.max_amount` of the zone's mapping.yaml (the feed's currency)."""

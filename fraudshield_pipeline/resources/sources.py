@@ -32,11 +32,11 @@ class TransactionSource(dg.ConfigurableResource, ABC):
 
     def late_days(
         self, ingested: dict[dt.date, tuple[dt.datetime, dict[str, str] | None]], seen: dict[str, list[str]]
-    ) -> tuple[dict[dt.date, str], dict[str, list[str]]]:
+    ) -> tuple[dict[dt.date, str], dict[str, list[str]], dict[dt.date, str]]:
         """Ingested days whose files changed since (a late chargeback file): ({day: what changed}, the
-        next check's cache). `ingested`: day -> (when, the file hashes read then). A source that never
-        changes after its day (the simulator) has none."""
-        return {}, {}
+        next check's cache, {day: a digest of its files now}). `ingested`: day -> (when, the file
+        hashes read then). A source that never changes after its day (the simulator) has none."""
+        return {}, {}, {}
 
 
 def _date(value: str | None) -> dt.date | None:

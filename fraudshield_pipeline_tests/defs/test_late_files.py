@@ -95,3 +95,29 @@ def test_a_late_chargeback_file_is_ingested_by_the_sensor(tmp_path):
         assert unlabelled in set(labels["transaction_id"]) and len(labels) == len(known) + 1
         after = evaluate(instance, resources["source"])
         assert isinstance(after, dg.SkipReason)  # ingested since: nothing late any more
+
+
+def test_a_rewrite_during_the_ingestion_run_a_vanished_file_and_a_fixed_upload_are_each_noticed():
+    """The ingestion is recorded when its run ends, after the read: a file rewritten meanwhile is hashed
+    (READ_MARGIN); a file gone between listing and reading marks its day, not a crash; each new state of
+    a day's files digests differently, so a fixed upload after a failed re-ingestion runs again."""
+    from fraudshield_pipeline.domain.landing.readers import file_hash
+
+    then = dt.datetime(2026, 9, 2, 3, tzinfo=UTC)
+    names = {DAY: [f"labels/{DAY}.csv"]}
+    recorded = Ingestion(then, {f"labels/{DAY}.csv": file_hash(b"as read")})
+    during = DictFileReader({f"labels/{DAY}.csv": b"rewritten"}, {f"labels/{DAY}.csv": then - dt.timedelta(minutes=2)})
+    assert list(arrivals(during, names, {DAY: recorded}).changed) == [DAY]
+
+    class Vanishing(DictFileReader):
+        def read_bytes(self, name, limit=None):
+            raise FileNotFoundError(name)
+
+    gone = arrivals(Vanishing({f"labels/{DAY}.csv": b"x"}, {f"labels/{DAY}.csv": then + dt.timedelta(hours=1)}), names, {DAY: recorded})
+    assert "unreadable now (FileNotFoundError)" in gone.changed[DAY]
+    added = {DAY: [f"labels/{DAY}.csv", f"labels/{DAY}-late.csv"]}
+    states = [
+        arrivals(DictFileReader({n: b"as read" for n in added[DAY]}, {n: then + dt.timedelta(hours=h) for n in added[DAY]}), added, {DAY: recorded}).states[DAY]
+        for h in (1, 5)
+    ]  # fmt: skip
+    assert states[0] != states[1]

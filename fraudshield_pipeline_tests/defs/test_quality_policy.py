@@ -175,7 +175,9 @@ def test_a_typo_or_a_resent_label_does_not_block_a_day_but_wholesale_loss_does()
         return (transactions, validate_labels(frame, pd.Series(ids, dtype=object), "labels"))
 
     typo, resent, wholesale = day(ids[:9] + ["T9x"]), day(ids + ids), day(ids[:4] + ["X1", "X2", "X3", "X4"])
+    diluted = day(["T0", "T0", "T0", "T0", "Y1", "Y2", "Y3"])  # 3 of 4 distinct reports lost; repeats do not dilute it
     assert typo[1].rule_counts and resent[1].rule_counts == {"transaction_id:unique": 10}
-    result = _label_check({"typo": typo, "resent": resent, "wholesale": wholesale}, DataQualityPolicy())
+    result = _label_check({"typo": typo, "resent": resent, "wholesale": wholesale, "zdiluted": diluted}, DataQualityPolicy())
     assert not result.passed and result.description.startswith("wholesale: ") and "typo" not in result.description
-    assert "resent" not in result.description
+    assert "resent" not in result.description and "zdiluted: 75.0%" in result.description
+    assert "transaction_id:unique" not in result.description  # repeats are neither counted nor named

@@ -183,3 +183,20 @@ def test_a_label_history_keeps_each_report_that_changes_the_label(clean):
     assert set(frauds_as_of(kept, day + pd.Timedelta(days=10))[s.TRANSACTION_ID]) == {a}
     assert set(frauds_as_of(kept, day + pd.Timedelta(days=31))[s.TRANSACTION_ID]) == {b}  # a reversed, b reported
     assert labels_as_of(kept, day).empty
+
+
+def test_a_valid_report_is_never_filed_against_one_another_rule_quarantines(clean):
+    """A report dated before its transaction (or with a blank flag) is no standing label: the real report
+    after it is kept, not filed as its repeat or its contradiction."""
+    tx = validate_transactions(clean.transactions, START, END, "sim").valid
+    a, b = tx[s.TRANSACTION_ID].iloc[0], tx[s.TRANSACTION_ID].iloc[1]
+    happened = tx[s.EVENT_TIMESTAMP].iloc[0]
+    rows = pd.DataFrame({
+        s.TRANSACTION_ID: pd.Series([a, a, b, b], dtype=object), s.IS_FRAUD: np.array([1, 1, -1, 1], dtype=np.int8),
+        s.REPORTED_AT: pd.Series([happened - pd.Timedelta(hours=1), happened + pd.Timedelta(days=10),
+                                  happened + pd.Timedelta(days=2), happened + pd.Timedelta(days=2)]).astype("datetime64[us, UTC]"),
+        s.FRAUD_SCENARIO: pd.Series([None] * 4, dtype=object),
+    })  # fmt: skip
+    outcome = validate_labels(rows, tx, "labels")
+    assert outcome.rule_counts == {"reported_at:not_before_transaction": 1, "is_fraud:isin([0, 1])": 1}
+    assert sorted(outcome.valid[s.TRANSACTION_ID]) == sorted([a, b])

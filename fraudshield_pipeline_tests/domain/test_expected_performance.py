@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -117,3 +118,17 @@ def dataclasses_replace(obj, **changes):
     import dataclasses
 
     return dataclasses.replace(obj, **changes)
+
+
+def test_each_day_is_judged_on_the_labels_standing_at_its_age():
+    """A label history: a chargeback reversed after the judging age still counted at that age."""
+    from fraudshield_pipeline.domain.expected_performance import daily_observations
+
+    day = pd.Timestamp("2026-01-01", tz="UTC")
+    rows = pd.DataFrame({s.TRANSACTION_ID: ["A", "B", "C"], s.CUSTOMER_ID: ["c1", "c2", "c3"],
+                         s.EVENT_TIMESTAMP: [day + pd.Timedelta(hours=h) for h in (1, 2, 3)]})  # fmt: skip
+    history = pd.DataFrame({s.TRANSACTION_ID: ["A", "A", "B"], s.IS_FRAUD: np.array([1, 0, 1], dtype=np.int8),
+                            s.REPORTED_AT: [day + pd.Timedelta(days=d) for d in (2, 20, 3)]})  # fmt: skip
+    (young,) = daily_observations(rows, [0.9, 0.8, 0.1], history, age_days=5, daily_budget=10)
+    (old,) = daily_observations(rows, [0.9, 0.8, 0.1], history, age_days=30, daily_budget=10)
+    assert (young.n_fraud, old.n_fraud) == (2, 1)

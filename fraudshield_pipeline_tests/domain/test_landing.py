@@ -698,3 +698,12 @@ def test_an_s3_objects_last_modified_time_tells_a_late_file(moto_s3, user_day):
     client.put_object(Bucket=bucket, Key=f"acme/landing/{LB}", Body=to_csv(lb.iloc[:-1], sep=","))  # a label withdrawn
     late = arrivals(files, names, {DAY: Ingestion(written - dt.timedelta(hours=1), recorded)}).changed
     assert list(late) == [DAY] and late[DAY].startswith(f"{LB} rewritten at")
+
+
+def test_a_report_month_or_year_is_not_read_as_a_day(user_day):
+    """Only a whole day reads as its end: '2026-09' would make a March chargeback known up to a month early."""
+    tx, lb = user_day
+    coarse = lb.assign(reported_on=["2026-09"] + ["2026-09-10"] * (len(lb) - 1))
+    landed = read(zone(tx, coarse), mapping(set_key("max_unparseable_share", 0.5)))
+    assert landed.labels["landing_rule"].iloc[0] == "reported_at:unparseable" and landed.labels["raw_value"].iloc[0] == "2026-09"
+    assert landed.labels[s.REPORTED_AT].iloc[1:].eq(pd.Timestamp("2026-09-10 22:00", tz="UTC")).all()

@@ -195,7 +195,6 @@ def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str
     from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
     from fraudshield_pipeline.domain import schema as s
     from fraudshield_pipeline.domain.expected_performance import as_records, daily_observations
-    from fraudshield_pipeline.domain.label_history import frauds_as_of
     from fraudshield_pipeline.domain.triggers import judging_age
 
     at = parse_window(window)
@@ -210,7 +209,8 @@ def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str
     all_label_days = storage.partitions(LABELS)
     label_days = [d for d in all_label_days if d in days]
     labels = storage.read_tables([table_key(LABELS, d) for d in label_days]).to_pandas() if label_days else pd.DataFrame(columns=[s.TRANSACTION_ID, s.IS_FRAUD, s.REPORTED_AT])
-    frauds = frauds_as_of(labels, at["as_of"])  # one row per fraud known at as_of (a reversed chargeback is genuine)
+    # The history known at as_of: each day is then judged on the label state at its own age (label_history).
+    frauds = labels[pd.to_datetime(labels[s.REPORTED_AT], utc=True) < pd.Timestamp(at["as_of"])]
     delays = label_delays(storage, all_label_days, at["as_of"])
     maturity = max(0, (at["as_of"] - at["test_end"]) // dt.timedelta(days=1))
     ages = {maturity} | ({max(1, judging_age(delays, policy.min_reported_share, COMPLETE_AFTER_DAYS))} if delays else set())

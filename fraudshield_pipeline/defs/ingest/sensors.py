@@ -15,6 +15,7 @@ from fraudshield_pipeline.resources.sources import TransactionSource
 INGESTED = ("raw_transactions", "raw_labels", "validated_transactions", "validated_labels", "quarantined_transactions",
             "quarantined_labels")  # fmt: skip
 LATE_FILES_TAG = "late_files"
+MAX_WATCHED_DAYS = 730  # the reach of a source's late_file_days: reports come at most 730 days late (contracts)
 
 
 def ingestions(instance: dg.DagsterInstance, days: list[str]) -> dict[dt.date, tuple[dt.datetime, dict[str, str] | None]]:
@@ -49,15 +50,15 @@ def late_files_sensor(context: dg.SensorEvaluationContext, source: TransactionSo
     if not ingested:
         return dg.SkipReason("no day ingested yet")
     seen = json.loads(context.cursor) if context.cursor else {}
-    state = ingestions(context.instance, ingested[-400:])
-    late, seen = source.late_days(state, seen)
+    state = ingestions(context.instance, ingested[-MAX_WATCHED_DAYS:])
+    late, seen, fingerprint = source.late_days(state, seen)
     context.update_cursor(json.dumps(seen, sort_keys=True))
     if not late:
         return dg.SkipReason(f"no file added, removed or rewritten since its day's ingestion ({len(ingested)} day(s) ingested)")
     return [
         dg.RunRequest(
-            # one run per change of a day's files after each of its ingestions
-            run_key=f"{LATE_FILES_TAG}:{day.isoformat()}:{state[day][0].timestamp():.0f}:{hashlib.sha256(what.encode()).hexdigest()[:12]}",
+            # one run per state of a day's files after each of its ingestions (a fixed file after a failed run runs again)
+            run_key=f"{LATE_FILES_TAG}:{day.isoformat()}:{state[day][0].timestamp():.0f}:{fingerprint[day]}",
             partition_key=day.isoformat(),
             asset_selection=[dg.AssetKey(a) for a in INGESTED],
             tags={"fraudshield/trigger": LATE_FILES_TAG, "fraudshield/reason": f"{day}: {what}"[:200]},

@@ -121,12 +121,15 @@ def _measure(scored: pd.DataFrame, scores: pd.Series, budget: int) -> dict:
 def label_delays(storage: ArtifactStore, label_days: list[str], as_of: dt.datetime) -> list[float]:
     """Days from the end of each fraud's day to its report, over label days old enough to be complete."""
     from fraudshield_pipeline.domain import schema as s
+    from fraudshield_pipeline.domain.label_history import frauds_as_of
 
     complete = [d for d in label_days if day_start(d) + dt.timedelta(days=1 + COMPLETE_AFTER_DAYS) <= as_of]
     delays: list[float] = []
     for old in complete[-CURVE_DAYS:]:
-        labels = storage.read_table(table_key("validated_labels", old), columns=[s.IS_FRAUD, s.REPORTED_AT]).to_pandas()
-        reported = labels.loc[labels[s.IS_FRAUD] == 1, s.REPORTED_AT]  # a feed may confirm genuine ones too
+        labels = storage.read_table(table_key("validated_labels", old), columns=[s.TRANSACTION_ID, s.IS_FRAUD, s.REPORTED_AT]).to_pandas()
+        # One delay per fraud standing at as_of, from the report that made it one: a feed may confirm genuine
+        # transactions too, and a chargeback the merchant won was no fraud (label_history).
+        reported = frauds_as_of(labels, as_of)[s.REPORTED_AT]
         delays += list((reported - (day_start(old) + dt.timedelta(days=1))) / dt.timedelta(days=1))
     return delays
 

@@ -126,11 +126,14 @@ def _contract_checks(outcomes, quality: DataQualityPolicy):
 def _label_check(outcomes, quality: DataQualityPolicy) -> dg.AssetCheckResult:
     """The labels' quarantined share: a feed keyed by report day loses every label to references_known_transaction,
     and training later finds no fraud; here the day blocks, naming the rule and the re-keying."""
-    # A repeat of the standing label (a re-sent file: transaction_id:unique) loses nothing; it is not counted.
-    lost = {k: len(lb.quarantine) - lb.rule_counts.get(f"{s.TRANSACTION_ID}:unique", 0) for k, (_, lb) in outcomes.items()}
-    rates = {k: lost[k] / lb.rows_in if lb.rows_in else 0.0 for k, (_, lb) in outcomes.items()}
+    # A repeat of the standing label (a re-sent file: transaction_id:unique) loses nothing: it is neither
+    # counted nor named, in the lost labels or in the day's labels they are a share of.
+    repeat = f"{s.TRANSACTION_ID}:unique"
+    lost = {k: len(lb.quarantine) - lb.rule_counts.get(repeat, 0) for k, (_, lb) in outcomes.items()}
+    reports = {k: lb.rows_in - lb.rule_counts.get(repeat, 0) for k, (_, lb) in outcomes.items()}
+    rates = {k: lost[k] / reports[k] if reports[k] else 0.0 for k in outcomes}
     failing = {
-        k: (r, outcomes[k][1].rule_counts, outcomes[k][1].quarantine)
+        k: (r, {rule: n for rule, n in outcomes[k][1].rule_counts.items() if rule != repeat}, outcomes[k][1].quarantine)
         for k, r in rates.items()
         if r > quality.max_label_quarantine_rate and (lost[k] > quality.label_quarantine_tolerated_rows or r >= 0.5)
     }  # fmt: skip  (half a day's labels lost is never a typo: a small feed keyed by report day still blocks)

@@ -12,11 +12,18 @@ bytes) ingests nothing again, and a file's hash is kept with its time, so it is 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from fraudshield_pipeline.domain.landing.mapping import FeedMapping, LandingMapping
 from fraudshield_pipeline.domain.landing.readers import FileReader, file_hash, glob_regex
+
+
+# A file's time is compared with its day's ingestion time less this: the ingestion is recorded when its run
+# ends, after its files were read, so a file rewritten during the run (or a store's clock a little behind)
+# would otherwise look older than what was read. Files inside the margin are hashed once (the cache).
+READ_MARGIN = dt.timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class Ingestion:
 class Arrivals:
     changed: dict[dt.date, str] = field(default_factory=dict)  # day -> what changed, in words
     seen: dict[str, list[str]] = field(default_factory=dict)  # file -> [modification time, content hash]: the next check's cache
+    states: dict[dt.date, str] = field(default_factory=dict)  # changed day -> a digest of its files' names and times now
 
 
 def _listing_prefix(feed: FeedMapping) -> str:
@@ -82,17 +90,35 @@ def arrivals(
             out.changed[day] = "; ".join(filter(None, [f"added {', '.join(added)}" if added else "", f"removed {', '.join(gone)}" if gone else ""]))
             continue
         for name in names:
-            changed_at = modified(name)
-            if changed_at is None or changed_at <= then.at:
-                continue
-            if recorded is None:
-                out.changed[day] = f"{name} modified at {changed_at:%Y-%m-%d %H:%M} UTC"
+            try:
+                changed = _changed(files, name, then, recorded, seen, out.seen, limit)
+            except (OSError, KeyError) as error:  # gone between the listing and the read: the next ingestion says how
+                changed = f"{name} unreadable now ({type(error).__name__})"
+            if changed:
+                out.changed[day] = changed
                 break
-            stamp = changed_at.isoformat()
-            cached = seen.get(name)
-            digest = cached[1] if cached and cached[0] == stamp else file_hash(files.read_bytes(name, limit))
-            out.seen[name] = [stamp, digest]
-            if digest != recorded[name]:
-                out.changed[day] = f"{name} rewritten at {changed_at:%Y-%m-%d %H:%M} UTC"
-                break
+    for day in out.changed:
+        stamps = []
+        for name in names_by_day[day]:
+            try:
+                stamps.append(f"{name}@{files.modified(name)}")
+            except (OSError, KeyError):
+                stamps.append(f"{name}@gone")
+        out.states[day] = hashlib.sha256("\n".join(stamps).encode()).hexdigest()[:16]
     return out
+
+
+def _changed(files, name: str, then: Ingestion, recorded, seen, cache, limit) -> str | None:
+    """How the file differs from what its day's ingestion read, or None (cache: its hash by time)."""
+    changed_at = files.modified(name)
+    if changed_at is None:
+        return None
+    if recorded is None:  # no hashes recorded: the time alone decides
+        return f"{name} modified at {changed_at:%Y-%m-%d %H:%M:%S} UTC" if changed_at > then.at else None
+    if changed_at <= then.at - READ_MARGIN:
+        return None
+    stamp = changed_at.isoformat()
+    cached = seen.get(name)
+    digest = cached[1] if cached and cached[0] == stamp else file_hash(files.read_bytes(name, limit))
+    cache[name] = [stamp, digest]
+    return f"{name} rewritten at {changed_at:%Y-%m-%d %H:%M:%S} UTC" if digest != recorded[name] else None

@@ -80,8 +80,9 @@ def timestamps(col: Column, spec: TimestampSpec) -> pd.Series:
         parsed = pd.to_datetime(text.where(~aware, None), format="ISO8601", errors="coerce")
         if len(text):  # a date alone parses as midnight: not a time of this feed (with an hour, ISO takes 13+ characters)
             date_only = (parsed.notna() & text.str.len().le(_DATE_ALONE)).to_numpy(dtype=bool)
-        if end_of_day:
-            parsed, date_only = parsed.where(~date_only, parsed + pd.Timedelta(days=1)), np.zeros(len(text), dtype=bool)
+        if end_of_day and len(text):  # a whole day only: a month or a year ("2026-03") would be known up to a year early
+            day = date_only & text.str.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{8}", na=False).to_numpy(dtype=bool)
+            parsed, date_only = parsed.where(~day, parsed + pd.Timedelta(days=1)), date_only & ~day
         naive, ambiguous = _localize(col, parsed.where(~date_only), spec.timezone, texts)
         if aware.any():
             zoned = pd.to_datetime(text.where(aware, None), format="ISO8601", utc=True, errors="coerce")
