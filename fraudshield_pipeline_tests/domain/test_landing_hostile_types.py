@@ -17,7 +17,7 @@ import pytest
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.contracts import QUARANTINE_RULE, RAW_VALUE, SOURCE_LINE
-from fraudshield_pipeline.domain.landing import LandingError, LocalDirReader, MappingError, load_mapping, read_day
+from fraudshield_pipeline.domain.landing import DictFileReader, LandingError, LocalDirReader, MappingError, load_mapping, read_day
 from fraudshield_pipeline_tests.domain.test_landing_hostile import (
     DAY,
     LB,
@@ -300,3 +300,13 @@ def test_a_missing_column_error_stays_short_whatever_the_header():
     with pytest.raises(LandingError, match=r"\[missing_column\]") as caught:
         run(Case(tx_zone(lambda: (header + "\n" + ";".join(["x"] * 30) + "\n").encode())))
     assert len(str(caught.value)) < 2000
+
+
+def test_a_field_broken_right_after_its_opening_quote_stays_one_record():
+    """Found by the fuzz test: in a multi-line feed, `"<CR>0";C1;...` is one record whose first field holds a
+    line break; its closing line splits alone into the header's fields too, and the stray-quote rule (lines
+    *between* a span's first and last that are records of their own) took it for two records."""
+    lines = with_field(3, 0, '"\r' + tx_lines()[3].split(";")[0] + '"')
+    landed = read_day(DictFileReader({TX: text(lines), LB: lb_bytes()}), load_mapping(mapping_with(transactions__csv__multiline=True)), DAY)
+    assert len(landed.transactions) == landed.records[TX] == len(tx_lines()) - 1
+    assert landed.transactions["landing_rule"].isna().all()

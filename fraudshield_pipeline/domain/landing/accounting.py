@@ -205,8 +205,11 @@ def _split_quoted(body: list[str], n: int, delimiter: str, span: int) -> tuple[l
             quotes += body[end].count('"')
             end += 1
         row = _split("\n".join(body[i:end]), delimiter) if end > i + 1 and not quotes % 2 else None
-        if row is not None and any(_is_record(line, n, delimiter) for line in body[i + 1 : end]):
-            row = None  # the span swallowed lines that are records of their own: a stray quote, not a field
+        # The lines between the span's first and last that are records of their own: a stray quote swallowed
+        # them, not a field with line breaks. (The last line holds the closing quote and may split alone too:
+        # a two-line span is a field's line break, as multiline declares.)
+        if row is not None and any(_is_record(line, n, delimiter) for line in body[i + 1 : end - 1]):
+            row = None
         if row is None or len(row) != n:  # not a multi-line record: this line alone (a quote inside a field is literal)
             row, end = _split(body[i], delimiter), i + 1
             row = row if row is not None and len(row) == n else None
