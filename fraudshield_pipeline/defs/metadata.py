@@ -86,6 +86,11 @@ def rounded(value: object, digits: int = DIGITS) -> object:
     return value
 
 
+# The status drift_report, batch_scores and matured_performance record for a day without a transaction:
+# no evidence, which the monitoring sensors skip.
+NO_TRANSACTIONS = "no_transactions"
+
+
 def measured(value: object, digits: int = DIGITS) -> object:
     """A metric as the UI shows it and the sensors read it: rounded, or None where the day has none
     (NaN: no reported fraud, nothing scored). Dagster would show a NaN as a number."""

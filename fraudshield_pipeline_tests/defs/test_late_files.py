@@ -121,3 +121,11 @@ def test_a_rewrite_during_the_ingestion_run_a_vanished_file_and_a_fixed_upload_a
         for h in (1, 5)
     ]  # fmt: skip
     assert states[0] != states[1]
+
+
+def test_a_source_whose_days_never_change_skips_without_reading_the_event_log():
+    from fraudshield_pipeline.resources.sources import SimulatorSource
+
+    with dg.instance_for_test() as instance:
+        result = evaluate(instance, SimulatorSource())
+    assert isinstance(result, dg.SkipReason) and "never change after their ingestion" in result.skip_message

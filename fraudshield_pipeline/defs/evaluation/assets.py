@@ -94,7 +94,7 @@ def evaluation_report(
     cards = [m.scorecard for m in scored.values()]
     versions = {"challenger": challenger, **({"champion": champion} if champion else {})}
     backtest = rolling_backtest(context, config, window, versions, boosters, storage, compute, first_reports, training_set, policy.daily_alert_budget)
-    expected = expected_performance(backtest, storage, window, policy, policy.daily_alert_budget)
+    expected = expected_performance(backtest, storage, window, policy)
     gate = PromotionPolicy(
         absolute_floor=config.absolute_floor, max_regression=config.max_regression, slice_collapse_ratio=config.slice_collapse_ratio,
         min_slice_support=config.min_slice_frauds, min_slice_genuine=config.min_slice_genuine,

@@ -185,11 +185,11 @@ def rolling_backtest(context, config, window, versions, boosters, storage: Artif
     return result
 
 
-def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str], policy, daily_budget: int) -> dict[str, list[dict]]:
+def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str], policy) -> dict[str, list[dict]]:
     """The challenger recipe's backtest folds on their own test week and every later one, each day
     with the fold's age (`backtest.aged_scores`), measured as monitored days will be: per label age
     (the age by which the policy's share of frauds is reported, and the evaluation's maturity), AP
-    and recall at the budget on the frauds reported by then (`domain.expected_performance`). The
+    and recall at the policy's daily alert budget on the frauds reported by then (`domain.expected_performance`). The
     sensor fits the expectation by model age from them. Empty unless a fold was scored on a week as
     far after its own as the champion's first monitored days are after its test week."""
     from fraudshield_pipeline.defs.monitoring.performance import COMPLETE_AFTER_DAYS, label_delays
@@ -216,6 +216,6 @@ def expected_performance(backtest, storage: ArtifactStore, window: dict[str, str
     ages = {maturity} | ({max(1, judging_age(delays, policy.min_reported_share, COMPLETE_AFTER_DAYS))} if delays else set())
     # One observation per fold and day: a day scored by two folds is two expected days.
     return {
-        str(age): as_records([o for frame in weeks for o in daily_observations(frame, frame["score"], frauds, age, daily_budget)])
+        str(age): as_records([o for frame in weeks for o in daily_observations(frame, frame["score"], frauds, age, policy.daily_alert_budget)])
         for age in sorted(ages) if age <= maturity
     }

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from fraudshield_pipeline.defs.metadata import bar, frame_table, measured, rounded
+from fraudshield_pipeline.defs.metadata import NO_TRANSACTIONS, bar, frame_table, measured, rounded
 from fraudshield_pipeline.defs.partitions import daily_partitions
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHAMPION, ModelRegistry
@@ -92,7 +92,7 @@ def no_transactions(context: dg.AssetExecutionContext, champion_version: str) ->
     The day is recorded as such, its figures null; the drift sensor skips it."""
     context.log.warning(f"{context.partition_key} holds no transactions: no drift to measure, the day is no evidence")
     return dg.MaterializeResult(metadata={
-        "status": "no_transactions", "champion_version": champion_version, "rows": 0, "share_drifted": None,
+        "status": NO_TRANSACTIONS, "champion_version": champion_version, "rows": 0, "share_drifted": None,
         "prediction_drift_score": None, "dataset_drift": None,
     })  # fmt: skip
 

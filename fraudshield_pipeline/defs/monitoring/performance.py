@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from fraudshield_pipeline.defs.metadata import measured
+from fraudshield_pipeline.defs.metadata import NO_TRANSACTIONS, measured
 from fraudshield_pipeline.defs.partitions import daily_partitions, day_start
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import ModelRegistry
@@ -51,7 +51,7 @@ def matured_performance(
     day = context.partition_key
     if batch_scores.empty and "champion_score" in batch_scores.columns:  # scored by a champion, but no transaction that day
         return dg.MaterializeResult(metadata={
-            "status": "no_transactions", "rows": 0, "n_fraud": 0, "average_precision": None, "recall_at_budget": None,
+            "status": NO_TRANSACTIONS, "rows": 0, "n_fraud": 0, "average_precision": None, "recall_at_budget": None,
         })  # fmt: skip
     label_days = storage.partitions("validated_labels")
     as_of = day_start(label_days[-1]) + dt.timedelta(days=1) if label_days else None

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from fraudshield_pipeline.defs.metadata import measured
+from fraudshield_pipeline.defs.metadata import NO_TRANSACTIONS, measured
 from fraudshield_pipeline.defs.partitions import daily_partitions
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 from fraudshield_pipeline.resources.registry import CHALLENGER, CHAMPION, ModelRegistry
@@ -53,7 +53,7 @@ def batch_scores(
     scores["champion_alert"] = scores["champion_score"] >= model_contract(booster)[2]
     scores["champion_reasons"] = alert_reasons(booster, transaction_features, scores["champion_alert"].to_numpy())
     # A day without a transaction is scored (an empty table with the columns) and says so: its rates are null, never NaN.
-    status = "scored" if len(scores) else "no_transactions"
+    status = "scored" if len(scores) else NO_TRANSACTIONS
     metadata = {"status": status, "champion_version": champion.version, "rows": len(scores), "alert_rate": measured(scores["champion_alert"].mean())}
     challenger = registry.version_for_alias(CHALLENGER)
     if challenger is not None and challenger.version != champion.version:

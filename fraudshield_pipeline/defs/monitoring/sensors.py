@@ -13,7 +13,7 @@ import dagster as dg
 
 from fraudshield_pipeline.defs.governance.assets import current_champion
 from fraudshield_pipeline.defs.jobs import retrain_job
-from fraudshield_pipeline.defs.metadata import as_float
+from fraudshield_pipeline.defs.metadata import NO_TRANSACTIONS, as_float
 from fraudshield_pipeline.domain.triggers import (
     DriftObservation,
     PerformanceObservation,
@@ -29,7 +29,6 @@ from fraudshield_pipeline.domain.triggers import (
 from fraudshield_pipeline.resources.policy import RetrainPolicy
 
 HISTORY = 120
-NO_TRANSACTIONS = "no_transactions"  # the status a monitoring asset records for a day without a transaction
 
 
 def _new_records(context: dg.SensorEvaluationContext, asset: str, after: int | None):

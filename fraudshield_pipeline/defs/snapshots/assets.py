@@ -181,8 +181,9 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
     def stored_ids(day: str):
         return storage.read_table(table_key("raw_transactions", day), columns=[s.TRANSACTION_ID]).column(s.TRANSACTION_ID)
 
-    counts = {k: len(v) for k, v in ids.items()}
-    counts |= {d: len(stored_ids(d)) for d in earlier if d >= (first - dt.timedelta(days=quality.lookback_days)).isoformat()}
+    # The volume's lookback days are read once, for their counts and for the replay check below.
+    recent = {d: stored_ids(d) for d in earlier if d >= (first - dt.timedelta(days=quality.lookback_days)).isoformat()}
+    counts = {k: len(v) for k, v in ids.items()} | {d: len(v) for d, v in recent.items()}
     volume_days = sorted(counts)
     volume = {
         k: volume_verdict(counts[k], [counts[p] for p in volume_days[max(0, i - quality.lookback_days) : i]], quality.volume_low,
@@ -198,7 +199,7 @@ def _quality_checks(keys, raw_transactions: dict[str, pd.DataFrame], storage: Ar
         "policy's volume_exempt_days (FRAUDSHIELD_VOLUME_EXEMPT_DAYS) and materialize it again" if failed else None,
         metadata={"verdicts": dg.MetadataValue.json({k: v.detail for k, v in volume.items()})},
     )
-    replayed = {k: r for k, r in replayed_ids(ids, ((d, stored_ids(d)) for d in earlier)).items() if k in keys and r.count}
+    replayed = {k: r for k, r in replayed_ids(ids, ((d, recent[d] if d in recent else stored_ids(d)) for d in earlier)).items() if k in keys and r.count}
     described = "; ".join(
         f"{k}: {r.count} transaction ids already seen, the oldest on {r.first_seen} ({_days_between(r.first_seen, k)} days before)"
         for k, r in replayed.items()

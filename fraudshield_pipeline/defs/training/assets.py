@@ -4,6 +4,7 @@
 import datetime as dt
 import json
 import os
+from collections import Counter
 
 import dagster as dg
 import pandas as pd
@@ -143,12 +144,11 @@ def _quarantined_label_rules(storage: ArtifactStore, window) -> dict[str, int]:
     days = [d for d in storage.partitions("quarantined_labels") if start <= d < end]
     if not days:
         return {}
-    counts: dict[str, int] = {}
-    for day in days:  # one column per day: empty days' quarantines may type their other columns differently
-        rules = storage.read_table(table_key("quarantined_labels", day), columns=["failed_rule"]).column("failed_rule").to_pylist()
-        for rule in rules:
-            counts[str(rule)] = counts.get(str(rule), 0) + 1
-    return counts
+    # One column per day: empty days' quarantines may type their other columns differently.
+    return dict(Counter(
+        str(rule) for day in days
+        for rule in storage.read_table(table_key("quarantined_labels", day), columns=["failed_rule"]).column("failed_rule").to_pylist()
+    ))  # fmt: skip
 
 
 def _refuse_without_fraud(summary: pd.DataFrame, late: int, window, config: TrainingWindowConfig,
