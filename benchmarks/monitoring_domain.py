@@ -1,7 +1,7 @@
 """The performance trigger's false alarms and detection delay in seconds, without Dagster.
 
     uv run python benchmarks/monitoring_domain.py [--world small|default|second] [--label-delay lognormal:2:1.0]
-        [--monitored-days 30] [--no-change] [--baseline first-days|backtest|backtest-lag2|backtest-own-week] [--fresh-as-of DATE]
+        [--monitored-days 30] [--no-change] [--seed N] [--baseline first-days|backtest|backtest-lag2|backtest-own-week] [--fresh-as-of DATE]
 
 The slow scenarios (benchmarks/monitoring.py, defs/test_scenarios.py) run every stage through
 Dagster and take many minutes; this drives the same domain functions over the same simulated
@@ -39,12 +39,14 @@ WORLDS = {
 }
 
 
-def world_config(name: str, label_delay: str, change: dt.date | None):
+def world_config(name: str, label_delay: str, change: dt.date | None, seed: int | None = None):
     from fraudshield_pipeline import scenarios
     from fraudshield_pipeline.resources.profiles import build_source
 
     env = WORLDS[name] if isinstance(WORLDS[name], dict) else getattr(scenarios, WORLDS[name])
     env = {**env, "FRAUDSHIELD_SIM_LABEL_DELAY": label_delay}
+    if seed is not None:  # the same world's settings, another draw of it
+        env["FRAUDSHIELD_SIM_SEED"] = str(seed)
     if change:
         env["FRAUDSHIELD_SIM_FRAUD_STRATEGY_CHANGE_START"] = change.isoformat()
     return build_source(env).config()
@@ -56,6 +58,7 @@ def main() -> None:
     parser.add_argument("--label-delay", default="lognormal:2:1.0")
     parser.add_argument("--monitored-days", type=int, default=30)
     parser.add_argument("--no-change", action="store_true")
+    parser.add_argument("--seed", type=int, help="another draw of the same world (default: the scenario's own seed)")
     parser.add_argument("--baseline", choices=("backtest", "backtest-lag2", "backtest-own-week", "first-days"), default="first-days",
                         help="the champion's expectation: its first 7 judged days (the policy's default), its recipe's backtest folds "
                         "on weeks 2+ weeks after their own (as evaluation_report records it), or each fold on its own week")
@@ -80,7 +83,7 @@ def main() -> None:
     policy = RetrainPolicy()
     started = time.perf_counter()
     first, change = dt.date(2026, 6, 1), None if args.no_change else dt.date(2026, 8, 22)
-    config = world_config(args.world, args.label_delay, change)
+    config = world_config(args.world, args.label_delay, change, args.seed)
     n_days = 72 + args.monitored_days + 8
     simulated = simulate_days(config, [first + dt.timedelta(days=i) for i in range(n_days)])
     transactions, labels = simulated.transactions, simulated.labels
@@ -152,7 +155,7 @@ def main() -> None:
     false_alarm = fired is not None and (change is None or fired < change)
     delay = (fired - change).days if fired and change and not false_alarm else None
     print(f"  judged at label age {age} d; performance trigger fired on {fired}: delay {delay} day(s); {reason}")
-    print(json.dumps({"benchmark": "monitoring_domain", "world": args.world, "label_delay": args.label_delay,
+    print(json.dumps({"benchmark": "monitoring_domain", "world": args.world, "seed": config.seed, "label_delay": args.label_delay,
                       "change_day": str(change), "baseline": args.baseline, "monitored_days": args.monitored_days, "judging_age_days": age,
                       "fired_day": str(fired), "false_alarm": false_alarm, "detection_delay_days": delay,
                       "total_seconds": round(time.perf_counter() - started, 1)}))
