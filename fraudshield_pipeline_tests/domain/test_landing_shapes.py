@@ -150,7 +150,7 @@ def test_parquet_date_and_time_columns_are_joined_too():
     })  # fmt: skip
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
-    text = mapping(**{**SPLIT, "path": "tx/{date}.parquet", "timestamp": {"format": "iso"}}).replace("delimiter: ;", "delimiter: ','")
+    text = mapping(**{**SPLIT, "path": "tx/{date}.parquet", "timestamp": {"format": "iso"}})
     landed = read_day(DictFileReader({"tx/2026-09-03.parquet": buffer.getvalue()}), load_mapping(text), DAY)
     assert landed.transactions[s.EVENT_TIMESTAMP].tolist() == [pd.Timestamp("2026-09-03 12:05:33", tz="UTC"), pd.Timestamp("2026-09-03 06:00", tz="UTC")]
 

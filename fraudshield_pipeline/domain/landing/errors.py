@@ -61,4 +61,5 @@ def missing_column(file: str, user: str, canonical: str, present: list[str], hin
     long names cut) and the closest name, so a renamed column is found without opening the file."""
     shown = [c if len(c) <= 40 else f"{c[:37]}..." for c in present[:30]] + ([f"... {len(present) - 30} more"] if len(present) > 30 else [])
     where = "the file" if line is None else f"the header (line {line})"
-    return LandingError(file, RULE_MISSING_COLUMN, f"'{user}' is not in {where}; columns present: {shown}{suggest(user, present)}{hint}", column=user, canonical=canonical)
+    detail = f"'{user}' is not in {where}; columns present: {shown}{suggest(user, present)}{hint}"
+    return LandingError(file, RULE_MISSING_COLUMN, detail, column=user, canonical=canonical)

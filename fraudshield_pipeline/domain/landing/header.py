@@ -29,16 +29,16 @@ def _names(line: str, delimiter: str) -> list[str] | None:
 def check_header_line(lines: list[str], at: int, name: str, options: CsvOptions, section: str, wanted: Mapping[str, str]) -> None:
     """Fails naming the line that looks like the header when the line at `at` lacks a mapped column
     and another of the first lines holds them all; otherwise leaves the usual checks to run."""
-    names = set(_names(lines[at], options.delimiter) or ())
+    present = [n for n in _names(lines[at], options.delimiter) or () if n]
     users = list(dict.fromkeys(wanted.values()))
-    absent = [u for u in users if u not in names]
+    absent = [u for u in users if u not in present]
     if not absent:
         return
     for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
         if i != at and set(users) <= set(_names(line, options.delimiter) or ()):
             canonical = next(c for c, u in wanted.items() if u == absent[0])
             hint = f"; the header looks like line {i + 1}: set {section}.csv.skip_lines: {i}"
-            raise missing_column(name, absent[0], canonical, list(dict.fromkeys(n for n in _names(lines[at], options.delimiter) or [] if n)), hint, at + 1)
+            raise missing_column(name, absent[0], canonical, present, hint, line=at + 1)
 
 
 def parse_header(line: str, number: int, name: str, options: CsvOptions, section: str, n_mapped: int) -> list[str]:
