@@ -62,11 +62,16 @@ transactions:
     encoding: utf-8                  # a UTF-8 byte-order mark is skipped either way
     decimal: "."                     # amounts are written 12.34 (use "," for 12,34)
     multiline: false                 # true only if quoted fields may hold line breaks
+    # skip_lines: 3                  # physical lines before the header (a bank export's account and period
+    #                                # lines, a blank one): neither header nor records; line numbers stay physical
   columns:                           # canonical column: our column name
     transaction_id: tx_ref           # ids are always read as text (leading zeros kept)
     customer_id: card_hash
     merchant_id: terminal
     event_timestamp: tx_time
+    # event_time: Time               # only if the time of day is a column of its own: event_timestamp is then
+    #                                # the date, and timestamp.format describes the two joined by one space
+    #                                # ('%d.%m.%Y %H:%M:%S' for 03.09.2026 and 14:05:33)
     amount: amount_eur
     merchant_category: null          # optional; our export has no merchant category
     channel: pos_entry               # optional; values mapped below

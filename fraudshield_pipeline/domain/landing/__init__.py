@@ -7,8 +7,10 @@ user's columns is which canonical column. The package:
 * ``mapping``: the file as pydantic models (its JSON schema: data/examples/landing/mapping.schema.json);
 * ``readers``: the bytes, through ``pyarrow.fs`` (local, S3, fsspec), confined to the landing root;
 * ``accounting``: bytes to records, counted independently of the parser;
+* ``header``: where a CSV's header line is (after ``csv.skip_lines``) and its column names;
 * ``parsing``: one user column to one canonical column (ids, amounts, flags, categories);
-* ``times``: one column of times to UTC instants (ISO, epoch numbers from an origin, strftime);
+* ``times``: one column of times to UTC instants (ISO, epoch numbers from an origin, strftime), or a
+  date and a time-of-day column joined (``columns.event_time``);
 * ``day``: `read_day`, the orchestration.
 
     mapping = read_mapping(files)                   # or load_mapping(text)

@@ -29,6 +29,7 @@ import csv
 import gzip
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,6 @@ import pyarrow.parquet as pq
 
 from fraudshield_pipeline.domain import schema as s
 from fraudshield_pipeline.domain.landing.errors import (
-    RULE_DELIMITER,
     RULE_DUPLICATE_COLUMN,
     RULE_ENCODING,
     RULE_MALFORMED,
@@ -49,9 +49,9 @@ from fraudshield_pipeline.domain.landing.errors import (
     RULE_UNREADABLE,
     LandingError,
 )
+from fraudshield_pipeline.domain.landing.header import check_header_line, parse_header
 from fraudshield_pipeline.domain.landing.mapping import CsvOptions
 
-_DELIMITER_CANDIDATES = (";", "\t", ",", "|")
 _ARCHIVES = {b"PK\x03\x04": "a ZIP archive", b"BZh": "bzip2-compressed", b"\xfd7zXZ\x00": "xz-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed", b"7z\xbc\xaf": "a 7-Zip archive"}
 _LINE_END = re.compile(r"\r\n|\r|\n")
 MAX_RECORD_LINES = 1000  # csv.multiline: a quoted field spans at most this many lines
@@ -89,32 +89,6 @@ def _within(data: bytes, name: str, cap: int) -> None:
         raise LandingError(name, RULE_TOO_LARGE, f"is larger than {cap / 2**20:.0f} MiB (max_decompressed_mb)")
 
 
-def _header(line: str, name: str, options: CsvOptions, section: str, n_mapped: int) -> list[str]:
-    try:
-        header = next(csv.reader([line], delimiter=options.delimiter, strict=True), [])
-    except csv.Error as error:
-        raise LandingError(name, RULE_MALFORMED, f"the header (line 1) is not valid CSV: {error}") from error
-    if len(header) <= 1 < n_mapped:
-        counts = {d: line.count(d) for d in _DELIMITER_CANDIDATES if d != options.delimiter}
-        best = max(counts, key=lambda d: counts[d])
-        if counts[best]:
-            raise LandingError(
-                name,
-                RULE_DELIMITER,
-                f"the header is a single column {line[:80]!r} with {section}.csv.delimiter {options.delimiter!r}; "
-                f"the file looks {best!r}-delimited: set {section}.csv.delimiter: {best!r}",
-            )
-    names = [h.strip() or f"unnamed_{i + 1}" for i, h in enumerate(header)]
-    seen: set[str] = set()
-    for raw, stripped in zip(header, names, strict=True):
-        if stripped in seen:
-            raise LandingError(
-                name, RULE_DUPLICATE_COLUMN, f"the header names '{stripped}' twice (as {raw!r}, after trimming spaces)", column=stripped
-            )
-        seen.add(stripped)
-    return names
-
-
 def _decode(data: bytes, name: str, options: CsvOptions, section: str) -> str:
     utf8 = codecs.lookup(options.encoding).name == "utf-8"
     hint = f"set {section}.csv.encoding to the file's encoding (e.g. 'cp1252' or 'latin-1')"
@@ -133,7 +107,8 @@ def _decode(data: bytes, name: str, options: CsvOptions, section: str) -> str:
     return text
 
 
-def read_csv(data: bytes, name: str, options: CsvOptions, section: str, n_mapped: int, max_share: float, cap: int) -> RawTable:
+def read_csv(data: bytes, name: str, options: CsvOptions, section: str, wanted: Mapping[str, str], max_share: float, cap: int) -> RawTable:
+    """The file's records; `wanted` (canonical -> the user's column) tells a header further down the file."""
     if data[:4] == b"PAR1":
         raise LandingError(name, RULE_UNREADABLE, f"the file is Parquet but {section}.format is csv")
     for magic, kind in _ARCHIVES.items():
@@ -146,12 +121,15 @@ def read_csv(data: bytes, name: str, options: CsvOptions, section: str, n_mapped
     # \r\n, \n or a lone \r: as pyarrow splits, so no parser sees a line joined
     lines = _LINE_END.split(text) if "\r" in text else text.split("\n")
     blank = [not line.strip() and options.delimiter not in line for line in lines]
-    first = next((i for i, b in enumerate(blank) if not b), None)
+    # csv.skip_lines: a preamble, neither header nor records; the blank lines after it are skipped as before a header
+    first = next((i for i in range(options.skip_lines, len(lines)) if not blank[i]), None)
     if first is None:
-        raise LandingError(name, RULE_UNREADABLE, "the file is empty: not even a header row")
+        skipped = f" after the {options.skip_lines} lines of {section}.csv.skip_lines ({len(lines)} in the file)" if options.skip_lines else ""
+        raise LandingError(name, RULE_UNREADABLE, f"the file is empty{skipped}: not even a header row")
     if "\x00" in lines[first]:
-        raise LandingError(name, RULE_ENCODING, "the header (line 1) holds NUL bytes: binary, or the wrong encoding?")
-    header = _header(lines[first], name, options, section, n_mapped)
+        raise LandingError(name, RULE_ENCODING, f"the header (line {first + 1}) holds NUL bytes: binary, or the wrong encoding?")
+    check_header_line(lines, first, name, options, section, wanted)
+    header = parse_header(lines[first], first + 1, name, options, section, len(set(wanted.values())))
     numbers = [i for i in range(first + 1, len(lines)) if not blank[i]]
     body = [lines[i] for i in numbers]
     return _records(body, np.array(numbers, dtype=np.int64) + 1, lines[first].strip(), header, name, options, max_share)

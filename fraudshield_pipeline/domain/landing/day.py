@@ -22,19 +22,18 @@ from fraudshield_pipeline.domain.contracts import (
     SOURCE_LINE,
 )
 from fraudshield_pipeline.domain.landing import parsing as p
-from fraudshield_pipeline.domain.landing.times import timestamps
+from fraudshield_pipeline.domain.landing.times import date_and_time, timestamps
 from fraudshield_pipeline.domain.landing.accounting import RawTable, read_csv, read_parquet
 from fraudshield_pipeline.domain.landing.errors import (
     RULE_MALFORMED,
-    RULE_MISSING_COLUMN,
     RULE_NAME_CASE,
     RULE_NO_FILE,
     RULE_UNREADABLE,
     LandingError,
     MappingError,
-    suggest,
+    missing_column,
 )
-from fraudshield_pipeline.domain.landing.mapping import MAPPING_FILE, MAX_MAPPING_BYTES, FeedMapping, LabelsFromTransactions, LandingMapping, load_mapping
+from fraudshield_pipeline.domain.landing.mapping import EVENT_TIME, MAPPING_FILE, MAX_MAPPING_BYTES, FeedMapping, LabelsFromTransactions, LandingMapping, load_mapping
 from fraudshield_pipeline.domain.landing.readers import FileReader, HashingReader, confined, glob_regex
 
 
@@ -152,8 +151,7 @@ def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMap
         if feed.format == "parquet":
             table = read_parquet(data, name, section, dict(wanted), mapping.max_decompressed_bytes)
         else:
-            n_mapped = len(feed.columns)
-            table = read_csv(data, name, feed.csv, section, n_mapped, mapping.max_malformed_share, mapping.max_decompressed_bytes)
+            table = read_csv(data, name, feed.csv, section, wanted, mapping.max_malformed_share, mapping.max_decompressed_bytes)
     except LandingError:
         raise
     except Exception as error:
@@ -161,9 +159,7 @@ def _read(files, name: str, feed: FeedMapping, section: str, mapping: LandingMap
     present = list(table.frame.columns)
     for canonical, user in wanted.items():
         if user not in table.frame.columns:
-            shown = [c if len(c) <= 40 else f"{c[:37]}..." for c in present[:30]] + ([f"... {len(present) - 30} more"] if len(present) > 30 else [])
-            detail = f"'{user}' is not in the file; columns present: {shown}{suggest(user, present)}"
-            raise LandingError(name, RULE_MISSING_COLUMN, detail, column=user, canonical=canonical)
+            raise missing_column(name, user, canonical, present)
     known = set(wanted.values()) | set(feed.ignore)
     extra = [c for c in present if c not in known]
     if extra:
@@ -206,6 +202,8 @@ def _canonical_transactions(raw: pd.DataFrame, name: str, feed: FeedMapping, sha
         col = p.Column(raw, name, canonical, feed.columns[canonical], share, problems)
         if canonical in (s.TRANSACTION_ID, s.CUSTOMER_ID, s.MERCHANT_ID):
             out[canonical] = p.ids(col)
+        elif canonical == s.EVENT_TIMESTAMP and EVENT_TIME in feed.columns:
+            out[canonical] = timestamps(date_and_time(col, raw, feed.columns[EVENT_TIME]), feed.timestamp, joined=True)
         elif canonical == s.EVENT_TIMESTAMP:
             out[canonical] = timestamps(col, feed.timestamp)
         elif canonical == s.AMOUNT:

@@ -54,3 +54,12 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     """"; did you mean 'x'?" for the closest choice, or ""."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def missing_column(file: str, user: str, canonical: str, present: list[str], hint: str = "", line: int | None = None) -> LandingError:
+    """The `missing_column` error, one wording for every reader: the columns present (at most 30,
+    long names cut) and the closest name, so a renamed column is found without opening the file."""
+    shown = [c if len(c) <= 40 else f"{c[:37]}..." for c in present[:30]] + ([f"... {len(present) - 30} more"] if len(present) > 30 else [])
+    where = "the file" if line is None else f"the header (line {line})"
+    detail = f"'{user}' is not in {where}; columns present: {shown}{suggest(user, present)}{hint}"
+    return LandingError(file, RULE_MISSING_COLUMN, detail, column=user, canonical=canonical)

@@ -33,9 +33,10 @@ from fraudshield_pipeline.domain.landing.models import (
     mapping_json_schema,
 )
 
-__all__ = ["EPOCH_MS", "EPOCH_S", "EPOCH_UNITS", "ISO", "MAPPING_FILE", "MappingFile", "load_mapping", "mapping_json_schema"]
+__all__ = ["EPOCH_MS", "EPOCH_S", "EPOCH_UNITS", "EVENT_TIME", "ISO", "MAPPING_FILE", "MappingFile", "load_mapping", "mapping_json_schema"]
 
 MAPPING_FILE = "mapping.yaml"
+EVENT_TIME = "event_time"  # transactions.columns: the time of day in a column of its own, beside the date in event_timestamp
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -89,6 +90,7 @@ class CsvOptions:
     decimal: str = "."
     thousands: str | None = None
     multiline: bool = False  # quoted line breaks allowed: records are then counted by a strict CSV reader
+    skip_lines: int = 0  # physical lines before the header (a preamble): not records; line numbers stay physical
 
 
 @dataclass(frozen=True)

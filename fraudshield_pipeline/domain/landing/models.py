@@ -36,6 +36,7 @@ _HOUR_CODES = frozenset("HIXTRcs")  # strftime codes that carry the hour: %H %I,
 def has_time_of_day(fmt: str) -> bool:
     return bool(_HOUR_CODES & set(re.findall(r"%-?(.)", fmt)))
 FORMATS = ("csv", "parquet")
+MAX_SKIP_LINES = 1000  # a preamble is a few lines of account and period; more is a wrong setting
 _STRFTIME_SPEC = re.compile(r"(?:%-?[aAwdbBmyYHIpMSfzZjUWcxXGuV%]|[^%{}\\])*")
 _SAMPLE_DAY = dt.date(2026, 9, 3)
 
@@ -152,6 +153,10 @@ class CsvModel(_Model):
     decimal: str = Field(".", description="Decimal separator of numbers (',' for 12,50).")
     thousands: str | None = Field(None, description="Thousands separator to remove ('.' for 1.234,50).")
     multiline: bool = Field(False, description="Quoted fields may hold line breaks; otherwise one record per line.")
+    skip_lines: int = Field(
+        0, ge=0, le=MAX_SKIP_LINES, strict=True,
+        description="Physical lines before the header (a bank export's account and period lines): neither header nor records.",
+    )  # fmt: skip
 
     @field_validator("delimiter", mode="before")
     @classmethod
@@ -232,6 +237,8 @@ class TransactionColumns(_Model):
     customer_id: RequiredName
     merchant_id: RequiredName
     event_timestamp: RequiredName
+    event_time: Name = Field(None, description="Time of day in a column of its own: event_timestamp is then the date, and "
+                                               "timestamp.format describes the two joined by one space ('%d.%m.%Y %H:%M:%S').")
     amount: RequiredName
     merchant_category: Name = None
     channel: Name = None
@@ -315,9 +322,16 @@ class TransactionsModel(_Feed):
         # A date alone would put every transaction at midnight: velocity features and the label-delay rules need the
         # time of day. (A report date alone is fine: a label feed's date means known by the end of that day.)
         fmt = self.timestamp.format if self.timestamp is not None else ISO
+        split = self.columns.event_time is not None
+        if split and fmt in EPOCH_UNITS:  # a count from an origin has no date text to join a time to
+            raise _at("timestamp.format", f"'{fmt}' cannot take a separate columns.event_time: use iso or a strftime pattern "
+                                          "for the date and the time joined by one space, e.g. '%d.%m.%Y %H:%M:%S'")  # fmt: skip
         if "%" in fmt and not has_time_of_day(fmt):
+            joined = (f"; with columns.event_time it describes '{self.columns.event_timestamp}' and '{self.columns.event_time}' "
+                      f"joined by one space, e.g. '{fmt} %H:%M:%S'") if split else ""  # fmt: skip
             raise _at("timestamp.format", f"'{fmt}' has no time of day (%H or %I): the features and the label-delay rules "
-                                          "need it; map a column holding the date and the time")  # fmt: skip
+                                          "need it; map a column holding the date and the time, or the time of day as "
+                                          f"columns.event_time{joined}")  # fmt: skip
         return self
 
 

@@ -43,7 +43,24 @@ _MAX_NS = 9.2e18  # datetime64[ns] holds +-2**63 ns around 1970 (years 1677-2262
 _UNIX = pd.Timestamp("1970-01-01", tz="UTC")
 
 
-def timestamps(col: Column, spec: TimestampSpec) -> pd.Series:
+def date_and_time(col: Column, frame: pd.DataFrame, time_column: str) -> Column:
+    """The date column and the time-of-day column (`columns.event_time`) as one column of text, the
+    two joined by one space, which `timestamp.format` describes: one parser, one time zone, one set of
+    rules. A blank date or time leaves the other part alone in the text, which no format with both
+    parses: `event_timestamp:unparseable` with what the file held (``'03.09.2026 '``); both blank is
+    a blank timestamp, for the contract's not-null rule."""
+    dates, clock = col.series, frame[time_column]
+    if pd.api.types.is_datetime64_any_dtype(dates.dtype) and dates.dropna().eq(dates.dropna().dt.normalize()).all():
+        dates = dates.dt.strftime("%Y-%m-%d")  # a Parquet date written as a timestamp at midnight: the date it means
+    days, hours = strings(dates), strings(clock)
+    empty = blank(days) & blank(hours)
+    joined = (days.fillna("").astype(object).str.strip() + " " + hours.fillna("").astype(object).str.strip()) if len(days) else days
+    label = f"{col.user} + {time_column}"
+    together = pd.DataFrame({label: joined.where(~empty, None) if len(days) else joined.astype(object)}, index=frame.index)
+    return Column(together, col.file, col.canonical, label, col.share, col.problems)
+
+
+def timestamps(col: Column, spec: TimestampSpec, joined: bool = False) -> pd.Series:
     series = col.series
     # A report date alone (chargeback feeds often carry no time) means "reported during that day": read as the
     # end of it, the next local midnight, so a label is never known earlier than it was.
@@ -100,7 +117,7 @@ def timestamps(col: Column, spec: TimestampSpec) -> pd.Series:
         values, ambiguous = (parsed, np.zeros(len(parsed), bool)) if zoned else _localize(col, parsed, spec.timezone, texts)
         what = f"timestamps in the format '{fmt}'"
     failed = ~empty & values.isna().to_numpy() & ~ambiguous
-    hint = f"; timestamp.format is '{fmt}'"
+    hint = f"; timestamp.format is '{fmt}'" + (", for the date and columns.event_time joined by one space" if joined else "")
     if date_only.any() and 2 * date_only.sum() >= failed.sum():
         what, hint = "timestamps with a time of day", f"; they are dates without a time of day: {NEEDS_TIME_OF_DAY}, so export the date and time"
     col.tolerate(failed, empty, texts, what, hint)
