@@ -76,7 +76,7 @@ def main() -> None:
     from fraudshield_pipeline.domain.train import fit_on_window, predict, refit_on_window
     from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
     from fraudshield_pipeline.domain.triggers import (
-        cusum_limit, cusum_performance_trigger, judging_age, performance_baseline,
+        cusum_limit, cusum_performance_trigger, judging_age, performance_baseline, performance_cusums,
     )
     from fraudshield_pipeline.resources.policy import RetrainPolicy
 
@@ -152,12 +152,21 @@ def main() -> None:
               f"(judged {today}){'  <- strategy change' if day == change else ''}")
         if decision.fire and fired is None:
             fired, reason = today, decision.reason
+    # The trigger's statistic day by day (the larger of its two CUSUMs), on the day the sensor sees it:
+    # how close a stable stretch came to the limit, and what another limit would have done.
+    path = []
+    if baseline is not None:
+        judged, ap_path, recall_path = performance_cusums(observations, baseline, policy.cusum_k)
+        path = [[(dt.date.fromisoformat(o.partition) + dt.timedelta(days=age)).isoformat(), round(max(a, r), 2)]
+                for o, a, r in zip(judged, ap_path, recall_path, strict=True)]
+    before = [v for d, v in path if change is None or dt.date.fromisoformat(d) < change]
     false_alarm = fired is not None and (change is None or fired < change)
     delay = (fired - change).days if fired and change and not false_alarm else None
     print(f"  judged at label age {age} d; performance trigger fired on {fired}: delay {delay} day(s); {reason}")
     print(json.dumps({"benchmark": "monitoring_domain", "world": args.world, "seed": config.seed, "label_delay": args.label_delay,
                       "change_day": str(change), "baseline": args.baseline, "monitored_days": args.monitored_days, "judging_age_days": age,
-                      "fired_day": str(fired), "false_alarm": false_alarm, "detection_delay_days": delay,
+                      "fired_day": str(fired), "false_alarm": false_alarm, "detection_delay_days": delay, "limit": limit,
+                      "max_statistic_before_change": max(before, default=0.0), "statistic": path,
                       "total_seconds": round(time.perf_counter() - started, 1)}))
 
 

@@ -286,6 +286,23 @@ def cusum(deficits: Sequence[float], k: float) -> list[float]:
     return path
 
 
+def performance_cusums(
+    observations: Sequence[PerformanceObservation], baseline: PerformanceBaseline, k: float
+) -> tuple[list[PerformanceObservation], list[float], list[float]]:
+    """The days judged after the baseline and, day by day, the AP and recall CUSUMs over them.
+
+    The paths, not only their ends: how close a stable portfolio came to the limit is the margin a
+    benchmark reports (`benchmarks/monitoring_seeds.py`).
+    """
+    after = [o for o in observations if o.partition > baseline.days[-1] and is_measured(o)]
+    expected = [baseline.expected(o) for o in after]
+    ap = cusum([(e[0] - o.average_precision) / (baseline.average_precision_sd * baseline.evidence_scale(o))
+                for o, e in zip(after, expected, strict=True)], k)
+    recall = cusum([(e[1] - o.recall_at_budget) / (baseline.recall_at_budget_sd * baseline.evidence_scale(o))
+                    for o, e in zip(after, expected, strict=True)], k)
+    return after, ap, recall
+
+
 def cusum_performance_trigger(
     observations: Sequence[PerformanceObservation], baseline: PerformanceBaseline | None, k: float, h: float
 ) -> TriggerDecision:
@@ -298,14 +315,9 @@ def cusum_performance_trigger(
     """
     if baseline is None:
         return TriggerDecision(False, f"only {len(observations)} measured day(s): building the champion's baseline")
-    after = [o for o in observations if o.partition > baseline.days[-1] and is_measured(o)]
+    after, ap, recall = performance_cusums(observations, baseline, k)
     if not after:
         return TriggerDecision(False, f"baseline set ({baseline.describe()}); no day judged yet")
-    expected = [baseline.expected(o) for o in after]
-    ap = cusum([(e[0] - o.average_precision) / (baseline.average_precision_sd * baseline.evidence_scale(o))
-                for o, e in zip(after, expected, strict=True)], k)
-    recall = cusum([(e[1] - o.recall_at_budget) / (baseline.recall_at_budget_sd * baseline.evidence_scale(o))
-                    for o, e in zip(after, expected, strict=True)], k)
     span = f"{after[0].partition}..{after[-1].partition}"
     state = f"CUSUM AP {ap[-1]:.2f}, recall {recall[-1]:.2f} (limit {h:.2f}) over {span}; {baseline.describe()}"
     if ap[-1] > h or recall[-1] > h:

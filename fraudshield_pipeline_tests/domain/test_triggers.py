@@ -108,6 +108,21 @@ def test_cusum_ignores_a_single_bad_day_and_catches_a_sustained_drop():
     assert not cusum_performance_trigger(perf(*week), None, 0.5, h).fire
 
 
+def test_the_cusum_paths_are_what_the_trigger_decides_on():
+    from fraudshield_pipeline.domain.triggers import cusum_performance_trigger, performance_baseline, performance_cusums
+
+    week = [(0.30, 0.60), (0.26, 0.56), (0.34, 0.64), (0.28, 0.58), (0.32, 0.62), (0.25, 0.60), (0.35, 0.60)]
+    days = perf(*week, (0.20, 0.50), (0.30, 0.60), (0.18, 0.60), (0.17, 0.60))
+    baseline = performance_baseline(days, 7)
+    judged, ap, recall = performance_cusums(days, baseline, 0.5)
+    assert [o.partition for o in judged] == [o.partition for o in days[7:]]
+    assert ap[0] > 0 and ap[1] < ap[0] and ap[-1] > ap[-2] > ap[1]  # up on a bad day, down on a good one
+    assert recall[1] < recall[0] and all(v >= 0 for v in ap + recall)
+    decision = cusum_performance_trigger(days, baseline, 0.5, ap[-1] - 0.01)
+    assert decision.fire and f"CUSUM AP {ap[-1]:.2f}, recall {recall[-1]:.2f}" in decision.reason
+    assert not cusum_performance_trigger(days, baseline, 0.5, max(ap + recall) + 0.01).fire
+
+
 def test_the_baseline_spread_has_a_floor():
     from fraudshield_pipeline.domain.triggers import performance_baseline
 
