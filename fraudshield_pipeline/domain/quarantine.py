@@ -85,15 +85,15 @@ def amount_sign_advice(sign: str | None) -> str:
     then fails amount >= 0, and the way out is the mapping's sign, not the feed. With amount_sign
     negative the amounts were negated on reading: those below zero were positive in the file (credits,
     refunds, reversals), and a day of them means the feed writes purchases positive after all."""
-    negative = ("most amounts are below zero: if the feed writes purchases as negative amounts (a bank account's "
-                "debits, a card statement), set transactions.amount_sign: negative in mapping.yaml")  # fmt: skip
+    negative = ("if most of the file's amounts are below zero, the feed writes purchases as negative amounts (a bank "
+                "account's debits, a card statement): set transactions.amount_sign: negative in mapping.yaml")  # fmt: skip
     positive = ("with transactions.amount_sign: negative the amounts are negated on reading, so these were positive in "
                 "the file (credits, refunds, reversals: not purchases); if most of the file's amounts are positive, the "
                 "feed writes purchases as positive amounts: set transactions.amount_sign: positive")  # fmt: skip
     if sign == "negative":
         return positive
     if sign == "positive":
-        return negative + " (it is positive now)"
+        return negative + " (it says positive now)"
     return f"{negative}; {positive}"
 
 

@@ -181,7 +181,7 @@ def test_a_default_feed_of_negative_purchases_is_told_to_set_amount_sign_negativ
     outcome = accounted(land(["-12.50", "-3.00", "-7.25", "4.00"], mapping()))
     assert outcome.rule_counts == {NEGATIVE_AMOUNT: 3}
     text = explain(outcome)
-    assert f"{NEGATIVE_AMOUNT} 3" in text and "most amounts are below zero" in text
+    assert f"{NEGATIVE_AMOUNT} 3" in text and "if most of the file's amounts are below zero" in text
     assert "set transactions.amount_sign: negative" in text
     assert "quarantined_transactions whose failed_rule is 'amount:greater_than_or_equal_to(0)'" in text
 
