@@ -86,6 +86,8 @@ transactions:
       ecom: online
   ignore: [export_batch]             # columns we know are unused (others are reported as unknown)
   max_amount: 10000000               # larger amounts are quarantined (in the feed's currency)
+  # amount_sign: negative           # only if purchases are written below zero (a bank account's debits,
+  #                                  # -12.50): amounts are negated on reading and a credit is quarantined
 
 labels:
   # A separate chargeback feed: labels/<day>.csv holds the labels of <day>'s transactions.

@@ -23,6 +23,7 @@ MAX_VALUE_CHARS = 24
 
 OUTSIDE_DAY = f"{s.EVENT_TIMESTAMP}:inside_partition_day"
 UNKNOWN_TRANSACTION = f"{s.TRANSACTION_ID}:references_known_transaction"
+NEGATIVE_AMOUNT = f"{s.AMOUNT}:greater_than_or_equal_to(0)"  # the contract's amount >= 0
 # The canonical vocabularies an `isin` rule holds a column to (domain/schema.py, the contracts').
 ALLOWED_VALUES: dict[str, tuple] = {s.MERCHANT_CATEGORY: s.MERCHANT_CATEGORIES, s.CHANNEL: s.CHANNELS, s.IS_FRAUD: (0, 1)}
 QUARANTINE_TABLE = {"transactions": "quarantined_transactions", "labels": "quarantined_labels"}
@@ -58,12 +59,42 @@ def way_out(rule: str, table: str = "transactions") -> str:
     if check.startswith("isin"):
         allowed = ", ".join(str(v) for v in ALLOWED_VALUES.get(column, ())) or check
         return f"{column} must be one of {allowed}: map your values onto them with the mapping's values: ({table}.values.{column})"
+    if rule == NEGATIVE_AMOUNT:
+        return f"{amount_sign_advice(None)}; {_rows_of(rule, table)}"
     if rule == UNKNOWN_TRANSACTION:
         return ("a label file must hold the labels of that day's transactions (by transaction day, not report day): "
                 "re-key the chargeback feed by its transaction's UTC day (join it to the transactions on transaction_id "
                 "and write each label into the file of the transaction's date), or give the labels as columns of the "
                 "transaction files (labels.from_transactions)")  # fmt: skip
+    return _rows_of(rule, table)
+
+
+def _rows_of(rule: str, table: str) -> str:
     return f"see the rows of {QUARANTINE_TABLE.get(table, table)} whose failed_rule is '{short_rule(rule)}' (source_file, source_line)"
+
+
+def transaction_advice(amount_sign: str | None) -> dict[str, str]:
+    """`explain_quarantine`'s advice for a transaction feed whose mapping's amount_sign is known."""
+    return {NEGATIVE_AMOUNT: f"{amount_sign_advice(amount_sign)}; {_rows_of(NEGATIVE_AMOUNT, 'transactions')}"}
+
+
+def amount_sign_advice(sign: str | None) -> str:
+    """Amounts below zero, in the words of the feed's `transactions.amount_sign` (None: a source without a mapping).
+
+    A bank account's or card statement's export writes each purchase (a debit) below zero: a whole day
+    then fails amount >= 0, and the way out is the mapping's sign, not the feed. With amount_sign
+    negative the amounts were negated on reading: those below zero were positive in the file (credits,
+    refunds, reversals), and a day of them means the feed writes purchases positive after all."""
+    negative = ("if most of the file's amounts are below zero, the feed writes purchases as negative amounts (a bank "
+                "account's debits, a card statement): set transactions.amount_sign: negative in mapping.yaml")  # fmt: skip
+    positive = ("with transactions.amount_sign: negative the amounts are negated on reading, so these were positive in "
+                "the file (credits, refunds, reversals: not purchases); if most of the file's amounts are positive, the "
+                "feed writes purchases as positive amounts: set transactions.amount_sign: positive")  # fmt: skip
+    if sign == "negative":
+        return positive
+    if sign == "positive":
+        return negative + " (it says positive now)"
+    return f"{negative}; {positive}"
 
 
 def day_rules(rule_counts: Mapping[str, int], quarantine: pd.DataFrame | None = None, table: str = "transactions") -> str:

@@ -65,3 +65,9 @@ class LandingZoneSource(TransactionSource):
         from fraudshield_pipeline.domain.landing import read_mapping
 
         return read_mapping(self._reader(), self.mapping_file).transactions.max_amount
+
+    def amount_sign(self) -> str | None:
+        """`transactions.amount_sign` of the zone's mapping.yaml: the direction the quarantine check's advice takes."""
+        from fraudshield_pipeline.domain.landing import read_mapping
+
+        return read_mapping(self._reader(), self.mapping_file).transactions.amount_sign

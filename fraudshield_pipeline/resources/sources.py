@@ -30,6 +30,11 @@ class TransactionSource(dg.ConfigurableResource, ABC):
 
         return DEFAULT_MAX_AMOUNT
 
+    def amount_sign(self) -> str | None:
+        """How the feed signs a purchase ("positive" or "negative"), where a mapping says so: the quarantine
+        check's way out for amounts below zero names the setting to change. None: no such setting."""
+        return None
+
     def late_days(
         self, ingested: dict[dt.date, tuple[dt.datetime, dict[str, str] | None]], seen: dict[str, list[str]]
     ) -> tuple[dict[dt.date, str], dict[str, list[str]], dict[dt.date, str]]:

@@ -9,7 +9,13 @@ from fraudshield_pipeline.defs.metadata import partitioned_output
 from fraudshield_pipeline.defs.partitions import daily_partitions, keys_window, range_backfill
 from fraudshield_pipeline.defs.snapshots.checks import SNAPSHOT_FRESHNESS
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.quarantine import UNKNOWN_TRANSACTION, explain_quarantine, labels_of_quarantined_transactions
+from fraudshield_pipeline.domain.quarantine import (
+    NEGATIVE_AMOUNT,
+    UNKNOWN_TRANSACTION,
+    explain_quarantine,
+    labels_of_quarantined_transactions,
+    transaction_advice,
+)
 from fraudshield_pipeline.resources.io_managers import SNAPSHOT
 from fraudshield_pipeline.resources.quality_policy import DataQualityPolicy
 from fraudshield_pipeline.resources.sources import TransactionSource
@@ -85,7 +91,7 @@ def validated_snapshots(
         yield partitioned_output(
             context, name, by_key, {"contract_version": CONTRACT_VERSION, "unknown_columns": dg.MetadataValue.json(unknown)}
         )[0]
-    checks = [*_contract_checks(outcomes, quality), *_quality_checks(context.partition_keys, raw_transactions, storage, quality)]
+    checks = [*_contract_checks(outcomes, quality, source), *_quality_checks(context.partition_keys, raw_transactions, storage, quality)]
     for result in checks:
         if not result.passed:  # Dagster's failure names only the check: the days and the way out go to the log
             context.log.error(f"check {result.check_name} failed: {result.description}")
@@ -96,7 +102,7 @@ def _failures(verdicts: dict) -> str:
     return "; ".join(f"{day}: {v.detail}" for day, v in verdicts.items() if not v.passed)
 
 
-def _contract_checks(outcomes, quality: DataQualityPolicy):
+def _contract_checks(outcomes, quality: DataQualityPolicy, source: TransactionSource | None = None):
     accounting = {
         k: {"transactions": [tx.rows_in, len(tx.valid), len(tx.quarantine)], "labels": [lb.rows_in, len(lb.valid), len(lb.quarantine)]}
         for k, (tx, lb) in outcomes.items()
@@ -113,7 +119,8 @@ def _contract_checks(outcomes, quality: DataQualityPolicy):
         check_name="quarantine_rate",
         asset_key="validated_transactions",
         passed=not failing,
-        description=explain_quarantine(failing, quality.max_quarantine_rate, "max_quarantine_rate") if failing else None,
+        description=explain_quarantine(failing, quality.max_quarantine_rate, "max_quarantine_rate", advice=_sign_advice(failing, source))
+        if failing else None,
         metadata={
             "max_quarantine_rate": max(rates.values()),
             "quarantine_rates": dg.MetadataValue.json(rates),
@@ -121,6 +128,14 @@ def _contract_checks(outcomes, quality: DataQualityPolicy):
         },
     )
     yield _label_check(outcomes, quality)
+
+
+def _sign_advice(failing: dict, source: TransactionSource | None) -> dict[str, str] | None:
+    """Amounts below zero explained in the direction of the feed's amount_sign (a landing zone's mapping)
+    when they are among a failing day's rules; the mapping is read only then."""
+    if source is None or not any(NEGATIVE_AMOUNT in rules for _, rules, _ in failing.values()):
+        return None
+    return transaction_advice(source.amount_sign())
 
 
 def _label_check(outcomes, quality: DataQualityPolicy) -> dg.AssetCheckResult:

@@ -207,7 +207,7 @@ def _canonical_transactions(raw: pd.DataFrame, name: str, feed: FeedMapping, sha
         elif canonical == s.EVENT_TIMESTAMP:
             out[canonical] = timestamps(col, feed.timestamp)
         elif canonical == s.AMOUNT:
-            out[canonical] = p.amounts(col, feed.csv, feed.max_amount)
+            out[canonical] = p.amounts(col, feed.csv, feed.max_amount, feed.amount_sign)
         else:
             out[canonical] = p.categories(col, feed.values.get(canonical))
     return _frame(out, EXPECTED_TRANSACTION_DTYPES)

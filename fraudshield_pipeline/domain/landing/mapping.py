@@ -106,6 +106,7 @@ class FeedMapping:
     ignore: tuple[str, ...] = ()
     required: bool = True
     max_amount: float = DEFAULT_MAX_AMOUNT
+    amount_sign: str = "positive"  # "negative": purchases are written below zero and negated on reading
 
     def pattern(self, day: dt.date) -> str:
         return self.path.format(date=day)
@@ -206,7 +207,7 @@ def load_mapping(text: str, source: str = MAPPING_FILE) -> LandingMapping:
     tx, lb = model.transactions, model.labels
     transactions = FeedMapping(
         path=tx.path, format=tx.format, columns=_mapped(tx.columns), timestamp=_spec(tx, None), csv=_csv(tx.csv),
-        values=_mapped(tx.values), ignore=tuple(tx.ignore), max_amount=tx.max_amount,
+        values=_mapped(tx.values), ignore=tuple(tx.ignore), max_amount=tx.max_amount, amount_sign=tx.amount_sign,
     )  # fmt: skip
     labels = inline = None
     if lb.from_transactions is not None:

@@ -16,7 +16,7 @@ import datetime as dt
 import posixpath
 import re
 import string
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -316,6 +316,8 @@ class TransactionsModel(_Feed):
         DEFAULT_MAX_AMOUNT, gt=0, le=MAX_AMOUNT_CEILING, allow_inf_nan=False,
         description="Larger amounts are quarantined (in the feed's currency); the snapshot contract applies this same bound.",
     )  # fmt: skip
+    amount_sign: Literal["positive", "negative"] = Field("positive", description="negative: the feed writes purchases as "
+        "negative amounts (a bank account's debits); each amount is negated, and a positive one (a credit) is quarantined.")  # fmt: skip
 
     @model_validator(mode="after")
     def _time_of_day(self) -> TransactionsModel:

@@ -193,7 +193,9 @@ def categories(col: Column, table: Mapping[str, Any] | None) -> pd.Series:
     return map_values(trimmed(strings(col.series)), table)
 
 
-def amounts(col: Column, options: CsvOptions, max_amount: float) -> pd.Series:
+def amounts(col: Column, options: CsvOptions, max_amount: float, sign: str = "positive") -> pd.Series:
+    """Amounts as floats; with `sign` "negative" (a feed writing purchases below zero) each is negated, and one
+    that ends below zero (a credit in the file) reaches the contract's amount >= 0 rule, quarantined, never dropped."""
     series = col.series
     if pd.api.types.is_bool_dtype(series.dtype):
         col.fail(RULE_RETYPED, "holds booleans, not amounts: the column looks retyped")
@@ -203,8 +205,9 @@ def amounts(col: Column, options: CsvOptions, max_amount: float) -> pd.Series:
     else:
         empty = blank(texts)
         raw = texts.str.strip() if len(texts) else texts
-        ambiguous = _ambiguous_separators(raw, options)
-        text = raw
+        marked, body = _accounting_negatives(raw, options)
+        ambiguous = _ambiguous_separators(body, options)
+        text = body
         if options.thousands:
             text = text.str.replace(options.thousands, "", regex=False)
         if options.decimal != ".":
@@ -218,10 +221,31 @@ def amounts(col: Column, options: CsvOptions, max_amount: float) -> pd.Series:
             failed = ~empty & values.isna().to_numpy()
         hint = _separator_hint(raw[failed], options) if failed.any() else ""
         col.tolerate(failed, empty, texts, "numbers", hint)
+        if marked.any():
+            values[marked] = 0.0 - values[marked]  # 0.0 - x: a (0.00) is zero, not -0.0
+    if sign == "negative":
+        values = 0.0 - values  # a zero stays zero; NaN stays blank or unparseable, with its rule
     numbers = values.to_numpy(dtype=float, na_value=np.nan)
     col.problems.add(np.isinf(numbers), f"{col.canonical}:finite", texts)
     col.problems.add(np.isfinite(numbers) & (numbers > max_amount), f"{col.canonical}:at_most_max_amount", texts)
     return values
+
+
+def _accounting_negatives(raw: pd.Series, options: CsvOptions) -> tuple[np.ndarray, pd.Series]:
+    """Accounting and ERP exports write a negative as `12,50-` or `(12.50)`: (those values, the number inside).
+
+    Only an unsigned number (digits and the feed's separators) followed by one minus or inside one pair
+    of parentheses; `12-50`, `-(1)`, `((1))` or `(-1)` stay what they are, unparseable. The number inside
+    then meets the same separator rules as any other (`(1.234)` under a decimal comma stays ambiguous)."""
+    candidates = raw.str[-1:].isin(["-", ")"]).to_numpy(dtype=bool) if len(raw) else np.zeros(0, dtype=bool)
+    if not candidates.any():  # most feeds: one vectorised look at the last character
+        return candidates, raw
+    separators = re.escape(options.decimal + (options.thousands or ""))
+    unsigned = rf"(?=\D*\d)[\d{separators}]+"
+    found = raw[candidates].str.extract(rf"^(?:(?P<minus>{unsigned})-|\((?P<paren>{unsigned})\))$")
+    inside = found["minus"].fillna(found["paren"]).reindex(raw.index)
+    marked = inside.notna().to_numpy(dtype=bool)
+    return marked, raw.where(~marked, inside) if marked.any() else raw
 
 
 def _ambiguous_separators(raw: pd.Series, options: CsvOptions) -> np.ndarray:
