@@ -136,7 +136,7 @@ def main() -> None:
             days_ = daily_observations(test, predict(booster, test), frauds_then, age, 100)
             print(f"  {label} on {test[s.EVENT_TIMESTAMP].min():%Y-%m-%d}..: recall {sum(o.recall_at_budget for o in days_)/len(days_):.3f} "
                   f"AP {sum(o.average_precision for o in days_)/len(days_):.3f}")
-    observations, fired, reason, rows = [], None, None, []
+    observations, fired, fired_measured, reason, rows = [], None, None, None, []
     for offset in range(args.monitored_days):
         day = as_of.date() + dt.timedelta(days=offset)
         frame = features[features["day"] == day]
@@ -151,16 +151,16 @@ def main() -> None:
         print(f"  {day}  AP {rows[-1][1]:.3f}  recall at budget {rows[-1][2]:.3f}  reported frauds {rows[-1][3]:3d}  "
               f"(judged {today}){'  <- strategy change' if day == change else ''}")
         if decision.fire and fired is None:
-            fired, reason = today, decision.reason
+            fired, fired_measured, reason = today, day, decision.reason
     # The trigger's statistic day by day (the larger of its two CUSUMs), on the day the sensor sees it:
     # how close a stable stretch came to the limit, and what another limit would have done.
     path = []
     if baseline is not None:
         judged, ap_path, recall_path = performance_cusums(observations, baseline, policy.cusum_k)
-        path = [[(dt.date.fromisoformat(o.partition) + dt.timedelta(days=age)).isoformat(), round(max(a, r), 2)]
-                for o, a, r in zip(judged, ap_path, recall_path, strict=True)]
-    before = [v for d, v in path if change is None or dt.date.fromisoformat(d) < change]
-    false_alarm = fired is not None and (change is None or fired < change)
+        path = [[o.partition, (dt.date.fromisoformat(o.partition) + dt.timedelta(days=age)).isoformat(), round(max(a, r), 2)]
+                for o, a, r in zip(judged, ap_path, recall_path, strict=True)]  # [day measured, day judged, statistic]
+    before = [v for day, _, v in path if change is None or dt.date.fromisoformat(day) < change]
+    false_alarm = fired is not None and (change is None or fired_measured < change)  # on a day measured before the change
     delay = (fired - change).days if fired and change and not false_alarm else None
     print(f"  judged at label age {age} d; performance trigger fired on {fired}: delay {delay} day(s); {reason}")
     print(json.dumps({"benchmark": "monitoring_domain", "world": args.world, "seed": config.seed, "label_delay": args.label_delay,

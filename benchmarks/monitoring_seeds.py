@@ -1,14 +1,14 @@
 """The performance trigger over several draws of one scenario world: a rate, not one seeded run.
 
     uv run python benchmarks/monitoring_seeds.py [--world second] [--seeds 11,21,31,41,51] [--no-change]
-        [--label-delay mixed] [--monitored-days 60] [--jobs 2]
+        [--label-delay mixed] [--monitored-days 60] [--jobs 2] [--limits 6.75,14.53]
 
 One seeded run says whether a stable stretch fired, not how often such a world fires: with the
 default policy (one false alarm per 730 stable days per CUSUM, two CUSUMs) a calibrated trigger
 still fires within 60 days about 15 % of the time. This runs `monitoring_domain.py` once per
 seed (the same world's settings, another draw of its customers, merchants and fraud episodes),
-then prints each draw's outcome and how close its stretch before the change (all of it, without
-a change) came to the limit. The summary gives the lowest limit that would have kept every
+then prints each draw's outcome and how close the days measured before the change (all of them,
+without a change) came to the limit. The summary gives the lowest limit that would have kept every
 draw's pre-change stretch quiet and the detection delays each draw would then have had: the
 trade-off the policy's false-alarm rate sets, measured. The last line is JSON.
 """
@@ -35,10 +35,10 @@ def run_one(seed: int, args: argparse.Namespace) -> dict:
 
 
 def first_crossing(result: dict, limit: float) -> int | None:
-    """Days from the change to the first judged day past `limit` after it (None: never)."""
+    """Days from the change to the day the sensor sees the first day since the change past `limit` (None: never)."""
     change = dt.date.fromisoformat(result["change_day"])
-    return next(((dt.date.fromisoformat(d) - change).days for d, v in result["statistic"]
-                 if v > limit and dt.date.fromisoformat(d) >= change), None)
+    return next(((dt.date.fromisoformat(judged) - change).days for day, judged, v in result["statistic"]
+                 if v > limit and dt.date.fromisoformat(day) >= change), None)
 
 
 def main() -> None:
@@ -49,6 +49,8 @@ def main() -> None:
     parser.add_argument("--monitored-days", type=int, default=60)
     parser.add_argument("--no-change", action="store_true")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--limits", default="", help="other limits h to report the detection delays at, e.g. the lowest "
+                        "quiet limit of the same world's stable draws: 6.75,14.53")
     args = parser.parse_args()
     started = time.perf_counter()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -71,6 +73,11 @@ def main() -> None:
         at_quiet = [first_crossing(r, quiet_limit) for r in results]
         summary["detection_delays_at_lowest_quiet_limit"] = at_quiet
         print(f"  detection delays at h = {limit}: {summary['detection_delays_days']}; at h = {quiet_limit:.2f}: {at_quiet}")
+        others = {h: [first_crossing(r, float(h)) for r in results] for h in args.limits.split(",") if h}
+        for h, delays in others.items():
+            print(f"  detection delays at h = {h}: {delays}")
+        if others:
+            summary["detection_delays_at_limits"] = others
     summary["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(summary))
 
