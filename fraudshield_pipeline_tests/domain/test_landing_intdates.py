@@ -22,7 +22,6 @@ from fraudshield_pipeline_tests.domain.test_landing import (
     mapping,
     read,
     set_key,
-    to_csv,
     to_parquet,
     user_day,  # noqa: F401 (the module fixture)
     zone,
@@ -88,6 +87,24 @@ def test_nullable_integers_read_as_floats_keep_their_blanks_blank(user_day):
     assert landed.transactions["landing_rule"].isna().all()  # blank, for the contract's not-null rule
     checked = validate_transactions(landed.transactions, START, END, "tx")
     assert len(checked.valid) + len(checked.quarantine) == len(tx) and len(checked.quarantine) == 2
+
+
+def test_an_integer_date_joined_to_a_time_of_day_column(user_day):
+    """columns.event_time: the date's digits and the time's text joined by one space, one pattern for both."""
+    tx, lb = user_day
+    expected = read(zone(tx, lb)).transactions[s.EVENT_TIMESTAMP]
+    local = pd.to_datetime(tx["tx_time"], format=example.TIME_FORMAT)
+    split = tx.assign(tx_time=local.dt.strftime("%Y%m%d").astype("int32"), tx_clock=local.dt.strftime("%H:%M:%S"))
+    change = combine(tx_format("%Y%m%d %H:%M:%S"), set_key("transactions.columns.event_time", "tx_clock"))
+    landed = read(zone(None, lb, {TX_PQ: to_parquet(split)}), mapping(change))
+    assert (landed.transactions[s.EVENT_TIMESTAMP] == expected).all()
+
+
+def test_a_label_pattern_without_the_time_names_the_digits_it_holds(user_day):
+    tx, lb = user_day
+    stamps = pd.Series(20260910140533, index=lb.index, dtype="int64")
+    with pytest.raises(LandingError, match=r"\[retyped\] column 'reported_on'.*set timestamp.format: '%Y%m%d%H%M%S'"):
+        read(zone(tx, None, {LB_PQ: report_days(lb, stamps)}), mapping(label_format("%Y%m%d")))
 
 
 def test_a_value_of_another_length_is_quarantined_with_its_raw_value(user_day):
@@ -161,4 +178,3 @@ def test_csv_digit_dates_under_epoch_or_iso_name_the_pattern(user_day):
     for fmt in ("epoch_seconds", "iso"):
         with pytest.raises(LandingError, match=r"set timestamp.format: '%Y%m%d%H%M%S'"):
             read(zone(tx.assign(tx_time=texts), lb), mapping(set_key("transactions.timestamp", {"format": fmt})))
-    assert to_csv is not None

@@ -20,8 +20,9 @@ What is refused or quarantined rather than guessed:
   an int32/int64 Parquet column): under a strftime pattern an integer is the text of its digits, the
   same value a CSV holds; under iso or an epoch format (20260903 seconds is 1970-08-23) the file
   fails naming the pattern. Where the pattern puts digit codes side by side (``%Y%m%d``), a value of
-  another length is unparseable: strptime reads ``2026093`` as 2026-09-03 (or 2026-09-30?) and an
-  integer has dropped any leading zero, so no length but the pattern's has one reading.
+  another length is unparseable: strptime splits ``2026093`` into 2026-09-03 and ``2026090314053``
+  into 14:05:03 where a digit was lost anywhere (an integer drops a leading zero), so only the
+  pattern's own length has one reading.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def timestamps(col: Column, spec: TimestampSpec, joined: bool = False) -> pd.Ser
     hint = f"; timestamp.format is '{fmt}'" + (", for the date and columns.event_time joined by one space" if joined else "")
     if date_only.any() and 2 * date_only.sum() >= failed.sum():
         what, hint = "timestamps with a time of day", f"; they are dates without a time of day: {NEEDS_TIME_OF_DAY}, so export the date and time"
-    elif fmt == ISO and failed.any() and (digits := digit_dates(text[~empty])):
+    elif failed.any() and (digits := digit_dates(text[~empty])) and digits != fmt:
         hint = f"; {_digits_hint(col, digits)}"
     col.tolerate(failed, empty, texts, what, hint)
     return values.dt.as_unit("us")
