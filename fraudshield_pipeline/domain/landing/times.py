@@ -223,7 +223,7 @@ def digit_dates(texts: pd.Series) -> str | None:
 
 
 def _digits_hint(col: Column, pattern: str) -> str:
-    example = "20260903" + ("140533" if len(pattern) > 6 else "")
+    example = "20260903140533" if pattern == _DIGIT_DATES[14] else "20260903"
     if col.canonical == s.EVENT_TIMESTAMP and pattern == "%Y%m%d":  # the mapping refuses a transaction format without an hour
         return (f"the values look like dates written as digits ({example}) without a time of day: {NEEDS_TIME_OF_DAY}; export "
                 "them with the time (20260903140533, timestamp.format: '%Y%m%d%H%M%S') or map the time of day as columns.event_time")  # fmt: skip
