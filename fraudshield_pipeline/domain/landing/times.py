@@ -15,7 +15,14 @@ What is refused or quarantined rather than guessed:
   A wall time skipped when summer time starts (02:30 on the last Sunday of March in Europe) has a
   single reading, a clock not yet moved: it is read with the offset before the change;
 * epoch numbers whose median falls outside 1990-2099 in the declared unit: the file fails naming
-  the unit that fits (seconds written as milliseconds, micros as millis ...) or `timestamp.origin`.
+  the unit that fits (seconds written as milliseconds, micros as millis ...) or `timestamp.origin`;
+* dates written as digits (bank, SAS and mainframe exports: ``20260903``, ``20260903140533``, often
+  an int32/int64 Parquet column): under a strftime pattern an integer is the text of its digits, the
+  same value a CSV holds; under iso or an epoch format (20260903 seconds is 1970-08-23) the file
+  fails naming the pattern. Where the pattern puts digit codes side by side (``%Y%m%d``), a value of
+  another length is unparseable: strptime splits ``2026093`` into 2026-09-03 and ``2026090314053``
+  into 14:05:03 where a digit was lost anywhere (an integer drops a leading zero), so only the
+  pattern's own length has one reading.
 """
 
 from __future__ import annotations
@@ -78,8 +85,12 @@ def timestamps(col: Column, spec: TimestampSpec, joined: bool = False) -> pd.Ser
                                f"{NEEDS_TIME_OF_DAY}, so export a timestamp column")  # fmt: skip
     fmt = spec.format
     numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
-    if numeric and fmt not in EPOCH_UNITS:
-        col.fail(RULE_RETYPED, f"holds numbers but timestamp.format is '{fmt}': set one of {', '.join(EPOCH_UNITS)}, or fix the column")
+    if numeric and fmt not in EPOCH_UNITS and fmt != ISO and _whole(series):
+        numeric = False  # digits under a strftime pattern: the text a CSV would hold (strings() writes no '.0')
+    elif numeric and fmt not in EPOCH_UNITS:
+        digits = digit_dates(strings(series)) if fmt == ISO else None
+        col.fail(RULE_RETYPED, f"holds numbers but timestamp.format is '{fmt}': " + (
+                 _digits_hint(col, digits) if digits else f"set one of {', '.join(EPOCH_UNITS)}, or fix the column"))  # fmt: skip
     if numeric:
         empty = series.isna().to_numpy()
         return _epochs(col, _exact(series), spec, np.zeros(len(series), bool), empty, strings(series)).dt.as_unit("us")
@@ -112,6 +123,8 @@ def timestamps(col: Column, spec: TimestampSpec, joined: bool = False) -> pd.Ser
         parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=zoned)
         if not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
             parsed = pd.to_datetime(parsed, errors="coerce", utc=zoned)
+        if (shape := _fixed_widths(fmt)) is not None and len(text):
+            parsed = parsed.where(text.str.fullmatch(shape, na=False))
         if end_of_day and not has_time_of_day(fmt):
             parsed = parsed + pd.Timedelta(days=1)
         values, ambiguous = (parsed, np.zeros(len(parsed), bool)) if zoned else _localize(col, parsed, spec.timezone, texts)
@@ -120,6 +133,8 @@ def timestamps(col: Column, spec: TimestampSpec, joined: bool = False) -> pd.Ser
     hint = f"; timestamp.format is '{fmt}'" + (", for the date and columns.event_time joined by one space" if joined else "")
     if date_only.any() and 2 * date_only.sum() >= failed.sum():
         what, hint = "timestamps with a time of day", f"; they are dates without a time of day: {NEEDS_TIME_OF_DAY}, so export the date and time"
+    elif failed.any() and (digits := digit_dates(text[~empty])) and digits != fmt:
+        hint = f"; {_digits_hint(col, digits)}"
     col.tolerate(failed, empty, texts, what, hint)
     return values.dt.as_unit("us")
 
@@ -149,7 +164,7 @@ def _epochs(col: Column, numbers: pd.Series, spec: TimestampSpec, failed_before:
     floats = numbers.to_numpy(dtype=float, na_value=np.nan)
     finite = np.isfinite(floats)
     if finite.any():
-        _check_unit(col, spec.format, float(np.median(floats[finite])), origin)
+        _check_unit(col, spec.format, float(np.median(floats[finite])), origin, texts[~empty])
     with np.errstate(over="ignore", invalid="ignore"):  # 1e300 seconds: inf, out of range, unparseable
         ok = finite & (np.abs(floats * _NS[unit] + origin.value) < _MAX_NS) & (np.abs(floats) * _NS[unit] < _MAX_NS)
     ticks = np.zeros(len(floats), dtype=np.int64)
@@ -164,8 +179,9 @@ def _epochs(col: Column, numbers: pd.Series, spec: TimestampSpec, failed_before:
     return values
 
 
-def _check_unit(col: Column, fmt: str, median: float, origin: pd.Timestamp) -> None:
-    """The median must fall in 1990-2099 in the declared unit; else the file fails naming the unit that fits."""
+def _check_unit(col: Column, fmt: str, median: float, origin: pd.Timestamp, texts: pd.Series) -> None:
+    """The median must fall in 1990-2099 in the declared unit; else the file fails naming the unit that fits,
+    or the strftime pattern of dates written as digits (no epoch unit reads 20260903 as a day of 2026)."""
 
     def instant(candidate: str) -> pd.Timestamp | None:
         ns = median * _NS[EPOCH_UNITS[candidate]] + origin.value
@@ -177,6 +193,8 @@ def _check_unit(col: Column, fmt: str, median: float, origin: pd.Timestamp) -> N
         return
     since = "" if origin == _UNIX else f" since {origin.isoformat()}"
     gives = f"gives {declared:%Y-%m-%d}" if declared is not None else "is past the calendar"
+    if digits := digit_dates(texts.str.strip()):
+        col.fail(RULE_RETYPED, f"values are not {fmt}{since} (median {median:.0f} {gives}): {_digits_hint(col, digits)}")
     # Hours since 1970 are no export format (epoch_hours is for a declared origin), and IEEE-CIS offsets in
     # seconds (1-183 days) would read as 1990-2090 in hours: never suggested.
     fits = [f for f in EPOCH_UNITS if f not in (fmt, "epoch_hours") and (t := instant(f)) is not None and lo <= t < hi]
@@ -186,3 +204,53 @@ def _check_unit(col: Column, fmt: str, median: float, origin: pd.Timestamp) -> N
                                f"set timestamp.format: {' or '.join(fits)}")  # fmt: skip
     col.fail(RULE_RETYPED, f"values do not look like {fmt}{since} (median {median:.0f} {gives}, and no epoch unit gives 1990-2099): "
                            "if they count from another instant than 1970-01-01 (IEEE-CIS TransactionDT), set timestamp.origin")  # fmt: skip
+
+
+_DIGIT_DATES = {8: "%Y%m%d", 14: "%Y%m%d%H%M%S"}
+_WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "I": 2, "M": 2, "S": 2, "y": 2, "j": 3}
+
+
+def digit_dates(texts: pd.Series) -> str | None:
+    """'%Y%m%d' or '%Y%m%d%H%M%S' where every value is such a date of 1990-2099 written as digits, else None:
+    a hint only, so one value of another shape means no hint rather than a wrong one."""
+    values = texts.dropna().astype(str)
+    lengths = set(values.str.len())
+    if not len(values) or len(lengths) != 1 or (pattern := _DIGIT_DATES.get(lengths.pop())) is None:
+        return None
+    if not values.str.fullmatch(r"(?:199\d|20\d\d)\d+").all():
+        return None
+    return pattern if pd.to_datetime(values, format=pattern, errors="coerce").notna().all() else None
+
+
+def _digits_hint(col: Column, pattern: str) -> str:
+    example = "20260903140533" if pattern == _DIGIT_DATES[14] else "20260903"
+    if col.canonical == s.EVENT_TIMESTAMP and pattern == "%Y%m%d":  # the mapping refuses a transaction format without an hour
+        return (f"the values look like dates written as digits ({example}) without a time of day: {NEEDS_TIME_OF_DAY}; export "
+                "them with the time (20260903140533, timestamp.format: '%Y%m%d%H%M%S') or map the time of day as columns.event_time")  # fmt: skip
+    return f"the values look like dates written as digits ({example}): set timestamp.format: '{pattern}'"
+
+
+def _whole(series: pd.Series) -> bool:
+    """Integers, or floats that are all whole (pandas reads an int column with nulls as float): digits, not numbers."""
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return True
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    finite = values[~np.isnan(values)]
+    return bool(np.isfinite(finite).all() and np.all(finite == np.round(finite)) and (np.abs(finite) < 2**53).all())
+
+
+def _fixed_widths(fmt: str) -> str | None:
+    """The regex a value must match where the pattern puts digit codes side by side (%Y%m%d): those take
+    exactly their width, since strptime would split 2026093 somewhere; None where no codes touch."""
+    if not re.search(r"%[YmdHIMSyj]%[YmdHIMSyj]", fmt) or re.search(r"%(?![YmdHIMSyj])", fmt):
+        return None
+    parts = re.split(r"(%[YmdHIMSyj])", fmt)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(re.escape(part))
+            continue
+        touching = (i > 1 and parts[i - 1] == "") or (i + 2 < len(parts) and parts[i + 1] == "")
+        width = _WIDTHS[part[1]]
+        out.append(rf"\d{{{width}}}" if touching else rf"\d{{1,{width}}}")
+    return "".join(out)
