@@ -76,7 +76,7 @@ def main() -> None:
     from fraudshield_pipeline.domain.train import fit_on_window, predict, refit_on_window
     from fraudshield_pipeline.domain.training_set import SPLIT, build_training_set, plan_window
     from fraudshield_pipeline.domain.triggers import (
-        cusum_limit, cusum_performance_trigger, judging_age, performance_baseline, performance_cusums,
+        cusum_limit, cusum_performance_trigger, is_measured, judging_age, performance_baseline, performance_cusums,
     )
     from fraudshield_pipeline.resources.policy import RetrainPolicy
 
@@ -133,7 +133,7 @@ def main() -> None:
         test = fresh_rows[fresh_rows[SPLIT] == "test"]
         frauds_then = reported[reported[s.REPORTED_AT] < fresh_at]
         for label, booster in (("champion", model.booster), ("fresh", fresh.booster)):
-            days_ = daily_observations(test, predict(booster, test), frauds_then, age, 100)
+            days_ = [o for o in daily_observations(test, predict(booster, test), frauds_then, age, 100) if is_measured(o)]  # a day without fraud says nothing
             print(f"  {label} on {test[s.EVENT_TIMESTAMP].min():%Y-%m-%d}..: recall {sum(o.recall_at_budget for o in days_)/len(days_):.3f} "
                   f"AP {sum(o.average_precision for o in days_)/len(days_):.3f}")
     observations, fired, fired_measured, reason, rows = [], None, None, None, []
