@@ -129,14 +129,14 @@ def test_blank_ids_are_exactly_those_python_strips_to_nothing():
     value Arrow cannot hold as text (a lone surrogate) still gets an answer."""
     import sys
 
-    from fraudshield_pipeline.domain.contracts import _not_blank
+    from fraudshield_pipeline.domain.id_checks import not_blank
 
     spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
     values = ["", "T1", " T7 ", "\u200b", "\x00", *spaces, "".join(spaces), *(f"{c}x" for c in spaces), None]
-    got = _not_blank(pd.Series(values, dtype=object)).tolist()
+    got = not_blank(pd.Series(values, dtype=object)).tolist()
     assert got == [v is None or v.strip() != "" for v in values]
     odd = pd.Series(["\ud800", "  ", "ok"], dtype=object)
-    assert _not_blank(odd).tolist() == [True, False, True]
+    assert not_blank(odd).tolist() == [True, False, True]
 
 
 def test_validated_rows_can_always_be_written_as_parquet(clean, tmp_path):
