@@ -206,12 +206,14 @@ def _check_unit(col: Column, fmt: str, median: float, origin: pd.Timestamp, text
                            "if they count from another instant than 1970-01-01 (IEEE-CIS TransactionDT), set timestamp.origin")  # fmt: skip
 
 
-_DIGIT_DATES = {8: "%Y%m%d", 14: "%Y%m%d%H%M%S"}
+# By length; 12 digits (to the minute) are no plausible epoch in any unit (seconds: the year 8390, millis: 1976).
+_DIGIT_DATES = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
+_DIGIT_EXAMPLES = {"%Y%m%d": "20260903", "%Y%m%d%H%M": "202609031405", "%Y%m%d%H%M%S": "20260903140533"}
 _WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "I": 2, "M": 2, "S": 2, "y": 2, "j": 3}
 
 
 def digit_dates(texts: pd.Series) -> str | None:
-    """'%Y%m%d' or '%Y%m%d%H%M%S' where every value is such a date of 1990-2099 written as digits, else None:
+    """'%Y%m%d', '%Y%m%d%H%M' or '%Y%m%d%H%M%S' where every value is such a date of 1990-2099 written as digits, else None:
     a hint only, so one value of another shape means no hint rather than a wrong one."""
     values = texts.dropna().astype(str)
     lengths = set(values.str.len())
@@ -223,7 +225,7 @@ def digit_dates(texts: pd.Series) -> str | None:
 
 
 def _digits_hint(col: Column, pattern: str) -> str:
-    example = "20260903140533" if pattern == _DIGIT_DATES[14] else "20260903"
+    example = _DIGIT_EXAMPLES[pattern]
     if col.canonical == s.EVENT_TIMESTAMP and pattern == "%Y%m%d":  # the mapping refuses a transaction format without an hour
         return (f"the values look like dates written as digits ({example}) without a time of day: {NEEDS_TIME_OF_DAY}; export "
                 "them with the time (20260903140533, timestamp.format: '%Y%m%d%H%M%S') or map the time of day as columns.event_time")  # fmt: skip
