@@ -8,13 +8,14 @@ feed of dates written as digits (yyyymmddHHMM) towards an epoch unit that reads 
 import datetime as dt
 import io
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from fraudshield_pipeline.domain import schema as s
-from fraudshield_pipeline.domain.contracts import SOURCE_LINE, validate_transactions
+from fraudshield_pipeline.domain.contracts import LANDING_RULE, RAW_VALUE, SOURCE_LINE, validate_transactions
 from fraudshield_pipeline.domain.landing import DictFileReader, LandingError, load_mapping, read_day
 
 DAY = dt.date(2026, 9, 3)
@@ -59,6 +60,14 @@ def test_the_header_hint_never_suggests_skipping_records():
         land(text, mapping())
     assert error.value.rule == "missing_column" and "'amt'" in str(error.value)
     assert "skip_lines" not in str(error.value)
+
+
+def test_the_header_hint_never_suggests_skipping_records_of_a_wider_header():
+    """Today's header gained a column and renamed one: its records split into six fields, the older header five."""
+    wider = "".join(f"T{i};C{i};M1;2026-09-03T1{i}:00:00Z;{i}.50;x\n" for i in range(5))
+    with pytest.raises(LandingError) as error:
+        land("id;card;term;ts;amount;extra\n" + wider + HEADER + ROWS, mapping())
+    assert "skip_lines" not in str(error.value)  # the file fails (its older records are malformed), with no hint
 
 
 def test_the_header_hint_still_names_a_header_below_a_preamble():
@@ -112,3 +121,24 @@ def test_minutes_written_as_digits_read_under_their_pattern():
     assert landed.transactions[s.EVENT_TIMESTAMP].dt.strftime("%H:%M").tolist() == ["14:05", "14:06", "15:30"]
     outcome = validate_transactions(landed.transactions, START, END, TXP)
     assert outcome.rows_accounted and len(outcome.valid) == landed.records[TXP] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# a second of 60 under a strftime pattern: never rolled into the next minute (or day)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fmt", "value"),
+    [("%Y%m%d%H%M%S", "20260903235960"), ("%d.%m.%Y %H:%M:%S", "03.09.2026 23:59:60"), ("%d.%m.%Y %H:%M:%S", "03.09.2026 10:00:61")],
+)
+def test_a_second_of_60_is_unparseable_not_the_next_minute(fmt, value):
+    """pandas reads 23:59:60 as 00:00:00 of the next day, a partition day away; ISO 8601 and Python's
+    strptime refuse it. A leap second or a rounding bug, it leaves its row with its raw text."""
+    good = pd.Timestamp("2026-09-03 12:00:00").strftime(fmt)
+    text = HEADER + f"T0;C1;M1;{value};1.00\n" + "".join(f"T{i};C1;M1;{good};1.00\n" for i in range(1, 200))
+    landed = land(text, mapping(timestamp={"format": fmt}))
+    tx = landed.transactions
+    assert pd.isna(tx[s.EVENT_TIMESTAMP].iloc[0]) and tx[LANDING_RULE].iloc[0] == "event_timestamp:unparseable"
+    assert tx[RAW_VALUE].iloc[0] == value and tx[SOURCE_LINE].iloc[0] == 2
+    assert tx[s.EVENT_TIMESTAMP].iloc[1:].notna().all()
+    outcome = validate_transactions(tx, START, END, TX)
+    assert outcome.rows_accounted and len(outcome.valid) + len(outcome.quarantine) == landed.records[TX] == 200
