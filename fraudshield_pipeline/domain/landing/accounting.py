@@ -124,7 +124,8 @@ def read_csv(data: bytes, name: str, options: CsvOptions, section: str, wanted: 
     # csv.skip_lines: a preamble, neither header nor records; the blank lines after it are skipped as before a header
     first = next((i for i in range(options.skip_lines, len(lines)) if not blank[i]), None)
     if first is None:
-        skipped = f" after the {options.skip_lines} lines of {section}.csv.skip_lines ({len(lines)} in the file)" if options.skip_lines else ""
+        physical = len(lines) - (lines[-1] == "")  # the piece after a final line break is no line
+        skipped = f" after the {options.skip_lines} lines of {section}.csv.skip_lines ({physical} in the file)" if options.skip_lines else ""
         raise LandingError(name, RULE_UNREADABLE, f"the file is empty{skipped}: not even a header row")
     if "\x00" in lines[first]:
         raise LandingError(name, RULE_ENCODING, f"the header (line {first + 1}) holds NUL bytes: binary, or the wrong encoding?")

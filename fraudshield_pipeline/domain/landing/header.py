@@ -35,10 +35,22 @@ def check_header_line(lines: list[str], at: int, name: str, options: CsvOptions,
     if not absent:
         return
     for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
-        if i != at and set(users) <= set(_names(line, options.delimiter) or ()):
+        holds_all = i != at and set(users) <= set(_names(line, options.delimiter) or ())
+        if holds_all and not _records_between(lines, at + 1, i, len(users), options.delimiter):
             canonical = next(c for c, u in wanted.items() if u == absent[0])
             hint = f"; the header looks like line {i + 1}: set {section}.csv.skip_lines: {i}"
             raise missing_column(name, absent[0], canonical, present, hint, line=at + 1)
+
+
+def _records_between(lines: list[str], start: int, stop: int, n_mapped: int, delimiter: str) -> bool:
+    """Whether a line in [start, stop) splits into at least `n_mapped` fields: it could hold every mapped
+    column, a record rather than preamble (account and period lines hold a field or two).
+
+    The hint's skip_lines passes over every line before the header it names. Below the line read as
+    the header, such lines are records (today's header drifted, and an older export's header follows
+    them in a concatenated file): skipped, they would be neither rows nor quarantined, so no hint is
+    given and the missing column is the error. A preamble line as wide only costs the hint."""
+    return any(len(_names(line, delimiter) or ()) >= n_mapped for line in lines[start:stop] if line.strip())
 
 
 def parse_header(line: str, number: int, name: str, options: CsvOptions, section: str, n_mapped: int) -> list[str]:

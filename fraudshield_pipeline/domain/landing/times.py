@@ -22,7 +22,9 @@ What is refused or quarantined rather than guessed:
   fails naming the pattern. Where the pattern puts digit codes side by side (``%Y%m%d``), a value of
   another length is unparseable: strptime splits ``2026093`` into 2026-09-03 and ``2026090314053``
   into 14:05:03 where a digit was lost anywhere (an integer drops a leading zero), so only the
-  pattern's own length has one reading.
+  pattern's own length has one reading;
+* a second of 60 or 61 under a strftime pattern (``23:59:60``): pandas would read the next minute, even
+  the next day; it is unparseable with its raw text, as ISO 8601 has it.
 """
 
 from __future__ import annotations
@@ -125,6 +127,8 @@ def timestamps(col: Column, spec: TimestampSpec, joined: bool = False) -> pd.Ser
             parsed = pd.to_datetime(parsed, errors="coerce", utc=zoned)
         if (shape := _fixed_widths(fmt)) is not None and len(text):
             parsed = parsed.where(text.str.fullmatch(shape, na=False))
+        if "%S" in fmt and len(text):
+            parsed = parsed.where(~_leap_seconds(text, fmt, zoned))
         if end_of_day and not has_time_of_day(fmt):
             parsed = parsed + pd.Timedelta(days=1)
         values, ambiguous = (parsed, np.zeros(len(parsed), bool)) if zoned else _localize(col, parsed, spec.timezone, texts)
@@ -206,12 +210,14 @@ def _check_unit(col: Column, fmt: str, median: float, origin: pd.Timestamp, text
                            "if they count from another instant than 1970-01-01 (IEEE-CIS TransactionDT), set timestamp.origin")  # fmt: skip
 
 
-_DIGIT_DATES = {8: "%Y%m%d", 14: "%Y%m%d%H%M%S"}
+# By length; 12 digits (to the minute) are no plausible epoch in any unit (seconds: the year 8390, millis: 1976).
+_DIGIT_DATES = {8: "%Y%m%d", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
+_DIGIT_EXAMPLES = {"%Y%m%d": "20260903", "%Y%m%d%H%M": "202609031405", "%Y%m%d%H%M%S": "20260903140533"}
 _WIDTHS = {"Y": 4, "m": 2, "d": 2, "H": 2, "I": 2, "M": 2, "S": 2, "y": 2, "j": 3}
 
 
 def digit_dates(texts: pd.Series) -> str | None:
-    """'%Y%m%d' or '%Y%m%d%H%M%S' where every value is such a date of 1990-2099 written as digits, else None:
+    """'%Y%m%d', '%Y%m%d%H%M' or '%Y%m%d%H%M%S' where every value is such a date of 1990-2099 written as digits, else None:
     a hint only, so one value of another shape means no hint rather than a wrong one."""
     values = texts.dropna().astype(str)
     lengths = set(values.str.len())
@@ -223,7 +229,7 @@ def digit_dates(texts: pd.Series) -> str | None:
 
 
 def _digits_hint(col: Column, pattern: str) -> str:
-    example = "20260903140533" if pattern == _DIGIT_DATES[14] else "20260903"
+    example = _DIGIT_EXAMPLES[pattern]
     if col.canonical == s.EVENT_TIMESTAMP and pattern == "%Y%m%d":  # the mapping refuses a transaction format without an hour
         return (f"the values look like dates written as digits ({example}) without a time of day: {NEEDS_TIME_OF_DAY}; export "
                 "them with the time (20260903140533, timestamp.format: '%Y%m%d%H%M%S') or map the time of day as columns.event_time")  # fmt: skip
@@ -237,6 +243,18 @@ def _whole(series: pd.Series) -> bool:
     values = series.to_numpy(dtype=float, na_value=np.nan)
     finite = values[~np.isnan(values)]
     return bool(np.isfinite(finite).all() and np.all(finite == np.round(finite)) and (np.abs(finite) < 2**53).all())
+
+
+def _leap_seconds(text: pd.Series, fmt: str, zoned: bool) -> np.ndarray:
+    """Values whose %S is 60 or 61: pandas rolls 23:59:60 into 00:00:00 of the next day, a partition day
+    away, where ISO 8601 and Python's strptime refuse it. A leap second or a rounding bug, it is
+    unparseable with its raw text, never moved. (A value that parses with the literal in place of %S held it.)"""
+    out = np.zeros(len(text), dtype=bool)
+    maybe = text.str.contains("6[01]", na=False).to_numpy(dtype=bool)
+    for second in ("60", "61") if maybe.any() else ():
+        literal = pd.to_datetime(text[maybe], format=fmt.replace("%S", second), errors="coerce", utc=zoned)
+        out[np.flatnonzero(maybe)[pd.notna(literal).to_numpy(dtype=bool)]] = True
+    return out
 
 
 def _fixed_widths(fmt: str) -> str | None:
