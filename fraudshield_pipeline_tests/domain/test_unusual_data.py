@@ -91,3 +91,33 @@ def test_shadow_days_all_without_fraud_wait_for_evidence():
     days = [ShadowComparison(f"2026-01-0{i}", NAN, NAN, NAN, NAN) for i in range(1, 5)]
     decision = rollback_trigger(days, k=0.5, h=4.0)
     assert not decision.fire and "0 shadow day(s)" in decision.reason
+
+
+def _drift_day(rng, n, day, scale=1.0):
+    return pd.DataFrame(
+        {
+            s.EVENT_TIMESTAMP: pd.Timestamp(day, tz="UTC") + pd.to_timedelta(rng.integers(0, 86400, n), unit="s"),
+            "amount": rng.lognormal(3, 1, n) * scale,
+            "x": rng.normal(size=n),
+            "score": rng.beta(1, 20, n) * scale,
+        }
+    )
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_a_small_portfolios_drift_scores_grow_with_drift():
+    """A reference of at most 1000 rows (30 transactions a day) gets Evidently's p-value tests, whose
+    score falls with drift: calibration and `beyond_calibration` compare upward, so a tenfold amount
+    shift never counted as key-feature drift, and the score's drift compared below its threshold."""
+    from fraudshield_pipeline.domain.drift import beyond_calibration, calibrate_drift, compute_drift
+
+    rng = np.random.default_rng(1)
+    first = pd.Timestamp("2026-01-01")
+    reference = pd.concat([_drift_day(rng, 30, first + pd.Timedelta(days=d)) for d in range(30)], ignore_index=True)
+    calibration = calibrate_drift(reference, s.EVENT_TIMESTAMP, ["amount", "x"], [], [], 0.05, 14)
+    stable, _ = compute_drift(reference, _drift_day(rng, 30, "2026-02-05"), ["amount", "x"], [], with_html=False)
+    drifted, _ = compute_drift(reference, _drift_day(rng, 30, "2026-02-05", 10.0), ["amount", "x"], [], with_html=False)
+    amount = {c.column: c for c in drifted.columns}["amount"]
+    assert amount.drifted and amount.score >= amount.threshold
+    assert beyond_calibration(drifted, calibration) == ["amount"]
+    assert drifted.prediction.score > max(stable.prediction.score, calibration.prediction_threshold)
