@@ -121,3 +121,32 @@ def test_a_small_portfolios_drift_scores_grow_with_drift():
     assert amount.drifted and amount.score >= amount.threshold
     assert beyond_calibration(drifted, calibration) == ["amount"]
     assert drifted.prediction.score > max(stable.prediction.score, calibration.prediction_threshold)
+
+
+def test_a_test_week_whose_frauds_are_all_on_a_known_compromised_card_is_refused_with_the_reason():
+    """Every fraud of the week on one card already reported before the week (a card that keeps being
+    used): the protocol set removes them all and its AP is NaN. The gate refuses, and says why."""
+    from fraudshield_pipeline.domain.evaluate import score_frame
+    from fraudshield_pipeline.domain.metrics import first_fraud_reports
+    from fraudshield_pipeline.domain.promotion import decide_promotion
+
+    rng = np.random.default_rng(0)
+    n = 500
+    rows = pd.DataFrame(
+        {
+            s.TRANSACTION_ID: [f"t{i}" for i in range(n)],
+            s.CUSTOMER_ID: [f"C{i % 50}" for i in range(n)],
+            s.EVENT_TIMESTAMP: pd.Timestamp("2026-03-02", tz="UTC") + pd.to_timedelta(rng.integers(0, 7 * 86400, n), unit="s"),
+            s.AMOUNT: 10.0,
+            "score": rng.random(n),
+        }
+    )
+    rows[s.IS_FRAUD] = (rows[s.CUSTOMER_ID] == "C7").astype(int)
+    earlier = pd.DataFrame({s.TRANSACTION_ID: ["old"], s.IS_FRAUD: [1], s.REPORTED_AT: [pd.Timestamp("2026-02-20", tz="UTC")]})
+    reports = first_fraud_reports(earlier, pd.DataFrame({s.TRANSACTION_ID: ["old"], s.CUSTOMER_ID: ["C7"]}))
+    scorecard = score_frame("v2", rows, 0.5, first_reports=reports).scorecard
+    assert scorecard.metrics["all_n_fraud"] == 10 and np.isnan(scorecard.metrics["average_precision"])
+    decision = decide_promotion(scorecard, None)
+    assert not decision.promote
+    assert "all on cards reported compromised before their day" in decision.reasons[0]
+    assert "test_days" in decision.reasons[0]
