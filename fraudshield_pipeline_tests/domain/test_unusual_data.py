@@ -150,3 +150,17 @@ def test_a_test_week_whose_frauds_are_all_on_a_known_compromised_card_is_refused
     assert not decision.promote
     assert "all on cards reported compromised before their day" in decision.reasons[0]
     assert "test_days" in decision.reasons[0]
+
+
+def test_a_search_whose_validation_days_hold_no_fraud_says_which_part_and_what_to_change():
+    """Frauds only on the first days of the window (a one-off attack): the validation part has none.
+    The search said only "fit or validation part"; it now names the part, its span and the remedy,
+    as the fit does."""
+    from fraudshield_pipeline.domain.tuning import search_params
+    from fraudshield_pipeline_tests.domain.test_train import COMPUTE, window
+
+    rows = window()
+    late = rows[s.EVENT_TIMESTAMP] >= rows[s.EVENT_TIMESTAMP].min() + (rows[s.EVENT_TIMESTAMP].max() - rows[s.EVENT_TIMESTAMP].min()) * 0.5
+    rows.loc[late, s.IS_FRAUD] = 0
+    with pytest.raises(ValueError, match="cannot search: the train window's validation part .* widen the train window"):
+        search_params(rows, ["x1", "x2", "noise"], COMPUTE, trials=1)
