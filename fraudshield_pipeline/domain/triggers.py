@@ -370,10 +370,8 @@ def rollback_trigger(
     import math
     import statistics
 
-    days = [
-        d for d in days
-        if all(math.isfinite(getattr(d, f"{who}_{metric}")) for who in ("new", "previous") for metric in ("average_precision", "recall_at_budget"))
-    ]
+    figures = [f"{who}_{metric}" for who in ("new", "previous") for metric in ("average_precision", "recall_at_budget")]
+    days = [d for d in days if all(math.isfinite(getattr(d, name)) for name in figures)]
     if len(days) < min_days:
         return TriggerDecision(False, f"only {len(days)} shadow day(s) judged, need {min_days}")
     decisions = []
