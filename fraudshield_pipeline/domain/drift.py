@@ -3,6 +3,11 @@
 Column methods are Evidently's defaults per type (normed Wasserstein for numeric columns,
 Jensen-Shannon for categorical and low-cardinality ones on large references; statistical tests
 on small ones). The model's score is tested like a column: prediction drift.
+
+Every score here grows with drift: a test's p-value (which shrinks with drift) is reported as
+``1 - p`` against ``1 - alpha``. Calibration, `beyond_calibration` and the drift sensor compare
+scores upward; a small portfolio's reference (at most 1000 rows, so p-value tests) had them
+inverted: a drifted column never counted and a stable day's score drift fired.
 """
 
 from __future__ import annotations
@@ -90,13 +95,7 @@ def compute_drift(
         if t["metric_config"]["params"].get("type", "").endswith("ValueDrift")
     }
     drifts = {
-        m["config"]["column"]: ColumnDrift(
-            column=m["config"]["column"],
-            method=m["config"]["method"],
-            score=float(m["value"]),
-            threshold=float(m["config"]["threshold"]),
-            drifted=status.get(m["config"]["column"], False),
-        )
+        m["config"]["column"]: _oriented(m["config"], float(m["value"]), status.get(m["config"]["column"], False))
         for m in result["metrics"]
         if m["config"]["type"].endswith("ValueDrift")
     }
@@ -123,6 +122,20 @@ def compute_drift(
         },
     )
     return summary, snapshot.get_html_str(as_iframe=False) if with_html else ""
+
+
+# Evidently's tests whose score is a p-value (drift when it is *below* the threshold); its
+# auto-selected ones on small references are named "... p_value".
+_P_VALUE_TESTS = ("Anderson-Darling", "Cramer-von Mises", "Epps-Singleton", "Fisher's Exact test", "g_test",
+                  "Mann-Whitney U-rank test", "t_test", "empirical_mmd")
+
+
+def _oriented(config: dict, value: float, drifted: bool) -> ColumnDrift:
+    """A column's drift with its score growing with drift (a p-value as 1 - p, see the module docstring)."""
+    method, threshold = config["method"], float(config["threshold"])
+    if "p_value" in method or method in _P_VALUE_TESTS:
+        return ColumnDrift(config["column"], f"{method} (as 1 - p)", 1.0 - value, 1.0 - threshold, drifted)
+    return ColumnDrift(config["column"], method, value, threshold, drifted)
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,9 @@ def features_at(
         out[f"customer_amount_mean_{label}"] = total / count if count else np.nan
     month = customer.amounts[starts["30d"] : end]
     out["customer_hours_since_prev_tx"] = (t - int(ts[end - 1])) / 3.6e9 if end > starts["30d"] else np.nan
-    std = float(np.std(month, ddof=1)) if len(month) > 1 else np.nan
+    # A constant history (a subscription's same charge) has no spread: numpy's two-pass std of ten
+    # 9.99s is 1.9e-15, not DuckDB's exact 0, and would serve a z-score near 1 that training never had.
+    std = float(np.std(month, ddof=1)) if len(month) > 1 and month.min() != month.max() else np.nan
     mean = out["customer_amount_mean_30d"]
     out["customer_amount_zscore_30d"] = (amount - mean) / std if std == std and std != 0 else np.nan
     out["customer_amount_ratio_30d"] = amount / mean if mean == mean and mean != 0 else np.nan

@@ -112,6 +112,20 @@ def _is_number(value: float) -> bool:
     return not math.isnan(value)
 
 
+def _why_not_measured(scorecard: Scorecard) -> str:
+    """The cause when the protocol set lost every fraud: the test window has frauds, but all on cards
+    reported compromised before their day (one card, or last week's cards, carrying the week's fraud),
+    which the protocol removes. Said, with what to change, instead of a bare NaN."""
+    kept, every = _metric(scorecard, "n_fraud"), _metric(scorecard, "all_n_fraud")
+    if not (kept == 0 and every > 0):
+        return ""
+    return (
+        f": the test window holds {every:.0f} frauds, but all on cards reported compromised before their day, which "
+        "the protocol set removes (known-compromised cards), so no fraud is left to rank. Widen the test window "
+        "(training_set's test_days) or move as_of to a period with fraud on new cards"
+    )
+
+
 def decide_promotion(
     challenger: Scorecard,
     champion: Scorecard | None,
@@ -130,7 +144,7 @@ def decide_promotion(
         passed = False
         reasons.append(
             f"FAIL: challenger {challenger.model_version} {metric} is missing or NaN; "
-            "it cannot be compared with the floor or the champion"
+            "it cannot be compared with the floor or the champion" + _why_not_measured(challenger)
         )
     elif value + _EPS >= policy.absolute_floor:
         reasons.append(f"PASS: {metric} {value:.3f} >= floor {policy.absolute_floor:.3f}")

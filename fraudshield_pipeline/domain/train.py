@@ -193,6 +193,18 @@ def split_window(
     return window_rows[~late], window_rows[late], cutoff
 
 
+def require_fraud_in_parts(fit: pd.DataFrame, validation: pd.DataFrame, cutoff: pd.Timestamp, action: str) -> None:
+    """Raises ValueError naming the part of the split without a reported fraud, and what to change:
+    the fit and the search alike (frauds all on one day can leave either side without one)."""
+    for part, rows in (("fit part", fit), ("validation part", validation)):
+        if len(rows) == 0 or int(rows[s.IS_FRAUD].sum()) == 0:
+            span = f"{rows[s.EVENT_TIMESTAMP].min()} .. {rows[s.EVENT_TIMESTAMP].max()}" if len(rows) else "empty"
+            raise ValueError(
+                f"cannot {action}: the train window's {part} ({span}, {len(rows)} rows, split at {cutoff}) holds no "
+                "reported fraud; widen the train window, move it back so its labels have matured, or wait for labels"
+            )
+
+
 def chosen_rounds(early_stopped, min_rounds: int) -> int:
     """The recipe's rule for the number of rounds, in `fit_on_window` and every search trial alike:
     the early-stopped best round, but at least `min_rounds` (never more than were trained)."""
@@ -233,13 +245,7 @@ def fit_on_window(
 
     window_rows = time_ordered(window_rows)
     fit, validation, cutoff = split_window(window_rows, validation_fraction, validation_start)
-    for part, rows in (("fit part", fit), ("validation part", validation)):
-        if len(rows) == 0 or int(rows[s.IS_FRAUD].sum()) == 0:
-            span = f"{rows[s.EVENT_TIMESTAMP].min()} .. {rows[s.EVENT_TIMESTAMP].max()}" if len(rows) else "empty"
-            raise ValueError(
-                f"cannot train: the train window's {part} ({span}, {len(rows)} rows, split at {cutoff}) holds no "
-                "reported fraud; widen the train window, move it back so its labels have matured, or wait for labels"
-            )
+    require_fraud_in_parts(fit, validation, cutoff, "train")
     categories = vocabularies(window_rows, feature_names)
     resolved = xgboost_params(window_rows[s.IS_FRAUD], compute_params, params, seed)
     dfit = xgb.DMatrix(model_matrix(fit, feature_names, categories), label=fit[s.IS_FRAUD], enable_categorical=True)

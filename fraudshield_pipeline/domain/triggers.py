@@ -79,9 +79,11 @@ def performance_trigger(
 ) -> TriggerDecision:
     """Fire when the champion's rolling matured-label metrics fall below their floors.
 
-    The rolling mean over `window` matured days smooths single bad days (few frauds a day).
+    The rolling mean over `window` matured days smooths single bad days (few frauds a day). Days
+    without a reported fraud have no metric and are skipped (`is_measured`): a NaN in the mean
+    would compare False with every floor, and a low-fraud portfolio would never fire.
     """
-    recent = list(observations)[-window:]
+    recent = [o for o in observations if is_measured(o)][-window:]
     if len(recent) < window:
         return TriggerDecision(False, f"only {len(recent)} matured day(s), need {window}")
     ap = sum(o.average_precision for o in recent) / window
@@ -362,10 +364,14 @@ def rollback_trigger(
 
     Paired daily differences (previous minus new, same transactions and labels) standardized by their
     own spread (floored at `min_sd`), accumulated by the same one-sided CUSUM as the performance trigger.
+    Days without a fraud have no AP or recall (NaN) and say nothing: they are skipped, as the
+    performance trigger skips them (a NaN made `statistics.stdev` raise, or the CUSUM never fire).
     """
+    import math
     import statistics
 
-    days = list(days)
+    figures = [f"{who}_{metric}" for who in ("new", "previous") for metric in ("average_precision", "recall_at_budget")]
+    days = [d for d in days if all(math.isfinite(getattr(d, name)) for name in figures)]
     if len(days) < min_days:
         return TriggerDecision(False, f"only {len(days)} shadow day(s) judged, need {min_days}")
     decisions = []

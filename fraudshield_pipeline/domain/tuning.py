@@ -29,6 +29,7 @@ from fraudshield_pipeline.domain.train import (
     SPW_EXPONENT,
     chosen_rounds,
     model_matrix,
+    require_fraud_in_parts,
     split_window,
     vocabularies,
     xgboost_params,
@@ -95,9 +96,8 @@ def search_params(
         raise ValueError("a search needs at least one trial")
     order = [c for c in (s.EVENT_TIMESTAMP, s.TRANSACTION_ID) if c in window_rows.columns]
     window_rows = window_rows.sort_values(order, kind="stable")
-    fit, validation, _ = split_window(window_rows, validation_fraction, validation_start)
-    if int(fit[s.IS_FRAUD].sum()) == 0 or int(validation[s.IS_FRAUD].sum()) == 0:
-        raise ValueError("cannot search: the train window's fit or validation part holds no reported fraud")
+    fit, validation, cutoff = split_window(window_rows, validation_fraction, validation_start)
+    require_fraud_in_parts(fit, validation, cutoff, "search")
     categories = vocabularies(window_rows, feature_names)
     dfit = xgb.DMatrix(model_matrix(fit, feature_names, categories), label=fit[s.IS_FRAUD], enable_categorical=True)
     dvalid = xgb.DMatrix(model_matrix(validation, feature_names, categories), label=validation[s.IS_FRAUD], enable_categorical=True)

@@ -121,8 +121,8 @@ def drift_chart(summary) -> dg.MetadataValue:
         rows,
         descriptions={
             "drift": "bar: score / threshold, full bar = 2x the threshold, half = the threshold",
-            "score_over_threshold": "drift score / threshold: >= 1 drifted for distances (the default on references over 1000 rows); for p-value tests drifted is < 1",
-            "score": "drift score in the method's unit (normed Wasserstein distance, Jensen-Shannon distance, or p-value)",
+            "score_over_threshold": "drift score / threshold: >= 1 drifted (p-value tests, the default on references of at most 1000 rows, as 1 - p)",
+            "score": "drift score in the method's unit (normed Wasserstein distance, Jensen-Shannon distance, or 1 - p-value)",
         },
     )
 
