@@ -130,12 +130,24 @@ _P_VALUE_TESTS = ("Anderson-Darling", "Cramer-von Mises", "Epps-Singleton", "Fis
                   "Mann-Whitney U-rank test", "t_test", "empirical_mmd")
 
 
+AS_ONE_MINUS_P = " (as 1 - p)"  # marks a method whose score is a test's 1 - p, not a distance
+
+
 def _oriented(config: dict, value: float, drifted: bool) -> ColumnDrift:
     """A column's drift with its score growing with drift (a p-value as 1 - p, see the module docstring)."""
     method, threshold = config["method"], float(config["threshold"])
     if "p_value" in method or method in _P_VALUE_TESTS:
-        return ColumnDrift(config["column"], f"{method} (as 1 - p)", 1.0 - value, 1.0 - threshold, drifted)
+        return ColumnDrift(config["column"], f"{method}{AS_ONE_MINUS_P}", 1.0 - value, 1.0 - threshold, drifted)
     return ColumnDrift(config["column"], method, value, threshold, drifted)
+
+
+def is_test_score(method: str | None) -> bool:
+    """Whether a score is a statistical test's 1 - p (a small reference) rather than a distance.
+
+    An absolute fallback threshold is a distance (`prediction_drift_fallback` 0.2): against 1 - p it
+    would call drifted every day whose p-value is below 0.8. Without a calibration, a test's own
+    verdict at its significance level is the uncalibrated decision."""
+    return bool(method) and method.endswith(AS_ONE_MINUS_P)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from fraudshield_pipeline.defs.monitoring.sensors import (
     performance_retrain_sensor,
     volume_retrain_sensor,
 )
+from fraudshield_pipeline.domain.drift import is_test_score
 from fraudshield_pipeline.resources.policy import POLICY_TAG, RetrainPolicy
 
 
@@ -267,6 +268,24 @@ def test_the_drift_sensor_judges_each_day_by_its_calibrated_threshold_unless_ove
                                           "calibrated_share_threshold": 0.45, "calibrated_prediction_threshold": 0.1}, day)
     requests, cursor, reason = tick(drift_retrain_sensor, instance, cursor)
     assert requests == [], reason
+
+
+def test_an_uncalibrated_small_reference_judges_score_drift_by_its_test_not_the_distance_fallback(instance):
+    # A reference of at most 1000 rows gets Evidently's tests: the score is 1 - p. Against the distance
+    # fallback (0.2) a stable day with p = 0.5 would count as drifted; the test's own verdict decides.
+    test = "K-S p_value (as 1 - p)"
+    for day in ("2026-10-01", "2026-10-02"):
+        report(instance, "drift_report", {"status": "measured", "share_drifted": 0.0, "prediction_drift_score": 0.5,
+                                          "prediction_drifted": False, "prediction_drift_method": test, "drifted_columns": []}, day)
+    requests, cursor, reason = tick(drift_retrain_sensor, instance, None)
+    assert requests == [], reason
+    for day in ("2026-10-03", "2026-10-04"):
+        report(instance, "drift_report", {"status": "measured", "share_drifted": 0.0, "prediction_drift_score": 0.999,
+                                          "prediction_drifted": True, "prediction_drift_method": test, "drifted_columns": []}, day)
+    requests, _, _ = tick(drift_retrain_sensor, instance, cursor)
+    assert len(requests) == 1 and "prediction drift" in requests[0].tags["fraudshield/reason"]
+    # A distance still meets the fallback.
+    assert is_test_score(test) and not is_test_score("Wasserstein distance (normed)") and not is_test_score(None)
 
 
 def test_cooldown_holds_a_request_until_it_has_passed(instance):

@@ -72,6 +72,7 @@ def drift_report(
             "dataset_drift": summary.dataset_drift,
             "prediction_drift_score": measured(_prediction_score(summary)),
             "prediction_drifted": bool(summary.prediction and summary.prediction.drifted),
+            "prediction_drift_method": summary.prediction.method if summary.prediction else None,
             "drifted_columns": dg.MetadataValue.json(summary.drifted_columns),
             "drift_by_feature": drift_chart(summary),
             "new_categories": dg.MetadataValue.json({k: v for k, v in summary.new_categories.items() if v}),

@@ -14,6 +14,7 @@ import dagster as dg
 from fraudshield_pipeline.defs.governance.assets import current_champion
 from fraudshield_pipeline.defs.jobs import retrain_job
 from fraudshield_pipeline.defs.metadata import NO_TRANSACTIONS, as_float
+from fraudshield_pipeline.domain.drift import is_test_score
 from fraudshield_pipeline.domain.triggers import (
     DriftObservation,
     PerformanceObservation,
@@ -144,12 +145,16 @@ def _drift_evidence(record, policy: RetrainPolicy) -> list:
     if share_threshold is None and calibrated is not None:
         share_threshold = float(calibrated)
     prediction_threshold = policy.prediction_drift_threshold
-    if prediction_threshold is None:
-        calibrated_prediction = _value(record, "calibrated_prediction_threshold")
-        usable = calibrated_prediction is not None and calibrated_prediction == calibrated_prediction
-        prediction_threshold = float(calibrated_prediction) if usable else policy.prediction_drift_fallback
     prediction = _value(record, "prediction_drift_score")
-    prediction_drifted = prediction is not None and float(prediction) >= prediction_threshold
+    calibrated_prediction = _value(record, "calibrated_prediction_threshold")
+    calibrated = calibrated_prediction is not None and calibrated_prediction == calibrated_prediction
+    if prediction_threshold is None and not calibrated and is_test_score(_value(record, "prediction_drift_method")):
+        # A small reference's test (1 - p) without a calibration: the test's own verdict, not the distance fallback.
+        prediction_drifted = bool(_value(record, "prediction_drifted", False))
+    else:
+        if prediction_threshold is None:
+            prediction_threshold = float(calibrated_prediction) if calibrated else policy.prediction_drift_fallback
+        prediction_drifted = prediction is not None and float(prediction) >= prediction_threshold
     key_drift = set(_value(record, "beyond_calibration_columns", _value(record, "drifted_columns", [])))
     other = prediction_drifted or bool(key_drift & set(policy.key_features))
     return [float(_value(record, "share_drifted")), other, share_threshold]
