@@ -74,6 +74,7 @@ def demo(args: argparse.Namespace) -> int:
             finished,
             started,
             console_log_level="DEBUG" if args.verbose else "WARNING",
+            asset_config={"evaluation_report": {"absolute_floor": args.absolute_floor}} if args.absolute_floor is not None else None,
             search_trials=args.search_trials,
         )
     evaluation = next(r for r in results if r.name == "evaluation").metadata.get("evaluation_report", {})
@@ -347,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--search-trials", type=int, default=0,
         help="Optuna trials before training (default 0: the default recipe; the nightly retrain_job searches 20 trials)",
+    )
+    run.add_argument(
+        "--absolute-floor", type=float,
+        help="the promotion gate's average-precision floor for this run (default: evaluation_report's 0.30); a small "
+        "world's first model can score below it, and without a champion nothing is monitored",
     )
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log and library warnings")
     run.set_defaults(func=demo)
