@@ -37,10 +37,10 @@ class LandingZoneSource(TransactionSource):
         return open_landing(self.uri)
 
     def load_day(self, day: dt.date) -> RawDay:
-        from fraudshield_pipeline.domain.landing import read_day, read_mapping
+        from fraudshield_pipeline.domain.landing import read_day
 
         reader = self._reader()
-        landed = read_day(reader, read_mapping(reader, self.mapping_file), day)
+        landed = read_day(reader, self._mapping(reader), day)
         source = f"{self.uri.rstrip('/')}/{{{','.join(landed.files)}}}"
         return RawDay(landed.transactions, landed.labels, source, landed.file_hashes, landed.unknown_columns)
 
@@ -48,7 +48,6 @@ class LandingZoneSource(TransactionSource):
         self, ingested: dict[dt.date, tuple[dt.datetime, dict[str, str] | None]], seen: dict[str, list[str]]
     ) -> tuple[dict[dt.date, str], dict[str, list[str]], dict[dt.date, str]]:
         """Days of the last `late_file_days` whose files differ from those their last ingestion read."""
-        from fraudshield_pipeline.domain.landing import read_mapping
         from fraudshield_pipeline.domain.landing.arrivals import Ingestion, arrivals, day_files
 
         if not ingested or not self.late_file_days:
@@ -56,18 +55,20 @@ class LandingZoneSource(TransactionSource):
         newest = max(ingested)
         watched = {d: Ingestion(at, hashes) for d, (at, hashes) in ingested.items() if (newest - d).days < self.late_file_days}
         reader = self._reader()
-        mapping = read_mapping(reader, self.mapping_file)
+        mapping = self._mapping(reader)
         found = arrivals(reader, day_files(reader, mapping, watched), watched, seen, mapping.max_decompressed_bytes)
         return found.changed, found.seen, found.states
 
     def max_amount(self) -> float:
         """`transactions.max_amount` of the zone's mapping.yaml (the feed's currency)."""
-        from fraudshield_pipeline.domain.landing import read_mapping
-
-        return read_mapping(self._reader(), self.mapping_file).transactions.max_amount
+        return self._mapping().transactions.max_amount
 
     def amount_sign(self) -> str | None:
         """`transactions.amount_sign` of the zone's mapping.yaml: the direction the quarantine check's advice takes."""
+        return self._mapping().transactions.amount_sign
+
+    def _mapping(self, reader=None):
+        """The zone's mapping.yaml, read through `reader` (the zone's own by default)."""
         from fraudshield_pipeline.domain.landing import read_mapping
 
-        return read_mapping(self._reader(), self.mapping_file).transactions.amount_sign
+        return read_mapping(reader or self._reader(), self.mapping_file)
